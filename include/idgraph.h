@@ -1,0 +1,409 @@
+/*
+ * idgraph.h — the public interface of idgraph, a local identity-graph
+ * resolution engine.
+ *
+ * OVERVIEW
+ *
+ * An idgraph database is a directory holding an LMDB environment. It stores
+ * one Mixpanel-like project: every distinct_id it has seen (a "node"), the
+ * identity clusters those nodes form, and the identity log. Records arrive as
+ * Mixpanel-shaped JSON lines ({"event": ..., "properties": {...}}) through
+ * idg_ingest_buffer() or idg_ingest_stream(); identity events ($identify,
+ * $create_alias, $merge) merge clusters according to the database's mode.
+ *
+ * Every ingested record gets a stamp: a monotone number of milliseconds,
+ * max(previous stamp, clock(record)), where the clock is the record's own
+ * time (IDG_CLOCK_EVENT, a replay of history) or the wall clock
+ * (IDG_CLOCK_WALL). Merges carry the stamp of the record that caused them,
+ * so every query can be asked "as of" a past stamp T:
+ *
+ *   - the live view at T applies every merge stamped <= T;
+ *   - the reported view at T applies every merge stamped <= T - merge_delay
+ *     (Mixpanel's reports see a merge only 60 minutes after it happened).
+ *
+ * Pass IDG_NOW as T for the database's current stamp.
+ *
+ * ERRORS
+ *
+ * Functions return int: 0 on success, a negative IDG_E* code on failure.
+ * idg_strerror() gives the static text of a code; idg_errmsg() the detail of
+ * the last failure on a handle (which id, which line, what to do next).
+ *
+ * MEMORY
+ *
+ * Strings passed in are borrowed for the duration of the call. Strings and
+ * structs handed out (through out-parameters or to callbacks) are owned by
+ * the library: out-parameters stay valid until the next call on the same
+ * handle, callback arguments only until the callback returns. Copy what you
+ * keep.
+ *
+ * THREADS AND PROCESSES
+ *
+ * An idg_db handle is not thread-safe: use it from one thread at a time
+ * (it may move between threads). LMDB allows one writer and many readers
+ * per database, across threads and processes:
+ *
+ *   - any number of handles, in any processes, may read (resolve, cluster,
+ *     log, mappings) while one ingests; readers see the database as of the
+ *     last committed batch, never a half-applied one;
+ *   - a second ingest, or idg_configure(), waits until the running ingest's
+ *     current batch commits — writers are serialized batch by batch;
+ *   - open a given directory at most once per process (an LMDB rule): share
+ *     one handle between threads with your own lock, or open one handle per
+ *     process.
+ *
+ * DURABILITY
+ *
+ * Ingest writes in batches of options.batch_size records, one LMDB write
+ * transaction each. With IDG_DURABLE (the default) each batch is flushed to
+ * disk when it commits: after a crash or kill -9 the database opens and
+ * holds exactly the committed batches. IDG_NOSYNC skips the flush (faster;
+ * a system crash may lose the last batches, but never leaves one half
+ * applied).
+ */
+#ifndef IDGRAPH_H
+#define IDGRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IDG_VERSION_MAJOR 0
+#define IDG_VERSION_MINOR 1
+#define IDG_VERSION_PATCH 0
+#define IDG_VERSION_NUMBER                                                     \
+	(IDG_VERSION_MAJOR * 10000 + IDG_VERSION_MINOR * 100 + IDG_VERSION_PATCH)
+#define IDG_VERSION_STRING "0.1.0"
+
+/* Returns IDG_VERSION_NUMBER of the library actually linked. */
+int idg_version(void);
+/* Returns IDG_VERSION_STRING of the library actually linked (static). */
+const char *idg_version_string(void);
+
+/*
+ * Error codes. IDG_ERRNO_MAP(X) expands X(name, value, text) for each code;
+ * the enum and idg_strerror() are both built from it.
+ */
+#define IDG_ERRNO_MAP(X)                                                       \
+	X(EINVAL, -1, "invalid argument")                                      \
+	X(ENOMEM, -2, "out of memory")                                         \
+	X(EIO, -3, "input/output error")                                       \
+	X(ENOTFOUND, -4, "not found")                                          \
+	X(ENODB, -5, "no idgraph database at this path")                       \
+	X(EMODE, -6, "the database's identity mode cannot change")             \
+	X(ECORRUPT, -7, "database is corrupt or of another format")            \
+	X(EFULL, -8, "database is full")                                       \
+	X(EBUSY, -9, "database is busy")                                       \
+	X(EUNSUPPORTED, -10, "not supported yet")                              \
+	X(ESTOPPED, -11, "stopped by the callback")
+
+enum idg_error {
+	IDG_OK = 0,
+#define IDG__ERRENUM(name, value, text) IDG_##name = value,
+	IDG_ERRNO_MAP(IDG__ERRENUM)
+#undef IDG__ERRENUM
+};
+
+/* Static text for an error code; "unknown error" for codes not listed. */
+const char *idg_strerror(int code);
+
+/* Identity modes (SPEC §2). Only IDG_MODE_ORIGINAL is implemented yet. */
+enum idg_mode {
+	IDG_MODE_ORIGINAL = 0,
+	IDG_MODE_SIMPLIFIED = 1,
+	IDG_MODE_LEGACY = 2,
+};
+
+/* Static name of a mode ("original", ...), or NULL if out of range. */
+const char *idg_mode_name(int mode);
+
+enum idg_durability {
+	IDG_DURABLE = 0, /* fsync at each batch commit */
+	IDG_NOSYNC = 1,  /* no fsync: faster, still never half a batch */
+};
+
+/* Flags for idg_options.flags. */
+#define IDG_OPEN_CREATE 0x1u /* create the database if the path has none */
+#define IDG_OPEN_RDONLY 0x2u /* read-only handle: ingest is refused */
+
+#define IDG_OPTIONS_VERSION 1
+#define IDG_DEFAULT_MERGE_DELAY_MS 3600000
+#define IDG_DEFAULT_CLUSTER_CAP 500
+#define IDG_DEFAULT_BATCH_SIZE 20000
+
+/*
+ * Options for idg_open(). mode, merge_delay_ms and cluster_cap are settings
+ * of the database: they are used only when idg_open() creates it, and
+ * changed later only through idg_configure(). batch_size, durability and
+ * flags belong to the handle.
+ */
+struct idg_options {
+	int version;            /* IDG_OPTIONS_VERSION */
+	int mode;               /* enum idg_mode */
+	int64_t merge_delay_ms; /* reported view delay, default 3600 s */
+	uint32_t cluster_cap;   /* original mode: max nodes per cluster */
+	uint32_t batch_size;    /* records per write transaction */
+	int durability;         /* enum idg_durability */
+	unsigned flags;         /* IDG_OPEN_* */
+};
+
+#define IDG_OPTIONS_INIT                                                       \
+	{                                                                      \
+		IDG_OPTIONS_VERSION, IDG_MODE_ORIGINAL,                        \
+		    IDG_DEFAULT_MERGE_DELAY_MS, IDG_DEFAULT_CLUSTER_CAP,       \
+		    IDG_DEFAULT_BATCH_SIZE, IDG_DURABLE, 0                     \
+	}
+
+typedef struct idg_db idg_db;
+
+/*
+ * Opens the database in directory dir. opts may be NULL for the defaults.
+ * Without IDG_OPEN_CREATE a path that holds no database gives IDG_ENODB.
+ * On success *out is a new handle, to be closed with idg_close(); on failure
+ * *out is NULL (the reason is only in the return code).
+ */
+int idg_open(idg_db **out, const char *dir, const struct idg_options *opts);
+
+/* Closes a handle. idg_close(NULL) does nothing. */
+void idg_close(idg_db *db);
+
+/*
+ * Detail of the last failure on this handle, e.g. "line 12: distinct_id is
+ * a forbidden value". Static "" when there was none. Valid until the next
+ * call on the handle.
+ */
+const char *idg_errmsg(const idg_db *db);
+
+/* The database's settings and counters. */
+struct idg_info {
+	int mode;
+	int64_t merge_delay_ms;
+	uint32_t cluster_cap;
+	int64_t stamp;     /* current stamp; INT64_MIN before any record */
+	uint64_t records;  /* records ingested (valid ones) */
+	uint64_t nodes;    /* distinct_ids seen */
+	uint64_t log_size; /* identity events in the log */
+};
+
+int idg_info(idg_db *db, struct idg_info *out);
+
+/*
+ * Changes the database's settings to those of opts (mode, merge_delay_ms,
+ * cluster_cap). Changing the mode of a database that holds a record gives
+ * IDG_EMODE, and idg_errmsg() names the mode in force.
+ */
+int idg_configure(idg_db *db, const struct idg_options *opts);
+
+/* ------------------------------------------------------------------ */
+/* Ingest                                                              */
+
+/* Outcome of an identity event. */
+enum idg_outcome {
+	IDG_OUTCOME_MERGED = 0,
+	IDG_OUTCOME_NOOP = 1,
+	IDG_OUTCOME_REFUSED = 2,
+};
+
+/*
+ * Reasons an identity event was refused, with Mixpanel's names.
+ * IDG_REASON_NONE for merged and no-op outcomes.
+ */
+#define IDG_REASON_MAP(X)                                                      \
+	X(NONE, "")                                                            \
+	X(SAME_IDS, "errSameIDs")                                              \
+	X(ANON_NON_GUID, "errAnonDistinctIdNonGUIDForm")                       \
+	X(ANON_ASSIGNED, "errAnonDistinctIdAssignedAlready")                   \
+	X(MANY_IDS, "errManyIDs")                                              \
+	X(ALIAS_EXISTS, "errAliasAlreadyExists")                               \
+	X(ALIAS_CYCLE, "errAliasCycle")                                        \
+	X(MERGE_REQUIRES_IMPORT, "errMergeRequiresImport")
+
+enum idg_reason {
+#define IDG__REASONENUM(name, text) IDG_REASON_##name,
+	IDG_REASON_MAP(IDG__REASONENUM)
+#undef IDG__REASONENUM
+	    IDG_REASON_COUNT
+};
+
+/* Mixpanel's name of a reason ("errSameIDs", ...); "" for NONE. Static. */
+const char *idg_reason_name(int reason);
+
+/* A record that was rejected, handed to idg_ingest_opts.on_reject. */
+struct idg_reject {
+	uint64_t line;       /* 1-based line number in the input */
+	uint32_t index;      /* 0-based index in a JSON array line, else 0 */
+	int in_array;        /* 1 if the line was a JSON array of records */
+	const char *field;   /* the offending field, e.g. "properties.time" */
+	const char *message; /* what is wrong, for people */
+	const char *raw;     /* the rejected record's bytes, untouched */
+	size_t raw_len;
+};
+
+/* Progress of a running ingest, handed to idg_ingest_opts.on_progress. */
+struct idg_progress {
+	uint64_t records;  /* records read so far (valid and rejected) */
+	uint64_t rejected;
+	uint64_t bytes;    /* input bytes consumed so far */
+};
+
+enum idg_clock {
+	IDG_CLOCK_EVENT = 0, /* stamp from the record's own time */
+	IDG_CLOCK_WALL = 1,  /* stamp from the wall clock */
+};
+
+/*
+ * Per-call ingest options; zero-initialize (or use IDG_INGEST_OPTS_INIT).
+ * Callbacks are optional; on_progress is called after each committed batch.
+ * A callback returning non-zero stops the ingest after the last committed
+ * batch with IDG_ESTOPPED.
+ */
+struct idg_ingest_opts {
+	int clock; /* enum idg_clock */
+	int (*on_reject)(void *user, const struct idg_reject *rej);
+	int (*on_progress)(void *user, const struct idg_progress *prog);
+	void *user;
+};
+
+#define IDG_INGEST_OPTS_INIT {IDG_CLOCK_EVENT, NULL, NULL, NULL}
+
+/* Counts of one ingest call. */
+struct idg_ingest_stats {
+	uint64_t records;  /* records read: valid + rejected */
+	uint64_t rejected;
+	uint64_t events;   /* valid events (identity events included) */
+	uint64_t identity; /* identity events */
+	uint64_t nodes_created;
+	uint64_t merged;
+	uint64_t noop;
+	uint64_t refused[IDG_REASON_COUNT]; /* by enum idg_reason */
+	uint64_t bytes;
+	uint64_t batches;
+};
+
+/*
+ * Ingests JSON lines from buf[0..len). A line may also hold a JSON array of
+ * records. Rejected records are reported to opts->on_reject and skipped:
+ * they never stop the ingest. stats (may be NULL) receives the counts. On a
+ * storage failure the batch in progress is rolled back, the earlier batches
+ * stay committed, and a negative code is returned.
+ */
+int idg_ingest_buffer(idg_db *db, const char *buf, size_t len,
+		      const struct idg_ingest_opts *opts,
+		      struct idg_ingest_stats *stats);
+
+/* Same as idg_ingest_buffer(), reading fp until end of file. */
+int idg_ingest_stream(idg_db *db, FILE *fp, const struct idg_ingest_opts *opts,
+		      struct idg_ingest_stats *stats);
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                             */
+
+/* T for "the database's current stamp". */
+#define IDG_NOW INT64_MAX
+
+enum idg_view {
+	IDG_VIEW_LIVE = 0,     /* every merge stamped <= T */
+	IDG_VIEW_REPORTED = 1, /* every merge stamped <= T - merge_delay */
+};
+
+/* The cluster of a distinct_id, as of a stamp, in a view. */
+struct idg_resolution {
+	const char *canonical; /* canonical distinct_id (not NUL-safe: use len) */
+	size_t canonical_len;
+	uint64_t cluster_size; /* nodes in the cluster, itself included */
+};
+
+/*
+ * Resolves distinct_id id[0..len) as of stamp at (IDG_NOW for now) in view.
+ * IDG_ENOTFOUND if the database had not seen the id by then. out->canonical
+ * is NUL-terminated and valid until the next call on the handle.
+ */
+int idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
+		struct idg_resolution *out);
+
+/*
+ * Calls cb once per member of id's cluster as of stamp at in view, in the
+ * order the database first saw them. member is NUL-terminated and valid
+ * during the call. cb returning non-zero stops with IDG_ESTOPPED.
+ */
+typedef int (*idg_member_cb)(void *user, const char *member, size_t len);
+int idg_cluster_foreach(idg_db *db, const char *id, size_t len, int64_t at,
+			int view, idg_member_cb cb, void *user);
+
+/* One identity event of the log. Strings NUL-terminated, valid in the cb. */
+struct idg_log_entry {
+	uint64_t seq;          /* 1-based position in the log */
+	int64_t stamp;
+	const char *event;     /* "$identify", "$create_alias" or "$merge" */
+	const char *ids[2];    /* the ids it named: identified+anon, target+alias,
+				  or the two $distinct_ids */
+	const char *insert_id; /* "" when the event had none */
+	int outcome;           /* enum idg_outcome */
+	int reason;            /* enum idg_reason */
+	const char *description; /* Mixpanel's failure description, or "" */
+	const char *canonical; /* canonical id of the cluster afterwards */
+};
+
+typedef int (*idg_log_cb)(void *user, const struct idg_log_entry *e);
+
+/* Calls cb for each identity event, in stamp (ingestion) order. */
+int idg_log_foreach(idg_db *db, idg_log_cb cb, void *user);
+
+/*
+ * Identity mappings (Mixpanel's mp_identity_mappings_data): one call per
+ * node of every cluster of two or more nodes as of stamp at in view, with
+ * the cluster's canonical id (which maps to itself). Nodes come in the
+ * order the database first saw them.
+ */
+typedef int (*idg_mapping_cb)(void *user, const char *distinct_id,
+			      size_t id_len, const char *resolved,
+			      size_t resolved_len);
+int idg_mappings_foreach(idg_db *db, int64_t at, int view, idg_mapping_cb cb,
+			 void *user);
+
+/* ------------------------------------------------------------------ */
+/* JSON writer                                                         */
+
+/*
+ * The writer every JSON output of idgraph goes through (the CLI's --json
+ * answers and the exports). It escapes every string correctly (quotes,
+ * backslash, control characters as \uXXXX or their short forms; valid
+ * UTF-8 passed through; each byte of invalid UTF-8 written as U+FFFD) and
+ * writes numbers that round-trip exactly (integers in full, doubles in the
+ * shortest form that reads back to the same value; NaN and infinities,
+ * which JSON cannot hold, as null). Commas and colons are placed by the
+ * writer. Output is buffered and flushed by idg_jw_newline() when the
+ * buffer is large, and by idg_jw_close().
+ */
+typedef struct idg_jw idg_jw;
+
+/* New writer on fp (borrowed, not closed). NULL when out of memory. */
+idg_jw *idg_jw_open(FILE *fp);
+/* Flushes and frees; 0, or IDG_EIO if any write failed. NULL is a no-op. */
+int idg_jw_close(idg_jw *w);
+void idg_jw_object_begin(idg_jw *w);
+void idg_jw_object_end(idg_jw *w);
+void idg_jw_array_begin(idg_jw *w);
+void idg_jw_array_end(idg_jw *w);
+/* An object key (escaped like a string); the next value is its value. */
+void idg_jw_key(idg_jw *w, const char *key, size_t len);
+void idg_jw_string(idg_jw *w, const char *s, size_t len);
+void idg_jw_int(idg_jw *w, int64_t v);
+void idg_jw_uint(idg_jw *w, uint64_t v);
+void idg_jw_double(idg_jw *w, double v);
+void idg_jw_bool(idg_jw *w, int v);
+void idg_jw_null(idg_jw *w);
+/* Ends the current top-level value with '\n' (JSON lines). */
+void idg_jw_newline(idg_jw *w);
+/* Writes bytes as they are (for non-JSON text between values). */
+void idg_jw_raw(idg_jw *w, const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IDGRAPH_H */
