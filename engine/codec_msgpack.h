@@ -1,0 +1,45 @@
+/*
+ * codec_msgpack.h — stored values in MessagePack: the only file that
+ * includes <msgpack.h> is codec_msgpack.c.
+ */
+#ifndef IDG_CODEC_MSGPACK_H
+#define IDG_CODEC_MSGPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A writer into a reusable buffer. */
+struct idg__mpw;
+
+struct idg__mpw *idg__mpw_new(void);
+void idg__mpw_free(struct idg__mpw *w);
+void idg__mpw_reset(struct idg__mpw *w);
+/* Each returns 0, or IDG_ENOMEM. */
+int idg__mpw_array(struct idg__mpw *w, uint32_t n);
+int idg__mpw_str(struct idg__mpw *w, const char *s, size_t n);
+int idg__mpw_int(struct idg__mpw *w, int64_t v);
+int idg__mpw_uint(struct idg__mpw *w, uint64_t v);
+int idg__mpw_nil(struct idg__mpw *w);
+const void *idg__mpw_data(const struct idg__mpw *w, size_t *len);
+
+/* One decoded flat array of scalars (strings, integers, nil). */
+#define IDG__MP_MAX_ITEMS 16
+
+struct idg__mp_item {
+	int kind; /* IDG__MP_NIL, _INT, _STR, or _OTHER */
+	int64_t i;
+	const char *s; /* points into the decoded buffer */
+	size_t n;
+};
+
+enum { IDG__MP_NIL, IDG__MP_INT, IDG__MP_STR, IDG__MP_OTHER };
+
+/*
+ * Decodes data[0..len), an array of at most IDG__MP_MAX_ITEMS scalars, into
+ * items; *count receives the number. Returns 0 or IDG_ECORRUPT.
+ */
+int idg__mp_read_array(const void *data, size_t len,
+		       struct idg__mp_item items[IDG__MP_MAX_ITEMS],
+		       uint32_t *count);
+
+#endif

@@ -1,0 +1,59 @@
+/* db.h — the database handle and the write batch, shared by the engine. */
+#ifndef IDG_DB_H
+#define IDG_DB_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+/* Counters kept in the meta table and carried through a batch. */
+struct idg__state {
+	int64_t stamp;      /* INT64_MIN before the first record */
+	uint32_t next_node; /* number the next new node gets (from 1) */
+	uint64_t log_seq;   /* entries in the identity log */
+	uint64_t records;   /* valid records ingested */
+};
+
+/* Settings of the database (meta table), fixed per handle while open. */
+struct idg__settings {
+	int mode;
+	int64_t merge_delay_ms;
+	uint32_t cluster_cap;
+};
+
+struct idg__jparser;
+struct idg__mpw;
+
+struct idg_db {
+	struct idg__store *store;
+	struct idg__err err;
+	struct idg__settings set;
+	uint32_t batch_size;
+	unsigned flags;
+	struct idg__jparser *jp; /* made on first ingest */
+	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
+	char *out;               /* strings returned to the caller */
+	size_t out_cap;
+};
+
+/* One write transaction of an ingest. */
+struct idg__batch {
+	struct idg_db *db;
+	struct idg__txn *txn;
+	struct idg__err *err;
+	struct idg__state st;
+	struct idg_ingest_stats *stats;
+};
+
+int idg__state_load(struct idg__txn *t, struct idg__state *out,
+		    struct idg__err *e);
+int idg__state_save(struct idg__txn *t, const struct idg__state *st,
+		    struct idg__err *e);
+int idg__settings_load(struct idg__txn *t, struct idg__settings *out,
+		       struct idg__err *e);
+
+/* Copies s into the handle's output buffer, NUL-terminated. */
+const char *idg__db_keep(struct idg_db *db, const void *s, size_t n);
+
+#endif

@@ -1,0 +1,26 @@
+/* ids.h — distinct_id interning under an XXH3-128 hash. */
+#ifndef IDG_IDS_H
+#define IDG_IDS_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+/* Finds the node of name[0..len); IDG_ENOTFOUND (no message) if none. */
+int idg__ids_find(struct idg__txn *t, const char *name, size_t len,
+		  uint32_t *out, struct idg__err *e);
+
+/*
+ * Finds the node of name, or makes it the node numbered *next (which is then
+ * incremented) and sets *created. The caller gives the new node its graph
+ * record.
+ */
+int idg__ids_intern(struct idg__txn *t, const char *name, size_t len,
+		    uint32_t *next, uint32_t *out, int *created,
+		    struct idg__err *e);
+
+/* The distinct_id of a node, borrowed from the transaction. */
+int idg__ids_name(struct idg__txn *t, uint32_t node, struct idg__val *out,
+		  struct idg__err *e);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * query.c — the read side: info, resolve, cluster members, the identity
+ * log and the identity mappings, in the live or reported view as of T.
+ *
+ * Every query runs in one read transaction, so it sees whole batches only,
+ * even while another process ingests. A query at or after the current
+ * stamp in the live view reads the live map; any other reads the forest as
+ * of the effective stamp (T, or T - merge_delay for the reported view).
+ * A node exists as of T if the record that first named it is stamped <= T.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "graph.h"
+#include "ids.h"
+#include "log.h"
+
+/* NUL-terminated copies of a few names, for one callback at a time. */
+struct names {
+	char *buf;
+	size_t cap, len;
+};
+
+static int
+names_add(struct names *nm, struct idg__txn *t, uint32_t node, size_t *off,
+	  struct idg__err *e)
+{
+	struct idg__val v;
+	int rc = idg__ids_name(t, node, &v, e);
+
+	if (rc)
+		return rc;
+	if (nm->len + v.n + 1 > nm->cap) {
+		size_t cap = (nm->len + v.n + 1) * 2;
+		char *p = realloc(nm->buf, cap);
+
+		if (!p)
+			return idg__err_set(e, IDG_ENOMEM, "out of memory");
+		nm->buf = p;
+		nm->cap = cap;
+	}
+	memcpy(nm->buf + nm->len, v.p, v.n);
+	nm->buf[nm->len + v.n] = '\0';
+	*off = nm->len;
+	nm->len += v.n + 1;
+	return IDG_OK;
+}
+
+/* The stamps a query as of at in view works with. */
+struct asof {
+	int64_t at;   /* nodes created after this do not exist yet */
+	int64_t eff;  /* merges stamped after this are not applied */
+	int live;     /* eff is at or after the current stamp */
+};
+
+static struct asof
+asof_make(const struct idg_db *db, const struct idg__state *st, int64_t at,
+	  int view)
+{
+	struct asof a;
+
+	a.at = at == IDG_NOW ? st->stamp : at;
+	a.eff = a.at;
+	if (view == IDG_VIEW_REPORTED)
+		a.eff = a.at < INT64_MIN + db->set.merge_delay_ms
+			    ? INT64_MIN
+			    : a.at - db->set.merge_delay_ms;
+	a.live = a.eff >= st->stamp;
+	return a;
+}
+
+static int
+begin_read(struct idg_db *db, struct idg__txn **t, struct idg__state *st)
+{
+	int rc = idg__store_begin(db->store, 0, t, &db->err);
+
+	if (rc == IDG_OK)
+		rc = idg__state_load(*t, st, &db->err);
+	return rc;
+}
+
+int
+idg_info(idg_db *db, struct idg_info *out)
+{
+	struct idg__txn *t = NULL;
+	struct idg__state st;
+	int rc;
+
+	if (!db || !out)
+		return IDG_EINVAL;
+	idg__err_clear(&db->err);
+	rc = begin_read(db, &t, &st);
+	if (rc == IDG_OK) {
+		out->mode = db->set.mode;
+		out->merge_delay_ms = db->set.merge_delay_ms;
+		out->cluster_cap = db->set.cluster_cap;
+		out->stamp = st.stamp;
+		out->records = st.records;
+		out->nodes = st.next_node - 1;
+		out->log_size = st.log_seq;
+	}
+	idg__store_abort(t);
+	return rc;
+}
+
+/* The node of id as of a.at, with a message naming the id if absent. */
+static int
+find_node(struct idg_db *db, struct idg__txn *t, const char *id, size_t len,
+	  const struct asof *a, uint32_t *node)
+{
+	struct idg__node nd;
+	int rc = idg__ids_find(t, id, len, node, &db->err);
+
+	if (rc == IDG_OK)
+		rc = idg__graph_get(t, *node, &nd, &db->err);
+	if (rc == IDG_OK && nd.created > a->at)
+		rc = IDG_ENOTFOUND;
+	if (rc == IDG_ENOTFOUND)
+		return idg__err_set(&db->err, IDG_ENOTFOUND,
+				    "distinct_id \"%.*s\" not found%s",
+				    (int)(len > 200 ? 200 : len), id,
+				    a->at == INT64_MIN || a->live
+					? ""
+					: " as of the given time");
+	return rc;
+}
+
+/* Root and canonical node of node's cluster as of a. */
+static int
+root_of(struct idg__txn *t, uint32_t node, const struct asof *a,
+	uint32_t *root, uint32_t *canon, struct idg__err *e)
+{
+	struct idg__node nd;
+	int rc;
+
+	if (a->live) {
+		rc = idg__graph_get(t, node, &nd, e);
+		if (rc == IDG_OK)
+			rc = idg__graph_get(t, nd.root, &nd, e);
+		*root = nd.root;
+		if (canon)
+			*canon = nd.canon;
+		return rc;
+	}
+	rc = idg__graph_find_at(t, node, a->eff, root, e);
+	if (rc == IDG_OK && canon)
+		rc = idg__graph_canon_at(t, *root, a->eff, canon, e);
+	return rc;
+}
+
+/* Members of a cluster as of a: the live ring, filtered. */
+struct members {
+	struct idg__txn *t;
+	struct idg__err *e;
+	const struct asof *a;
+	uint32_t root;
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int
+member_add(void *ctx, uint32_t x)
+{
+	struct members *m = ctx;
+	struct idg__node nd;
+	uint32_t root;
+	int rc;
+
+	if (!m->a->live) {
+		rc = idg__graph_get(m->t, x, &nd, m->e);
+		if (rc)
+			return rc;
+		if (nd.created > m->a->at)
+			return IDG_OK;
+		rc = idg__graph_find_at(m->t, x, m->a->eff, &root, m->e);
+		if (rc || root != m->root)
+			return rc;
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		uint32_t *v = realloc(m->v, cap * sizeof(*v));
+
+		if (!v)
+			return idg__err_set(m->e, IDG_ENOMEM, "out of memory");
+		m->v = v;
+		m->cap = cap;
+	}
+	m->v[m->n++] = x;
+	return IDG_OK;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+collect_members(struct idg__txn *t, uint32_t node, uint32_t root,
+		const struct asof *a, struct members *m, struct idg__err *e)
+{
+	int rc;
+
+	*m = (struct members){t, e, a, root, NULL, 0, 0};
+	rc = idg__graph_ring(t, node, member_add, m, e);
+	if (rc == IDG_OK)
+		qsort(m->v, m->n, sizeof(*m->v), cmp_u32);
+	return rc;
+}
+
+int
+idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
+	    struct idg_resolution *out)
+{
+	struct idg__txn *t = NULL;
+	struct idg__state st;
+	struct members m = {0};
+	struct idg__val v;
+	struct asof a;
+	uint32_t node, root, canon;
+	int rc;
+
+	if (!db || !id || !out)
+		return IDG_EINVAL;
+	idg__err_clear(&db->err);
+	rc = begin_read(db, &t, &st);
+	if (rc)
+		goto out;
+	a = asof_make(db, &st, at, view);
+	rc = find_node(db, t, id, len, &a, &node);
+	if (rc == IDG_OK)
+		rc = root_of(t, node, &a, &root, &canon, &db->err);
+	if (rc == IDG_OK)
+		rc = collect_members(t, node, root, &a, &m, &db->err);
+	if (rc == IDG_OK)
+		rc = idg__ids_name(t, canon, &v, &db->err);
+	if (rc == IDG_OK) {
+		out->canonical = idg__db_keep(db, v.p, v.n);
+		out->canonical_len = v.n;
+		out->cluster_size = m.n;
+		if (!out->canonical)
+			rc = idg__err_set(&db->err, IDG_ENOMEM,
+					  "out of memory");
+	}
+out:
+	free(m.v);
+	idg__store_abort(t);
+	return rc;
+}
+
+int
+idg_cluster_foreach(idg_db *db, const char *id, size_t len, int64_t at,
+		    int view, idg_member_cb cb, void *user)
+{
+	struct idg__txn *t = NULL;
+	struct idg__state st;
+	struct members m = {0};
+	struct names nm = {0};
+	struct asof a;
+	uint32_t node, root;
+	size_t i, off;
+	int rc;
+
+	if (!db || !id || !cb)
+		return IDG_EINVAL;
+	idg__err_clear(&db->err);
+	rc = begin_read(db, &t, &st);
+	if (rc)
+		goto out;
+	a = asof_make(db, &st, at, view);
+	rc = find_node(db, t, id, len, &a, &node);
+	if (rc == IDG_OK)
+		rc = root_of(t, node, &a, &root, NULL, &db->err);
+	if (rc == IDG_OK)
+		rc = collect_members(t, node, root, &a, &m, &db->err);
+	for (i = 0; rc == IDG_OK && i < m.n; i++) {
+		nm.len = 0;
+		rc = names_add(&nm, t, m.v[i], &off, &db->err);
+		if (rc == IDG_OK && cb(user, nm.buf, nm.len - 1))
+			rc = IDG_ESTOPPED;
+	}
+out:
+	free(m.v);
+	free(nm.buf);
+	idg__store_abort(t);
+	return rc;
+}
+
+static int
+log_emit(struct idg_db *db, struct idg__txn *t, uint64_t seq,
+	 const struct idg__log_rec *r, struct names *nm, idg_log_cb cb,
+	 void *user)
+{
+	struct idg_log_entry e;
+	size_t o0, o1, oc, oi, od;
+	int rc;
+
+	nm->len = 0;
+	rc = names_add(nm, t, r->ids[0], &o0, &db->err);
+	if (rc == IDG_OK)
+		rc = names_add(nm, t, r->ids[1], &o1, &db->err);
+	if (rc == IDG_OK)
+		rc = names_add(nm, t, r->canon, &oc, &db->err);
+	if (rc)
+		return rc;
+	/* insert_id and description ride in the same buffer. */
+	oi = nm->len;
+	od = oi + r->insert_len + 1;
+	if (od + r->desc_len + 1 > nm->cap) {
+		char *p = realloc(nm->buf, od + r->desc_len + 1);
+
+		if (!p)
+			return idg__err_set(&db->err, IDG_ENOMEM,
+					    "out of memory");
+		nm->buf = p;
+		nm->cap = od + r->desc_len + 1;
+	}
+	if (r->insert_len)
+		memcpy(nm->buf + oi, r->insert_id, r->insert_len);
+	nm->buf[oi + r->insert_len] = '\0';
+	if (r->desc_len)
+		memcpy(nm->buf + od, r->desc, r->desc_len);
+	nm->buf[od + r->desc_len] = '\0';
+	e = (struct idg_log_entry){
+	    seq,	      r->stamp,	      idg__ident_name(r->kind),
+	    {nm->buf + o0, nm->buf + o1}, nm->buf + oi,	      r->outcome,
+	    r->reason,	      nm->buf + od,   nm->buf + oc,
+	};
+	return cb(user, &e) ? IDG_ESTOPPED : IDG_OK;
+}
+
+int
+idg_log_foreach(idg_db *db, idg_log_cb cb, void *user)
+{
+	struct idg__txn *t = NULL;
+	struct idg__cursor *c = NULL;
+	struct idg__state st;
+	struct idg__log_rec r;
+	struct names nm = {0};
+	struct idg__val k, v;
+	uint64_t seq;
+	int rc, op = IDG__FIRST;
+
+	if (!db || !cb)
+		return IDG_EINVAL;
+	idg__err_clear(&db->err);
+	rc = begin_read(db, &t, &st);
+	if (rc == IDG_OK)
+		rc = idg__cursor_open(t, IDG__T_LOG, &c, &db->err);
+	while (rc == IDG_OK &&
+	       (rc = idg__cursor_get(c, op, &k, &v, &db->err)) == IDG_OK) {
+		op = IDG__NEXT;
+		memcpy(&seq, k.p, sizeof(seq));
+		if (idg__log_decode(v.p, v.n, &r))
+			rc = idg__err_set(&db->err, IDG_ECORRUPT,
+					  "log entry %llu is corrupt",
+					  (unsigned long long)seq);
+		else
+			rc = log_emit(db, t, seq, &r, &nm, cb, user);
+	}
+	if (rc == IDG_ENOTFOUND)
+		rc = IDG_OK;
+	free(nm.buf);
+	idg__cursor_close(c);
+	idg__store_abort(t);
+	return rc;
+}
+
+/* Roots, sizes and canonical nodes of every node as of a. */
+struct mapping_pass {
+	uint32_t *root;  /* by node number; 0 for nodes not yet created */
+	uint32_t *size;  /* by root */
+	uint32_t *canon; /* by root, 0 until looked up */
+};
+
+static int
+mapping_roots(struct idg__txn *t, uint32_t nodes, const struct asof *a,
+	      struct mapping_pass *p, struct idg__err *e)
+{
+	struct idg__node nd;
+	uint32_t x;
+	int rc;
+
+	for (x = 1; x < nodes; x++) {
+		rc = idg__graph_get(t, x, &nd, e);
+		if (rc)
+			return rc;
+		if (nd.created > a->at)
+			continue;
+		if (a->live)
+			p->root[x] = nd.root;
+		else if ((rc = idg__graph_find_at(t, x, a->eff, &p->root[x],
+						  e)) != IDG_OK)
+			return rc;
+		p->size[p->root[x]]++;
+	}
+	return IDG_OK;
+}
+
+static int
+mapping_emit(struct idg__txn *t, uint32_t nodes, const struct asof *a,
+	     struct mapping_pass *p, idg_mapping_cb cb, void *user,
+	     struct idg__err *e)
+{
+	struct names nm = {0};
+	size_t o0, o1;
+	uint32_t x, r;
+	int rc = IDG_OK;
+
+	for (x = 1; rc == IDG_OK && x < nodes; x++) {
+		r = p->root[x];
+		if (r == 0 || p->size[r] < 2)
+			continue;
+		if (!p->canon[r])
+			rc = idg__graph_canon_at(t, r, a->live ? INT64_MAX
+							       : a->eff,
+						 &p->canon[r], e);
+		nm.len = 0;
+		if (rc == IDG_OK)
+			rc = names_add(&nm, t, x, &o0, e);
+		if (rc == IDG_OK)
+			rc = names_add(&nm, t, p->canon[r], &o1, e);
+		if (rc == IDG_OK &&
+		    cb(user, nm.buf + o0, o1 - o0 - 1, nm.buf + o1,
+		       nm.len - o1 - 1))
+			rc = IDG_ESTOPPED;
+	}
+	free(nm.buf);
+	return rc;
+}
+
+int
+idg_mappings_foreach(idg_db *db, int64_t at, int view, idg_mapping_cb cb,
+		     void *user)
+{
+	struct idg__txn *t = NULL;
+	struct idg__state st;
+	struct mapping_pass p = {0};
+	struct asof a;
+	int rc;
+
+	if (!db || !cb)
+		return IDG_EINVAL;
+	idg__err_clear(&db->err);
+	rc = begin_read(db, &t, &st);
+	if (rc)
+		goto out;
+	a = asof_make(db, &st, at, view);
+	p.root = calloc(st.next_node, sizeof(*p.root));
+	p.size = calloc(st.next_node, sizeof(*p.size));
+	p.canon = calloc(st.next_node, sizeof(*p.canon));
+	if (!p.root || !p.size || !p.canon)
+		rc = idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
+	if (rc == IDG_OK)
+		rc = mapping_roots(t, st.next_node, &a, &p, &db->err);
+	if (rc == IDG_OK)
+		rc = mapping_emit(t, st.next_node, &a, &p, cb, user,
+				  &db->err);
+out:
+	free(p.root);
+	free(p.size);
+	free(p.canon);
+	idg__store_abort(t);
+	return rc;
+}

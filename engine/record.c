@@ -1,0 +1,313 @@
+/*
+ * record.c — validation of input records, SPEC §4.
+ *
+ * A record is checked field by field in a fixed order, and the first
+ * failure names the field and says what is wrong, so the same bad record
+ * always gets the same message. Nothing here touches the database.
+ */
+#include "record.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+/* 1971-01-01T00:00:00Z in milliseconds. */
+#define MIN_TIME_MS INT64_C(31536000000)
+#define HOUR_MS INT64_C(3600000)
+
+static const char *const forbidden[] = {
+    "00000000-0000-0000-0000-000000000000",
+    "anon", "anonymous", "nil", "none", "null", "n/a", "na", "undefined",
+    "unknown", "<nil>", "0", "-1", "true", "false", "[]", "{}",
+};
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
+int
+idg__id_forbidden(const char *s, size_t n)
+{
+	size_t i;
+
+	while (n && is_space(*s)) {
+		s++;
+		n--;
+	}
+	while (n && is_space(s[n - 1]))
+		n--;
+	for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
+		if (strlen(forbidden[i]) == n &&
+		    strncasecmp(forbidden[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+int
+idg__id_is_uuid(const char *s, size_t n)
+{
+	static const char prefix[] = "$device:";
+	size_t i;
+
+	if (n > sizeof(prefix) - 1 &&
+	    memcmp(s, prefix, sizeof(prefix) - 1) == 0) {
+		s += sizeof(prefix) - 1;
+		n -= sizeof(prefix) - 1;
+	}
+	if (n != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !is_hex(s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+int64_t
+idg__time_to_ms(double t)
+{
+	return (int64_t)llround(t < 1e11 ? t * 1000.0 : t);
+}
+
+static int
+invalid(struct idg__invalid *why, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+invalid(struct idg__invalid *why, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	why->field = field;
+	va_start(ap, fmt);
+	vsnprintf(why->msg, sizeof(why->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+check_time(const struct idg__jfield *f, int64_t now_ms, int64_t *out,
+	   struct idg__invalid *why)
+{
+	const char *fld = "properties.time";
+	double t;
+
+	if (f->type == IDG__J_MISSING)
+		return invalid(why, fld, "time is missing");
+	if (f->type == IDG__J_BIGINT)
+		return invalid(why, fld,
+			       "time is more than one hour after the wall "
+			       "clock");
+	if (f->type != IDG__J_INT && f->type != IDG__J_FLOAT)
+		return invalid(why, fld,
+			       "time must be a number (epoch seconds or "
+			       "milliseconds)");
+	t = f->type == IDG__J_INT ? (double)f->i : f->d;
+	if (t > (double)(now_ms + HOUR_MS) ||
+	    (t >= 1e11 && t > 9.0e18)) /* keeps llround in range */
+		return invalid(why, fld,
+			       "time is more than one hour after the wall "
+			       "clock");
+	*out = f->type == IDG__J_INT && f->i >= (int64_t)1e11
+		   ? f->i
+		   : idg__time_to_ms(t);
+	if (*out < MIN_TIME_MS)
+		return invalid(why, fld, "time is before 1971-01-01");
+	if (*out > now_ms + HOUR_MS)
+		return invalid(why, fld,
+			       "time is more than one hour after the wall "
+			       "clock");
+	return 0;
+}
+
+/*
+ * Reads an id: a string, or an integer standing for its decimal text.
+ * Empty is allowed only when allow_empty; forbidden values never are.
+ */
+static int
+check_id(const struct idg__jfield *f, const char *field, int allow_empty,
+	 struct idg__str *out, struct idg__invalid *why)
+{
+	if (f->type == IDG__J_MISSING)
+		return invalid(why, field, "%s is missing", field + 11);
+	if (f->type != IDG__J_STRING && f->type != IDG__J_INT &&
+	    f->type != IDG__J_BIGINT)
+		return invalid(why, field, "%s must be a string or an integer",
+			       field + 11);
+	if (f->n == 0 && !allow_empty)
+		return invalid(why, field, "%s is empty", field + 11);
+	if (idg__id_forbidden(f->s, f->n))
+		return invalid(why, field, "%s is a forbidden value: \"%.*s\"",
+			       field + 11, (int)(f->n > 64 ? 64 : f->n), f->s);
+	out->p = f->s;
+	out->n = f->n;
+	return 0;
+}
+
+static int
+check_insert_id(const struct idg__jfield *f, struct idg__str *out,
+		struct idg__invalid *why)
+{
+	const char *fld = "properties.$insert_id";
+	size_t i;
+
+	out->p = NULL;
+	out->n = 0;
+	if (f->type == IDG__J_MISSING)
+		return 0;
+	if (f->type != IDG__J_STRING)
+		return invalid(why, fld, "$insert_id must be a string");
+	if (f->n == 0 || f->n > 36)
+		return invalid(why, fld,
+			       "$insert_id must be 1 to 36 bytes long (is %zu)",
+			       f->n);
+	for (i = 0; i < f->n; i++) {
+		char c = f->s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '-'))
+			return invalid(why, fld,
+				       "$insert_id may hold only A-Z, a-z, "
+				       "0-9 and '-'");
+	}
+	if (idg__id_forbidden(f->s, f->n))
+		return invalid(why, fld, "$insert_id is a forbidden value");
+	out->p = f->s;
+	out->n = f->n;
+	return 0;
+}
+
+/* The identity ids of $identify, $create_alias and $merge (SPEC §2.1). */
+static int
+check_identity(const struct idg__jrecord *jr, struct idg__rec *r,
+	       struct idg__invalid *why)
+{
+	const struct idg__jfield *f;
+	const char *fld;
+
+	switch (r->kind) {
+	case IDG__IDENTIFY:
+		f = &jr->identified_id;
+		fld = "properties.$identified_id";
+		if (f->type == IDG__J_MISSING) {
+			f = &jr->distinct_id;
+			fld = "properties.distinct_id";
+		}
+		if (check_id(f, fld, 0, &r->ids[0], why))
+			return -1;
+		f = &jr->anon_id;
+		fld = "properties.$anon_id";
+		if (f->type == IDG__J_MISSING) {
+			f = &jr->anon_distinct_id;
+			fld = "properties.$anon_distinct_id";
+		}
+		return check_id(f, fld, 0, &r->ids[1], why);
+	case IDG__ALIAS:
+		if (check_id(&jr->distinct_id, "properties.distinct_id", 0,
+			     &r->ids[0], why))
+			return -1;
+		return check_id(&jr->alias, "properties.alias", 0, &r->ids[1],
+				why);
+	default:
+		fld = "properties.$distinct_ids";
+		if (jr->distinct_ids.type == IDG__J_MISSING &&
+		    jr->merge_count == 0)
+			return invalid(why, fld, "$distinct_ids is missing");
+		if (jr->distinct_ids.type != IDG__J_ARRAY ||
+		    jr->merge_count != 2 || !jr->merge_all_strings)
+			return invalid(why, fld,
+				       "$distinct_ids must be an array of "
+				       "exactly two strings");
+		if (check_id(&jr->merge_ids[0], fld, 0, &r->ids[0], why))
+			return -1;
+		return check_id(&jr->merge_ids[1], fld, 0, &r->ids[1], why);
+	}
+}
+
+static int
+identity_kind(const struct idg__str *ev)
+{
+	int k;
+
+	for (k = IDG__IDENTIFY; k <= IDG__MERGE; k++) {
+		const char *name = idg__ident_name(k);
+
+		if (strlen(name) == ev->n && memcmp(name, ev->p, ev->n) == 0)
+			return k;
+	}
+	return -1;
+}
+
+static int
+check_event(const struct idg__jrecord *jr, struct idg__rec *r,
+	    struct idg__invalid *why)
+{
+	const struct idg__jfield *f = &jr->event;
+
+	if (f->type == IDG__J_MISSING && jr->profile_id.type != IDG__J_MISSING)
+		return invalid(why, "$distinct_id",
+			       "profile updates are not supported yet; "
+			       "keep this record for a later version");
+	if (f->type == IDG__J_MISSING)
+		return invalid(why, "event", "event is missing");
+	if (f->type != IDG__J_STRING)
+		return invalid(why, "event", "event must be a string");
+	if (f->n == 0)
+		return invalid(why, "event", "event is empty");
+	r->event.p = f->s;
+	r->event.n = f->n;
+	if (jr->properties.type == IDG__J_MISSING)
+		return invalid(why, "properties", "properties is missing");
+	if (jr->properties.type != IDG__J_OBJECT)
+		return invalid(why, "properties",
+			       "properties must be an object");
+	return 0;
+}
+
+int
+idg__record_validate(const struct idg__jrecord *jr, int64_t now_ms,
+		     struct idg__rec *out, struct idg__invalid *why)
+{
+	struct idg__rec r = {0};
+
+	if (jr->raw_len > IDG__MAX_RECORD_BYTES)
+		return invalid(why, "", "record is larger than 1 MiB (%zu bytes)",
+			       jr->raw_len);
+	if (check_event(jr, &r, why) ||
+	    check_time(&jr->time, now_ms, &r.time_ms, why) ||
+	    check_insert_id(&jr->insert_id, &r.insert_id, why))
+		return -1;
+	r.kind = identity_kind(&r.event);
+	r.identity = r.kind >= 0;
+	if (r.identity) {
+		if (check_identity(jr, &r, why))
+			return -1;
+		/* distinct_id may be omitted: it is then the first id. */
+		r.distinct_id = r.ids[0];
+		if (jr->distinct_id.type != IDG__J_MISSING &&
+		    check_id(&jr->distinct_id, "properties.distinct_id", 1,
+			     &r.distinct_id, why))
+			return -1;
+	} else if (check_id(&jr->distinct_id, "properties.distinct_id", 1,
+			    &r.distinct_id, why)) {
+		return -1;
+	}
+	*out = r;
+	return 0;
+}

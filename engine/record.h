@@ -1,0 +1,51 @@
+/* record.h — validation of input records (SPEC §4). */
+#ifndef IDG_RECORD_H
+#define IDG_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec_json_in.h"
+
+/* Mixpanel's limit on one record. */
+#define IDG__MAX_RECORD_BYTES (1024 * 1024)
+
+struct idg__str {
+	const char *p;
+	size_t n;
+};
+
+/* A record that passed validation. Strings borrow from the parser. */
+struct idg__rec {
+	struct idg__str event;
+	struct idg__str distinct_id; /* "" for an event of no user */
+	int64_t time_ms;
+	struct idg__str insert_id;   /* p == NULL when absent */
+	int identity;                /* 1 for $identify/$create_alias/$merge */
+	int kind;                    /* enum idg__ident_kind, if identity */
+	struct idg__str ids[2];      /* ids the identity event names */
+};
+
+/* Why a record was rejected. */
+struct idg__invalid {
+	const char *field;
+	char msg[256];
+};
+
+/*
+ * Validates a parsed record against SPEC §4 at wall-clock time now_ms.
+ * Returns 0 and fills out, or -1 and fills why.
+ */
+int idg__record_validate(const struct idg__jrecord *jr, int64_t now_ms,
+			 struct idg__rec *out, struct idg__invalid *why);
+
+/* 1 if s is one of Mixpanel's forbidden id values. */
+int idg__id_forbidden(const char *s, size_t n);
+
+/* 1 if s has UUID shape (8-4-4-4-12 hex), optionally after "$device:". */
+int idg__id_is_uuid(const char *s, size_t n);
+
+/* Converts a time in seconds (< 1e11) or milliseconds to milliseconds. */
+int64_t idg__time_to_ms(double t);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * store.c — the LMDB environment: the only file that includes <lmdb.h>.
+ *
+ * A database is one LMDB environment with the named tables of store.h.
+ * Every write happens inside one write transaction per ingest batch, so a
+ * reader or a crash sees whole batches only. LMDB's codes are mapped to
+ * idgraph's here and nowhere else; the opaque idg__txn and idg__cursor are
+ * LMDB's own handles under another name, so wrapping costs nothing.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Virtual size of the map. The file grows only as data is written. */
+#define MAP_SIZE ((size_t)1 << 38)
+
+struct idg__store {
+	MDB_env *env;
+	MDB_dbi dbi[IDG__T_COUNT];
+};
+
+static const struct {
+	const char *name;
+	unsigned flags;
+} tables[IDG__T_COUNT] = {
+    [IDG__T_META] = {"meta", 0},
+    [IDG__T_IDS] = {"ids", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP},
+    [IDG__T_NAMES] = {"names", MDB_INTEGERKEY},
+    [IDG__T_NODES] = {"nodes", MDB_INTEGERKEY},
+    [IDG__T_CANON] = {"canon", 0},
+    [IDG__T_LOG] = {"log", MDB_INTEGERKEY},
+};
+
+static int
+map_error(int rc, struct idg__err *e, const char *what)
+{
+	int code;
+
+	switch (rc) {
+	case MDB_SUCCESS:
+		return IDG_OK;
+	case MDB_NOTFOUND:
+		return IDG_ENOTFOUND;
+	case MDB_MAP_FULL:
+		code = IDG_EFULL;
+		break;
+	case MDB_READERS_FULL:
+		code = IDG_EBUSY;
+		break;
+	case MDB_CORRUPTED:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INCOMPATIBLE:
+	case MDB_BAD_VALSIZE:
+		code = IDG_ECORRUPT;
+		break;
+	case ENOMEM:
+		code = IDG_ENOMEM;
+		break;
+	default:
+		code = IDG_EIO;
+	}
+	return idg__err_set(e, code, "%s: %s", what, mdb_strerror(rc));
+}
+
+static int
+open_tables(struct idg__store *s, unsigned flags, struct idg__err *e)
+{
+	int rdonly = flags & IDG__STORE_RDONLY;
+	MDB_txn *txn = NULL;
+	int rc, i;
+
+	rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc)
+		return map_error(rc, e, "opening tables");
+	for (i = 0; i < IDG__T_COUNT; i++) {
+		unsigned f = tables[i].flags | (rdonly ? 0 : MDB_CREATE);
+
+		rc = mdb_dbi_open(txn, tables[i].name, f, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			return idg__err_set(e, IDG_ECORRUPT,
+					    "table %s is missing: not an "
+					    "idgraph database",
+					    tables[i].name);
+		}
+		if (rc) {
+			mdb_txn_abort(txn);
+			return map_error(rc, e, "opening tables");
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? map_error(rc, e, "opening tables") : IDG_OK;
+}
+
+static int
+check_dir(const char *dir, unsigned flags, struct idg__err *e)
+{
+	char path[4096];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    (int)sizeof(path))
+		return idg__err_set(e, IDG_EINVAL, "path too long: %s", dir);
+	if (stat(path, &st) == 0)
+		return IDG_OK;
+	if (!(flags & IDG__STORE_CREATE) || (flags & IDG__STORE_RDONLY))
+		return idg__err_set(e, IDG_ENODB,
+				    "no idgraph database at %s; create one "
+				    "with: idgraph init %s",
+				    dir, dir);
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return idg__err_set(e, IDG_EIO, "cannot create %s: %s", dir,
+				    strerror(errno));
+	return IDG_OK;
+}
+
+int
+idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
+		struct idg__err *e)
+{
+	struct idg__store *s;
+	unsigned envflags = MDB_NOTLS;
+	int rc;
+
+	*out = NULL;
+	rc = check_dir(dir, flags, e);
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return idg__err_set(e, IDG_ENOMEM, "out of memory");
+	if (flags & IDG__STORE_RDONLY)
+		envflags |= MDB_RDONLY;
+	if (flags & IDG__STORE_NOSYNC)
+		envflags |= MDB_NOSYNC;
+	rc = mdb_env_create(&s->env);
+	if (rc == 0)
+		rc = mdb_env_set_userctx(s->env, s);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(s->env, IDG__T_COUNT + 4);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(s->env, MAP_SIZE);
+	if (rc == 0)
+		rc = mdb_env_open(s->env, dir, envflags, 0666);
+	if (rc) {
+		rc = map_error(rc, e, dir);
+		goto fail;
+	}
+	rc = open_tables(s, flags, e);
+	if (rc)
+		goto fail;
+	*out = s;
+	return IDG_OK;
+fail:
+	idg__store_close(s);
+	return rc;
+}
+
+void
+idg__store_close(struct idg__store *s)
+{
+	if (!s)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+}
+
+/* A transaction handle is LMDB's own; the store rides in its user data. */
+static struct idg__store *
+txn_store(struct idg__txn *t)
+{
+	return mdb_env_get_userctx(mdb_txn_env((MDB_txn *)t));
+}
+
+int
+idg__store_begin(struct idg__store *s, int write, struct idg__txn **out,
+		 struct idg__err *e)
+{
+	MDB_txn *txn;
+	int rc;
+
+	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+	if (rc) {
+		*out = NULL;
+		return map_error(rc, e, "beginning a transaction");
+	}
+	*out = (struct idg__txn *)txn;
+	return IDG_OK;
+}
+
+int
+idg__store_commit(struct idg__txn *t, struct idg__err *e)
+{
+	int rc = mdb_txn_commit((MDB_txn *)t);
+
+	return rc ? map_error(rc, e, "committing") : IDG_OK;
+}
+
+void
+idg__store_abort(struct idg__txn *t)
+{
+	if (t)
+		mdb_txn_abort((MDB_txn *)t);
+}
+
+int
+idg__store_get(struct idg__txn *t, int table, const void *key, size_t klen,
+	       struct idg__val *out, struct idg__err *e)
+{
+	MDB_val k = {klen, (void *)key}, v;
+	int rc;
+
+	rc = mdb_get((MDB_txn *)t, txn_store(t)->dbi[table], &k, &v);
+	if (rc)
+		return map_error(rc, e, tables[table].name);
+	out->p = v.mv_data;
+	out->n = v.mv_size;
+	return IDG_OK;
+}
+
+int
+idg__store_put(struct idg__txn *t, int table, const void *key, size_t klen,
+	       const void *val, size_t vlen, unsigned flags,
+	       struct idg__err *e)
+{
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+	unsigned f = 0;
+	int rc;
+
+	if (flags & IDG__PUT_APPEND)
+		f |= MDB_APPEND;
+	if (flags & IDG__PUT_NODUPDATA)
+		f |= MDB_NODUPDATA;
+	rc = mdb_put((MDB_txn *)t, txn_store(t)->dbi[table], &k, &v, f);
+	if (rc == MDB_KEYEXIST)
+		return IDG_OK;
+	return rc ? map_error(rc, e, tables[table].name) : IDG_OK;
+}
+
+int
+idg__store_count(struct idg__txn *t, int table, size_t *out,
+		 struct idg__err *e)
+{
+	MDB_stat st;
+	int rc = mdb_stat((MDB_txn *)t, txn_store(t)->dbi[table], &st);
+
+	if (rc)
+		return map_error(rc, e, tables[table].name);
+	*out = st.ms_entries;
+	return IDG_OK;
+}
+
+int
+idg__cursor_open(struct idg__txn *t, int table, struct idg__cursor **out,
+		 struct idg__err *e)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open((MDB_txn *)t, txn_store(t)->dbi[table], &c);
+
+	if (rc) {
+		*out = NULL;
+		return map_error(rc, e, tables[table].name);
+	}
+	*out = (struct idg__cursor *)c;
+	return IDG_OK;
+}
+
+void
+idg__cursor_close(struct idg__cursor *c)
+{
+	if (c)
+		mdb_cursor_close((MDB_cursor *)c);
+}
+
+int
+idg__cursor_get(struct idg__cursor *c, int op, struct idg__val *key,
+		struct idg__val *val, struct idg__err *e)
+{
+	static const MDB_cursor_op ops[] = {
+	    [IDG__FIRST] = MDB_FIRST,		[IDG__LAST] = MDB_LAST,
+	    [IDG__NEXT] = MDB_NEXT,		[IDG__PREV] = MDB_PREV,
+	    [IDG__SET_KEY] = MDB_SET_KEY,	[IDG__SET_RANGE] = MDB_SET_RANGE,
+	    [IDG__NEXT_DUP] = MDB_NEXT_DUP,
+	};
+	MDB_val k = {0, NULL}, v = {0, NULL};
+	int rc;
+
+	if (key) {
+		k.mv_size = key->n;
+		k.mv_data = (void *)key->p;
+	}
+	rc = mdb_cursor_get((MDB_cursor *)c, &k, &v, ops[op]);
+	if (rc)
+		return map_error(rc, e, "cursor");
+	if (key) {
+		key->p = k.mv_data;
+		key->n = k.mv_size;
+	}
+	if (val) {
+		val->p = v.mv_data;
+		val->n = v.mv_size;
+	}
+	return IDG_OK;
+}

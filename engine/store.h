@@ -1,0 +1,80 @@
+/* store.h — LMDB environment, named tables and transactions. */
+#ifndef IDG_STORE_H
+#define IDG_STORE_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* The named tables of a database (see store.c for their layouts). */
+enum idg__table {
+	IDG__T_META,  /* settings and counters: short ASCII key -> int64 */
+	IDG__T_IDS,   /* id hash -> node numbers (dup-sorted uint32) */
+	IDG__T_NAMES, /* node number (uint32) -> distinct_id bytes */
+	IDG__T_NODES, /* node number (uint32) -> struct idg__node */
+	IDG__T_CANON, /* (root, stamp) big-endian -> canonical node (uint32) */
+	IDG__T_LOG,   /* log sequence (uint64) -> msgpack log entry */
+	IDG__T_COUNT
+};
+
+/* A borrowed byte range; inside a transaction, valid until it ends. */
+struct idg__val {
+	const void *p;
+	size_t n;
+};
+
+/* Cursor operations (a subset of LMDB's, under our own names). */
+enum idg__op {
+	IDG__FIRST,
+	IDG__LAST,
+	IDG__NEXT,
+	IDG__PREV,
+	IDG__SET_KEY,   /* exactly key */
+	IDG__SET_RANGE, /* first key >= key */
+	IDG__NEXT_DUP,  /* next value of the same key */
+};
+
+/* Put flags. */
+#define IDG__PUT_APPEND 0x1u   /* key sorts after every key in the table */
+#define IDG__PUT_NODUPDATA 0x2u
+
+struct idg__store;
+struct idg__txn;
+struct idg__cursor;
+
+#define IDG__STORE_CREATE 0x1u
+#define IDG__STORE_RDONLY 0x2u
+#define IDG__STORE_NOSYNC 0x4u
+
+int idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
+		    struct idg__err *e);
+void idg__store_close(struct idg__store *s);
+
+int idg__store_begin(struct idg__store *s, int write, struct idg__txn **out,
+		     struct idg__err *e);
+/* Commits and ends the transaction, also when the commit fails. */
+int idg__store_commit(struct idg__txn *t, struct idg__err *e);
+/* Ends the transaction, discarding its writes. NULL is a no-op. */
+void idg__store_abort(struct idg__txn *t);
+
+/* IDG_ENOTFOUND (with no message) when the key is absent. */
+int idg__store_get(struct idg__txn *t, int table, const void *key, size_t klen,
+		   struct idg__val *out, struct idg__err *e);
+int idg__store_put(struct idg__txn *t, int table, const void *key, size_t klen,
+		   const void *val, size_t vlen, unsigned flags,
+		   struct idg__err *e);
+/* Number of entries in a table. */
+int idg__store_count(struct idg__txn *t, int table, size_t *out,
+		     struct idg__err *e);
+
+int idg__cursor_open(struct idg__txn *t, int table, struct idg__cursor **out,
+		     struct idg__err *e);
+void idg__cursor_close(struct idg__cursor *c);
+/*
+ * Moves the cursor; key may be an input (SET_KEY, SET_RANGE) and is then
+ * updated to the key found. IDG_ENOTFOUND (no message) past either end.
+ */
+int idg__cursor_get(struct idg__cursor *c, int op, struct idg__val *key,
+		    struct idg__val *val, struct idg__err *e);
+
+#endif
