@@ -52,7 +52,6 @@ describe(error_code err)
 	case STRING_ERROR:
 		return "malformed JSON: bad string or escape";
 	case NUMBER_ERROR:
-	case BIGINT_ERROR:
 		return "malformed JSON: bad number";
 	case T_ATOM_ERROR:
 	case F_ATOM_ERROR:
