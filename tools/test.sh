@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 ./tools/install-deps.sh
 dir=${IDGRAPH_BUILD_DIR:-build-test}
 if [ -f "$dir/build.ninja" ]; then
-	meson setup --reconfigure "$dir" "$@" >/dev/null
-else
-	meson setup "$dir" "$@" >/dev/null
+	set -- --reconfigure "$@"
+fi
+if ! meson setup "$dir" "$@" >"${TMPDIR:-/tmp}/idgraph-setup.log" 2>&1; then
+	cat "${TMPDIR:-/tmp}/idgraph-setup.log" >&2
+	exit 1
 fi
 ninja -C "$dir"
 meson test -C "$dir" --print-errorlogs
