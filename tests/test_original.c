@@ -693,3 +693,10 @@ Test(original, ingest_summary_counts_outcomes)
 	cr_assert_eq(st.refused[IDG_REASON_ALIAS_EXISTS], 1);
 	cr_assert_eq(st.nodes_created, 9);
 }
+
+Test(original, zero_cap_means_no_cap)
+{
+	set_cap(0);
+	cluster_of(600, T0);
+	cr_assert_eq(last_outcome(), IDG_OUTCOME_MERGED);
+}

@@ -1,0 +1,726 @@
+#!/usr/bin/env bash
+# cli.sh — drives the built idgraph binary and checks exact outputs and exit
+# statuses.
+#
+#   usage: cli.sh /path/to/idgraph [/path/to/source_root]
+#
+# Every check prints one line ("ok - ..." or "FAIL - ..." with the details
+# indented below it); the script ends with "N passed, M failed" and exits
+# non-zero when M > 0. Each part works in its own database under a private
+# temporary directory, removed on exit.
+set -u
+export LC_ALL=C
+
+BIN=${1:?usage: cli.sh /path/to/idgraph [source_root]}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/idgraph-cli.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+
+pass=0
+failed=0
+
+ok() {
+  pass=$((pass + 1))
+  printf 'ok - %s\n' "$1"
+}
+
+ko() {
+  failed=$((failed + 1))
+  printf 'FAIL - %s\n' "$1"
+  if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/    /'; fi
+}
+
+# run ARGS...: runs idgraph; stdout in $T/out, stderr in $T/err, status in $rc.
+run() {
+  "$BIN" "$@" </dev/null >"$T/out" 2>"$T/err"
+  rc=$?
+}
+
+# run_in FILE ARGS...: same, with FILE on stdin.
+run_in() {
+  local f=$1
+  shift
+  "$BIN" "$@" <"$f" >"$T/out" 2>"$T/err"
+  rc=$?
+}
+
+# expect_rc NAME STATUS: the last run exited with STATUS.
+expect_rc() {
+  if [ "$rc" -eq "$2" ]; then ok "$1: exit $2"; else
+    ko "$1: exit $rc, expected $2" "stderr: $(cat "$T/err")"
+  fi
+}
+
+# expect_out NAME TEXT: the last run printed exactly TEXT (plus a final LF).
+expect_out() {
+  printf '%s\n' "$2" >"$T/want"
+  if cmp -s "$T/want" "$T/out"; then ok "$1: output"; else
+    ko "$1: output differs" "$(diff "$T/want" "$T/out"; cat "$T/err")"
+  fi
+}
+
+# expect_err NAME TEXT: stderr is exactly the one line TEXT.
+expect_err() {
+  printf '%s\n' "$2" >"$T/want"
+  if cmp -s "$T/want" "$T/err"; then ok "$1: message"; else
+    ko "$1: message differs" "$(diff "$T/want" "$T/err")"
+  fi
+}
+
+# expect_err_one NAME PREFIX: stderr is one line beginning with PREFIX.
+expect_err_one() {
+  local lines first
+  lines=$(wc -l <"$T/err")
+  first=$(head -n 1 "$T/err")
+  if [ "$lines" -eq 1 ] && [ "${first#"$2"}" != "$first" ]; then
+    ok "$1: one-line message"
+  else
+    ko "$1: expected one line starting with '$2'" "$(cat "$T/err")"
+  fi
+}
+
+# expect_usage NAME ARGS...: a usage error: status 2, one "idgraph: " line.
+expect_usage() {
+  local name=$1
+  shift
+  run "$@"
+  expect_rc "$name" 2
+  expect_err_one "$name" "idgraph: "
+}
+
+# expect_json NAME: every line of the last stdout is valid JSON.
+expect_json() {
+  if [ -s "$T/out" ] && python3 -c \
+    'import json,sys; [json.loads(l) for l in sys.stdin]' <"$T/out" \
+    2>"$T/pyerr"; then
+    ok "$1: valid JSON lines"
+  else
+    ko "$1: invalid JSON" "$(cat "$T/out" "$T/pyerr")"
+  fi
+}
+
+# expect_json_has NAME JSON: the single JSON object printed holds every key
+# of JSON with an equal value (keys of the output not in JSON are ignored).
+cat >"$T/has.py" <<'EOF'
+import json, sys
+got = json.loads(sys.stdin.read())
+want = json.loads(sys.argv[1])
+bad = {k: got.get(k, "<missing>") for k in want if got.get(k) != want[k]}
+if bad:
+    print("differs:", json.dumps(bad), file=sys.stderr)
+    sys.exit(1)
+EOF
+expect_json_has() {
+  if python3 "$T/has.py" "$2" <"$T/out" 2>"$T/pyerr"; then
+    ok "$1: JSON fields"
+  else
+    ko "$1: JSON fields" "$(cat "$T/pyerr" "$T/out")"
+  fi
+}
+
+# jq_py EXPR: evaluates a Python expression over the JSON lines of the last
+# stdout, bound as L (list of values) and d (the first one); prints it.
+jq_py() {
+  python3 -c 'import json,sys
+L = [json.loads(l) for l in sys.stdin]
+d = L[0] if L else None
+print(eval(sys.argv[1]))' "$1" <"$T/out"
+}
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+  if [ "$2" = "$3" ]; then ok "$1"; else
+    ko "$1" "got:  $2"$'\n'"want: $3"
+  fi
+}
+
+# Anonymous ids are real UUIDs (SPEC §2.4); t0 = 2024-05-01T12:00:00Z.
+D1=87b652f0-de7f-4e97-9eff-cd697f928e3a
+D2=ce2d15cf-d2ad-4572-9f35-35292481fc68
+D3=b95837ca-a753-43af-b670-fe85c56b5e38
+t0=1714564800
+
+ev() { # ev NAME DISTINCT_ID TIME
+  printf '{"event":"%s","properties":{"distinct_id":"%s","time":%s}}\n' \
+    "$1" "$2" "$3"
+}
+identify() { # identify IDENTIFIED ANON TIME
+  printf '{"event":"$identify","properties":{"distinct_id":"%s","$anon_distinct_id":"%s","time":%s}}\n' \
+    "$1" "$2" "$3"
+}
+alias_ev() { # alias_ev ALIAS TARGET TIME
+  printf '{"event":"$create_alias","properties":{"distinct_id":"%s","alias":"%s","time":%s}}\n' \
+    "$2" "$1" "$3"
+}
+merge_ev() { # merge_ev A B TIME
+  printf '{"event":"$merge","properties":{"$distinct_ids":["%s","%s"],"time":%s}}\n' \
+    "$1" "$2" "$3"
+}
+
+###########################################################################
+# help, version, usage errors
+
+run --help
+expect_rc "--help" 0
+expect_eq "--help prints usage" "$(head -n 1 "$T/out")" \
+  "usage: idgraph COMMAND [ARGS] [OPTIONS]"
+for c in init ingest resolve cluster log export info version; do
+  run "$c" --help
+  expect_rc "$c --help" 0
+  expect_eq "$c --help prints usage" "$(head -n 1 "$T/out" | cut -c1-$((15 + ${#c})))" \
+    "usage: idgraph $c"
+  cp "$T/out" "$T/help1"
+  run help "$c"
+  expect_rc "help $c" 0
+  if cmp -s "$T/help1" "$T/out"; then ok "help $c = $c --help"; else
+    ko "help $c differs from $c --help"
+  fi
+done
+run export mappings --help
+expect_rc "export mappings --help" 0
+grep -q -- '--format' "$T/out" && ok "export help names --format" ||
+  ko "export help names --format"
+run resolve --help
+grep -q 'ISO 8601' "$T/out" && ok "resolve help gives time formats" ||
+  ko "resolve help gives time formats"
+grep -q 'live (default' "$T/out" && ok "resolve help gives default view" ||
+  ko "resolve help gives default view"
+
+run version
+expect_rc "version" 0
+expect_out "version" "idgraph 0.1.0"
+
+expect_usage "no command"
+expect_usage "unknown command" frobnicate
+expect_usage "help unknown command" help frobnicate
+expect_usage "init without DIR" init
+expect_usage "resolve without id" resolve "$T/db1"
+expect_usage "resolve extra argument" resolve "$T/db1" a b
+expect_usage "unknown option" resolve "$T/db1" X --bogus
+expect_eq "unknown option message" "$(cat "$T/err")" \
+  "idgraph: unknown option --bogus for resolve; see: idgraph resolve --help"
+expect_usage "option without value" resolve "$T/db1" X --at
+expect_usage "flag with value" log "$T/db1" --json=1
+expect_usage "option of another command" log "$T/db1" --at 5
+expect_usage "bad time" resolve "$T/db1" X --at yesterday
+expect_usage "bad time offset" resolve "$T/db1" X --at 2024-05-01T12:00:00+02:00
+expect_usage "negative time" resolve "$T/db1" X --at=-5
+expect_usage "bad date" resolve "$T/db1" X --at 2024-02-30
+expect_usage "bad view" resolve "$T/db1" X --view sideways
+expect_usage "bad mode" init "$T/dbx" --mode fancy
+expect_usage "bad cluster cap" init "$T/dbx" --cluster-cap abc
+expect_usage "negative cluster cap" init "$T/dbx" --cluster-cap -1
+expect_usage "bad merge delay" init "$T/dbx" --merge-delay soon
+[ ! -e "$T/dbx" ] && ok "usage error creates nothing" ||
+  ko "usage error created $T/dbx"
+expect_usage "bad batch size" ingest "$T/db1" --batch-size 0
+expect_usage "bad clock" ingest "$T/db1" --clock sundial
+expect_usage "bad format" export mappings "$T/db1" --format xml
+expect_usage "unknown export" export profiles "$T/db1"
+
+# A database that does not exist: status 1 and the init hint.
+for c in resolve cluster; do
+  run "$c" "$T/nodb" X
+  expect_rc "$c on missing db" 1
+  expect_err "$c on missing db" \
+    "idgraph: no database at $T/nodb; create one with: idgraph init $T/nodb"
+done
+for c in log info ingest; do
+  run "$c" "$T/nodb" </dev/null
+  expect_rc "$c on missing db" 1
+  expect_err "$c on missing db" \
+    "idgraph: no database at $T/nodb; create one with: idgraph init $T/nodb"
+done
+run export mappings "$T/nodb"
+expect_rc "export on missing db" 1
+expect_err "export on missing db" \
+  "idgraph: no database at $T/nodb; create one with: idgraph init $T/nodb"
+[ ! -e "$T/nodb" ] && ok "queries create no database" ||
+  ko "a query created $T/nodb"
+
+###########################################################################
+# init
+
+run init "$T/db1"
+expect_rc "init" 0
+expect_out "init" \
+  "created $T/db1: mode original, merge delay 3600 s, cluster cap 500"
+run info "$T/db1"
+expect_rc "info on empty db" 0
+expect_out "info on empty db" "mode: original
+merge delay: 3600 s
+cluster cap: 500
+stamp: none (no records yet)
+records: 0
+nodes: 0
+log size: 0"
+
+run init "$T/dbset" --merge-delay 60 --cluster-cap=3
+expect_rc "init with settings" 0
+expect_out "init with settings" \
+  "created $T/dbset: mode original, merge delay 60 s, cluster cap 3"
+run init "$T/dbset" --merge-delay 1.5
+expect_rc "init updates settings" 0
+expect_out "init updates settings" \
+  "updated $T/dbset: mode original, merge delay 1.500 s, cluster cap 3"
+run info "$T/dbset" --json
+expect_rc "info --json" 0
+expect_json "info --json"
+expect_json_has "info --json" \
+  '{"mode":"original","merge_delay_ms":1500,"cluster_cap":3,"stamp":null,"records":0,"nodes":0,"log_size":0}'
+
+# Other modes: refused with a clear message until they are implemented.
+run init "$T/dbsimple" --mode simplified
+if [ "$rc" -eq 1 ]; then
+  expect_err_one "init --mode simplified" "idgraph: mode simplified is not supported yet"
+  [ ! -e "$T/dbsimple" ] && ok "failed init leaves no directory" ||
+    ko "failed init left $T/dbsimple"
+else
+  expect_rc "init --mode simplified" 0
+fi
+
+###########################################################################
+# Row 1 of SPEC §2.4, with time travel: events as D1; $identify(U1, D1);
+# events as D2; $identify(U1, D2) → one cluster {D1, D2, U1}, canonical U1.
+
+{
+  ev "Page View" "$D1" $t0
+  identify U1 "$D1" $((t0 + 600))
+  ev "Page View" "$D2" $((t0 + 700))
+  identify U1 "$D2" $((t0 + 800))
+} >"$T/row1.jsonl"
+
+run ingest "$T/db1" "$T/row1.jsonl" --json --quiet
+expect_rc "ingest row 1" 0
+expect_json "ingest row 1 --json"
+expect_json_has "ingest row 1 summary" \
+  '{"records":4,"rejected":0,"events":4,"identity_events":2,"nodes_created":3,
+    "outcomes":{"merged":2,"noop":0,"errSameIDs":0,
+      "errAnonDistinctIdNonGUIDForm":0,"errAnonDistinctIdAssignedAlready":0,
+      "errManyIDs":0,"errAliasAlreadyExists":0,"errAliasCycle":0,
+      "errMergeRequiresImport":0}}'
+expect_eq "summary files" "$(jq_py 'd["files"]')" "['$T/row1.jsonl']"
+expect_eq "summary timing fields" \
+  "$(jq_py 'type(d["seconds"]) in (int, float) and type(d["records_per_second"]) in (int, float)')" \
+  "True"
+[ ! -s "$T/err" ] && ok "ingest: nothing on stderr when not a terminal" ||
+  ko "ingest wrote to stderr" "$(cat "$T/err")"
+
+run resolve "$T/db1" "$D1"
+expect_rc "resolve D1" 0
+expect_out "resolve D1" "canonical: U1
+cluster size: 3
+members: $D1, U1, $D2"
+run resolve "$T/db1" U1 --json
+expect_rc "resolve U1 --json" 0
+expect_json "resolve U1 --json"
+expect_json_has "resolve U1 --json" \
+  "{\"distinct_id\":\"U1\",\"canonical\":\"U1\",\"cluster_size\":3,
+    \"members\":[\"$D1\",\"U1\",\"$D2\"],\"at\":null,\"view\":\"live\"}"
+run --json resolve "$T/db1" U1
+expect_rc "options go after the command" 2
+run resolve --json "$T/db1" U1
+expect_rc "option before positional args" 0
+expect_json "option before positional args"
+
+run cluster "$T/db1" "$D2"
+expect_rc "cluster D2" 0
+expect_out "cluster D2" "$D1
+U1
+$D2"
+run cluster "$T/db1" "$D2" --json
+expect_json "cluster --json"
+expect_json_has "cluster --json" \
+  "{\"canonical\":\"U1\",\"members\":[\"$D1\",\"U1\",\"$D2\"]}"
+
+run resolve "$T/db1" nobody
+expect_rc "resolve unknown id" 1
+expect_err "resolve unknown id" "idgraph: distinct_id nobody not found in $T/db1"
+
+# --at in seconds, milliseconds and ISO 8601: before the first merge D1 is
+# alone; between the merges {D1, U1}; after both, the three of them.
+run resolve "$T/db1" "$D1" --at $((t0 + 300))
+expect_out "resolve --at seconds, before merge" "canonical: $D1
+cluster size: 1
+members: $D1"
+run resolve "$T/db1" "$D1" --at $(((t0 + 650) * 1000))
+expect_out "resolve --at ms, between merges" "canonical: U1
+cluster size: 2
+members: $D1, U1"
+run resolve "$T/db1" "$D1" --at 2024-05-01T12:05:00Z
+expect_out "resolve --at ISO, before merge" "canonical: $D1
+cluster size: 1
+members: $D1"
+run resolve "$T/db1" "$D1" --at "2024-05-01 12:15:00"
+expect_out "resolve --at ISO with space, after merges" "canonical: U1
+cluster size: 3
+members: $D1, U1, $D2"
+run resolve "$T/db1" "$D1" --at 2024-05-01T12:10:00.000+00:00
+expect_out "resolve --at the merge's own stamp" "canonical: U1
+cluster size: 2
+members: $D1, U1"
+run resolve "$T/db1" "$D1" --at $((t0 + 599)).999
+expect_out "resolve --at seconds with a fraction, 1 ms before" \
+  "canonical: $D1
+cluster size: 1
+members: $D1"
+run resolve "$T/db1" "$D1" --at $((t0 + 650)) --json
+expect_json_has "resolve --at --json" \
+  "{\"canonical\":\"U1\",\"cluster_size\":2,\"at\":$(((t0 + 650) * 1000)),\"view\":\"live\"}"
+run resolve "$T/db1" "$D2" --at $((t0 + 650))
+expect_rc "resolve id not yet seen at T" 1
+expect_err "resolve id not yet seen at T" \
+  "idgraph: distinct_id $D2 not found in $T/db1 as of 2024-05-01T12:10:50.000Z"
+run cluster "$T/db1" U1 --at $((t0 + 650))
+expect_out "cluster --at between merges" "$D1
+U1"
+
+# Reported view: merges show only merge_delay (3600 s) after their stamp.
+run resolve "$T/db1" "$D1" --view reported
+expect_out "resolve --view reported right after the merges" \
+  "canonical: $D1
+cluster size: 1
+members: $D1"
+run resolve "$T/db1" "$D1" --view reported --at $((t0 + 600 + 3600))
+expect_out "resolve --view reported after the delay" "canonical: U1
+cluster size: 2
+members: $D1, U1"
+
+run info "$T/db1"
+expect_out "info after ingest" "mode: original
+merge delay: 3600 s
+cluster cap: 500
+stamp: $(((t0 + 800) * 1000)) (2024-05-01T12:13:20.000Z)
+records: 4
+nodes: 3
+log size: 2"
+
+# log, for people and as JSON lines.
+run log "$T/db1"
+expect_rc "log" 0
+row() { printf '%-24s  %-9s  %-40s  %-7s  %-6s  %s' "$@"; }
+expect_out "log table" "$(row stamp event ids outcome reason canonical)
+$(row 2024-05-01T12:10:00.000Z '$identify' "U1, $D1" merged - U1)
+$(row 2024-05-01T12:13:20.000Z '$identify' "U1, $D2" merged - U1)"
+run log "$T/db1" --json
+expect_rc "log --json" 0
+expect_json "log --json"
+expect_eq "log --json first entry" \
+  "$(jq_py 'json.dumps(d, sort_keys=True)')" \
+  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]), sort_keys=True))' \
+    "{\"seq\":1,\"stamp\":$(((t0 + 600) * 1000)),\"time\":\"2024-05-01T12:10:00.000Z\",
+      \"event\":\"\$identify\",\"ids\":[\"U1\",\"$D1\"],\"insert_id\":null,
+      \"outcome\":\"merged\",\"reason\":null,\"description\":null,\"canonical\":\"U1\"}")"
+expect_eq "log --json lines" "$(wc -l <"$T/out")" 2
+
+# export mappings: CSV (default) and JSON lines, now and as of T.
+run export mappings "$T/db1"
+expect_rc "export mappings" 0
+expect_out "export mappings csv" "distinct_id,resolved_distinct_id
+$D1,U1
+U1,U1
+$D2,U1"
+run export mappings "$T/db1" --format jsonl
+expect_rc "export mappings jsonl" 0
+expect_json "export mappings jsonl"
+expect_eq "export mappings jsonl rows" \
+  "$(jq_py '[(r["distinct_id"], r["resolved_distinct_id"]) for r in L]')" \
+  "[('$D1', 'U1'), ('U1', 'U1'), ('$D2', 'U1')]"
+run export mappings "$T/db1" --at $((t0 + 300))
+expect_out "export mappings before any merge" "distinct_id,resolved_distinct_id"
+run export mappings --at=2024-05-01T12:11:00Z "$T/db1"
+expect_out "export mappings between merges" "distinct_id,resolved_distinct_id
+$D1,U1
+U1,U1"
+run export mappings "$T/db1" --view reported
+expect_out "export mappings, reported view" "distinct_id,resolved_distinct_id"
+
+# The same file again, from stdin: the graph does not change.
+run_in "$T/row1.jsonl" ingest "$T/db1" --json
+expect_rc "ingest from stdin" 0
+expect_json_has "re-ingest outcomes" '{"records":4,"nodes_created":0}'
+expect_eq "stdin is named - in files" "$(jq_py 'd["files"]')" "['-']"
+run cluster "$T/db1" U1
+expect_out "cluster unchanged after re-ingest" "$D1
+U1
+$D2"
+
+###########################################################################
+# Original-mode rows of SPEC §2.4 and each refusal, in one file.
+
+{
+  identify U1 "$D3" $t0                        # merged
+  identify U2 "$D3" $((t0 + 1))                # errAnonDistinctIdAssignedAlready
+  identify x x $((t0 + 2))                     # errSameIDs
+  identify u@x.com abc $((t0 + 3))             # errAnonDistinctIdNonGUIDForm
+  alias_ev abc u@x.com $((t0 + 4))             # merged
+  alias_ev X A $((t0 + 5))                     # merged
+  alias_ev X B $((t0 + 6))                     # errAliasAlreadyExists
+  ev e M1 $((t0 + 7))
+  ev e M2 $((t0 + 8))
+  ev e M3 $((t0 + 9))
+  ev e M4 $((t0 + 10))
+  merge_ev M2 M3 $((t0 + 11))                  # merged
+  merge_ev M3 M4 $((t0 + 12))                  # merged
+  merge_ev M1 M3 $((t0 + 13))                  # merged
+  identify U1 "$D3" $((t0 + 14))               # noop
+  identify U3 "$D1" $((t0 + 15))               # merged
+  identify U4 "$D2" $((t0 + 16))               # merged: 2 users after reset
+} >"$T/rows.jsonl"
+run init "$T/db2"
+run ingest "$T/db2" "$T/rows.jsonl" --json
+expect_rc "ingest §2.4 rows" 0
+expect_json "ingest §2.4 rows --json"
+expect_json_has "§2.4 rows: outcome counts" \
+  '{"records":17,"rejected":0,"events":17,"identity_events":13,
+    "outcomes":{"merged":8,"noop":1,"errSameIDs":1,
+      "errAnonDistinctIdNonGUIDForm":1,"errAnonDistinctIdAssignedAlready":1,
+      "errManyIDs":0,"errAliasAlreadyExists":1,"errAliasCycle":0,
+      "errMergeRequiresImport":0}}'
+
+run cluster "$T/db2" "$D3"
+expect_eq "identify merge: {D3, U1}" "$(sort "$T/out" | tr '\n' ' ')" \
+  "U1 $D3 "
+run resolve "$T/db2" "$D3"
+expect_eq "identify merge: canonical U1" "$(head -n 1 "$T/out")" "canonical: U1"
+run resolve "$T/db2" U2
+expect_out "errAnonDistinctIdAssignedAlready: U2 stays alone" "canonical: U2
+cluster size: 1
+members: U2"
+run resolve "$T/db2" x
+expect_out "errSameIDs: x alone" "canonical: x
+cluster size: 1
+members: x"
+run resolve "$T/db2" abc
+expect_rc "alias after non-GUID identify" 0
+expect_eq "alias after non-GUID identify: canonical" \
+  "$(head -n 2 "$T/out")" "canonical: u@x.com
+cluster size: 2"
+run resolve "$T/db2" B
+expect_out "errAliasAlreadyExists: B alone" "canonical: B
+cluster size: 1
+members: B"
+run cluster "$T/db2" M4
+expect_eq "three \$merge: one cluster of 4" "$(sort "$T/out" | tr '\n' ' ')" \
+  "M1 M2 M3 M4 "
+run resolve "$T/db2" "$D1"
+expect_eq "reset: {D1, U3}" "$(head -n 2 "$T/out")" "canonical: U3
+cluster size: 2"
+run resolve "$T/db2" "$D2"
+expect_eq "reset: {D2, U4}" "$(head -n 2 "$T/out")" "canonical: U4
+cluster size: 2"
+
+run log "$T/db2" --json
+expect_rc "log --json of the rows" 0
+expect_json "log --json of the rows"
+expect_eq "log outcomes and reasons" \
+  "$(jq_py '[(e["seq"], e["outcome"], e["reason"]) for e in L][:7]')" \
+  "[(1, 'merged', None), (2, 'refused', 'errAnonDistinctIdAssignedAlready'), (3, 'refused', 'errSameIDs'), (4, 'refused', 'errAnonDistinctIdNonGUIDForm'), (5, 'merged', None), (6, 'merged', None), (7, 'refused', 'errAliasAlreadyExists')]"
+expect_eq "log: non-GUID description" "$(jq_py 'L[3]["description"]')" \
+  "\$anon_distinct_id didn't match expected GUID pattern: abc"
+expect_eq "log: ids of \$create_alias (target, alias)" \
+  "$(jq_py 'L[4]["ids"]')" "['u@x.com', 'abc']"
+expect_eq "log: ids of \$merge" "$(jq_py 'L[7]["ids"]')" "['M2', 'M3']"
+expect_eq "log: entries" "$(jq_py 'len(L)')" 13
+run log "$T/db2"
+expect_eq "log table: header + 13 rows" "$(wc -l <"$T/out")" 14
+expect_eq "log table: refused row" \
+  "$(sed -n 3p "$T/out" | awk '{print $2, $3, $4, $5, $6}')" \
+  "\$identify U2, $D3 refused errAnonDistinctIdAssignedAlready"
+
+# The cap, through --cluster-cap: a cluster of exactly 3 is allowed.
+{
+  merge_ev A B $t0
+  merge_ev A C $((t0 + 1))
+  merge_ev A D $((t0 + 2))
+} >"$T/cap.jsonl"
+run init "$T/dbcap" --cluster-cap 3
+run ingest "$T/dbcap" "$T/cap.jsonl" --json
+expect_json_has "cluster cap 3" \
+  '{"outcomes":{"merged":2,"noop":0,"errSameIDs":0,
+    "errAnonDistinctIdNonGUIDForm":0,"errAnonDistinctIdAssignedAlready":0,
+    "errManyIDs":1,"errAliasAlreadyExists":0,"errAliasCycle":0,
+    "errMergeRequiresImport":0}}'
+run resolve "$T/dbcap" D
+expect_out "errManyIDs: D stays alone" "canonical: D
+cluster size: 1
+members: D"
+
+# People's summary: a few lines with the refusals by reason.
+run init "$T/db3"
+run ingest "$T/db3" "$T/rows.jsonl"
+expect_rc "ingest, people's summary" 0
+expect_eq "people's summary" "$(head -n 12 "$T/out")" "records: 17
+rejected: 0
+events: 17
+identity events: 13
+nodes created: 17
+merged: 8
+noop: 1
+refused: 4
+  errSameIDs: 1
+  errAnonDistinctIdNonGUIDForm: 1
+  errAnonDistinctIdAssignedAlready: 1
+  errAliasAlreadyExists: 1"
+expect_eq "people's summary: last line" "$(sed -n '13s/ .*//p' "$T/out")" \
+  "files:"
+
+###########################################################################
+# CSV quoting (RFC 4180) of ids holding a comma, a quote or a newline.
+
+{
+  ev e 'a,b' $t0
+  ev e 'say \"hi\"' $((t0 + 1))
+  ev e 'two\nlines' $((t0 + 2))
+  merge_ev 'a,b' 'say \"hi\"' $((t0 + 3))
+  merge_ev 'a,b' 'two\nlines' $((t0 + 4))
+} >"$T/csv.jsonl"
+run init "$T/dbcsv"
+run ingest "$T/dbcsv" "$T/csv.jsonl"
+run export mappings "$T/dbcsv" --format csv
+expect_out "csv quoting" 'distinct_id,resolved_distinct_id
+"a,b","a,b"
+"say ""hi""","a,b"
+"two
+lines","a,b"'
+run export mappings "$T/dbcsv" --format jsonl
+expect_json "jsonl escaping"
+expect_eq "jsonl escaping round-trips" \
+  "$(jq_py '[r["distinct_id"] for r in L] == ["a,b", "say \"hi\"", "two\nlines"]')" \
+  True
+
+###########################################################################
+# Rejected records: reported on stderr, written byte for byte to --rejects,
+# and the good lines around them kept.
+
+{
+  ev e G1 $t0
+  printf '%s\n' 'this is not json'
+  ev e G2 $((t0 + 1))
+  ev e anonymous $((t0 + 2))
+  printf '%s\n' '{"event":"e","properties":{"distinct_id":"G9"}}'
+  printf '%s\n' '"just a string"'
+  printf '%s\n' '{"event":"","properties":{"distinct_id":"G8","time":1714564800}}'
+  ev e G3 $((t0 + 3))
+  printf '%s\n' '{"event":"$identify","properties":{"distinct_id":"G4","$anon_distinct_id":"null","time":1714564800}}'
+} >"$T/mixed.jsonl"
+sed -n '2p;4p;5p;6p;7p;9p' "$T/mixed.jsonl" >"$T/mixed.bad"
+run init "$T/dbrej"
+run ingest "$T/dbrej" "$T/mixed.jsonl" --rejects "$T/rejects.out" --json
+expect_rc "ingest with rejects exits 0" 0
+expect_json "ingest with rejects --json"
+expect_json_has "ingest with rejects counts" \
+  '{"records":9,"rejected":6,"events":3}'
+if cmp -s "$T/mixed.bad" "$T/rejects.out"; then
+  ok "rejects file holds the bad lines byte for byte"
+else
+  ko "rejects file differs" "$(diff "$T/mixed.bad" "$T/rejects.out")"
+fi
+expect_eq "one stderr line per reject" "$(wc -l <"$T/err")" 6
+expect_eq "reject lines name file and line" \
+  "$(cut -d: -f1-3 "$T/err" | tr '\n' ' ')" \
+  "idgraph: $T/mixed.jsonl:2 idgraph: $T/mixed.jsonl:4 idgraph: $T/mixed.jsonl:5 idgraph: $T/mixed.jsonl:6 idgraph: $T/mixed.jsonl:7 idgraph: $T/mixed.jsonl:9 "
+for id in G1 G2 G3; do
+  run resolve "$T/dbrej" $id
+  expect_rc "good line $id kept" 0
+done
+for id in G9 G8 anonymous; do
+  run resolve "$T/dbrej" $id
+  expect_rc "rejected line's id $id not stored" 1
+done
+
+# A JSON array line: the bad element is reported with its index.
+printf '[%s,5]\n' "$(ev e A1 $t0)" >"$T/array.jsonl"
+run ingest "$T/dbrej" "$T/array.jsonl" --rejects "$T/rej2.out" --json
+expect_rc "array line" 0
+expect_json_has "array line counts" '{"records":2,"rejected":1}'
+expect_eq "array reject names line and index" "$(cut -d: -f1-4 "$T/err")" \
+  "idgraph: $T/array.jsonl:1:1"
+expect_eq "array reject raw bytes" "$(cat "$T/rej2.out")" 5
+
+# More than 20 rejects: 20 lines, then one "... N more" line; all counted.
+for i in $(seq 1 25); do printf 'bad %d\n' "$i"; done >"$T/many.jsonl"
+run ingest "$T/dbrej" "$T/many.jsonl" --json
+expect_rc "many rejects" 0
+expect_json_has "many rejects all counted" '{"records":25,"rejected":25}'
+expect_eq "many rejects: 21 stderr lines" "$(wc -l <"$T/err")" 21
+expect_eq "many rejects: last line" "$(tail -n 1 "$T/err")" \
+  "idgraph: $T/many.jsonl: ... 5 more rejected"
+
+# Several files in order, and a missing file fails before ingesting any.
+ev e F1 $t0 >"$T/f1.jsonl"
+ev e F2 $t0 >"$T/f2.jsonl"
+run ingest "$T/dbrej" "$T/f1.jsonl" "$T/nofile.jsonl"
+expect_rc "missing input file" 1
+expect_err_one "missing input file" "idgraph: cannot read $T/nofile.jsonl"
+run resolve "$T/dbrej" F1
+expect_rc "nothing ingested when a file is missing" 1
+run_in "$T/f1.jsonl" ingest "$T/dbrej" "$T/f1.jsonl" - "$T/f2.jsonl" --json \
+  --batch-size 1 --nosync --clock event
+expect_rc "several files" 0
+expect_json_has "several files" '{"records":3}'
+expect_eq "several files: names" "$(jq_py 'd["files"]')" \
+  "['$T/f1.jsonl', '-', '$T/f2.jsonl']"
+run resolve "$T/dbrej" F2
+expect_rc "last file ingested" 0
+
+# The mode of a database that holds records cannot change; other settings
+# can, and the ones not given keep their values.
+run init "$T/db1" --mode legacy
+expect_rc "init: mode change refused" 1
+expect_err_one "init: mode change refused" \
+  "idgraph: cannot change the mode of $T/db1: "
+run init "$T/db1" --merge-delay 120
+expect_rc "init: delay change on a database with records" 0
+expect_out "init: delay change keeps the rest" \
+  "updated $T/db1: mode original, merge delay 120 s, cluster cap 500"
+run resolve "$T/db1" "$D1" --view reported --at $((t0 + 600 + 120))
+expect_eq "reported view follows the new delay" "$(head -n 1 "$T/out")" \
+  "canonical: U1"
+
+run cluster "$T/db1" nobody --at 2024-05-01
+expect_rc "cluster unknown id" 1
+expect_err "cluster unknown id" \
+  "idgraph: distinct_id nobody not found in $T/db1 as of 2024-05-01T00:00:00.000Z"
+run ingest "$T/db1" "$T/f1.jsonl" --rejects "$T/no/such/dir/rejects"
+expect_rc "unwritable rejects file" 1
+expect_err_one "unwritable rejects file" \
+  "idgraph: cannot create the rejects file $T/no/such/dir/rejects"
+
+# A failed init in an empty directory leaves it empty (only while a mode
+# is refused as unsupported).
+mkdir "$T/emptydir"
+run init "$T/emptydir" --mode legacy
+if [ "$rc" -eq 1 ]; then
+  expect_eq "failed init leaves an empty directory empty" \
+    "$(ls -A "$T/emptydir")" ""
+fi
+
+# Progress: only on a terminal (util-linux script(1) gives one), updated in
+# place with CR and cleared at the end; nothing with --quiet.
+if script -qc true /dev/null >/dev/null 2>&1; then
+  for i in $(seq 1 3000); do ev e "P$((i % 50))" $((t0 + i)); done \
+    >"$T/progress.jsonl"
+  run init "$T/dbprog"
+  script -qc "'$BIN' ingest '$T/dbprog' '$T/progress.jsonl' --batch-size 100 --json >/dev/null" \
+    "$T/tty" >/dev/null 2>&1 </dev/null
+  if grep -q "idgraph: .*progress.jsonl: [0-9]* records, [0-9]* records/s, [0-9]*%" "$T/tty" &&
+    [ "$(tr -cd '\r' <"$T/tty" | wc -c)" -ge 2 ]; then
+    ok "progress shown on a terminal"
+  else
+    ko "progress shown on a terminal" "$(cat -A "$T/tty" | head -c 2000)"
+  fi
+  script -qc "'$BIN' ingest '$T/dbprog' '$T/progress.jsonl' --batch-size 100 --quiet --json >/dev/null" \
+    "$T/tty" >/dev/null 2>&1 </dev/null
+  if grep -q "records/s" "$T/tty"; then
+    ko "no progress with --quiet" "$(cat -A "$T/tty" | head -c 2000)"
+  else
+    ok "no progress with --quiet"
+  fi
+fi
+
+###########################################################################
+
+printf '%d passed, %d failed\n' "$pass" "$failed"
+[ "$failed" -eq 0 ]
