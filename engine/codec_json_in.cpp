@@ -10,6 +10,7 @@
  * late in the line rejects the line rather than half of it), then to read.
  */
 #include "codec_json_in.h"
+#include "codec_msgpack.h"
 
 #include <new>
 #include <simdjson.h>
@@ -21,17 +22,33 @@ using namespace simdjson;
 struct idg__jparser {
 	ondemand::parser parser;
 	std::vector<std::string_view> elems; /* an array line's records */
+	struct idg__mpw *props;              /* the record's properties */
+	struct idg__mpw *scratch;
 };
 
 extern "C" struct idg__jparser *
 idg__jparser_new(void)
 {
-	return new (std::nothrow) idg__jparser();
+	struct idg__jparser *jp = new (std::nothrow) idg__jparser();
+
+	if (!jp)
+		return NULL;
+	jp->props = idg__mpw_new();
+	jp->scratch = idg__mpw_new();
+	if (!jp->props || !jp->scratch) {
+		idg__jparser_free(jp);
+		return NULL;
+	}
+	return jp;
 }
 
 extern "C" void
 idg__jparser_free(struct idg__jparser *jp)
 {
+	if (!jp)
+		return;
+	idg__mpw_free(jp->props);
+	idg__mpw_free(jp->scratch);
 	delete jp;
 }
 
@@ -73,35 +90,158 @@ trim_ws(std::string_view s)
 	return s;
 }
 
-/* Reads a number: int64, beyond int64 (text only), or double. */
+/*
+ * Reads a value into MessagePack (exact JSON types) and, when slot is not
+ * NULL, into the field the engine reads. Integers that fit int64 or
+ * uint64 stay integers; larger ones keep their digits (an extension type);
+ * anything with a fraction or exponent is a double.
+ */
+struct converter {
+	struct idg__mpw *w;       /* the properties' encoding */
+	struct idg__mpw *scratch; /* top-level fields, not kept */
+	struct idg__inrec *r;
+};
+
+static error_code convert(struct converter *c, ondemand::value v,
+			  struct idg__field *slot, int merge_ids);
+
 static error_code
-read_number(ondemand::value &v, struct idg__jfield *f)
+convert_number(struct converter *c, ondemand::value &v, struct idg__field *f)
 {
 	std::string_view tok = trim_ws(v.raw_json_token());
 	ondemand::number_type nt;
+	uint64_t u;
+	error_code err;
 
 	f->s = tok.data();
 	f->n = tok.size();
-	if (v.get_number_type().get(nt) == SUCCESS &&
-	    nt == ondemand::number_type::signed_integer) {
-		f->type = IDG__J_INT;
-		return v.get_int64().get(f->i);
+	if (v.get_number_type().get(nt) != SUCCESS) {
+		/* Beyond 64 bits: simdjson gives up, we keep the digits. */
+		if (tok.find_first_of(".eE") != std::string_view::npos)
+			return NUMBER_ERROR;
+		f->type = IDG__F_BIGINT;
+		return idg__mpw_bigint(c->w, tok.data(), tok.size())
+			   ? MEMALLOC
+			   : SUCCESS;
 	}
-	if (tok.find_first_of(".eE") == std::string_view::npos) {
-		/* An integer too large for int64: keep its digits. */
-		f->type = IDG__J_BIGINT;
-		return SUCCESS;
+	switch (nt) {
+	case ondemand::number_type::signed_integer:
+		f->type = IDG__F_INT;
+		err = v.get_int64().get(f->i);
+		if (!err && idg__mpw_int(c->w, f->i))
+			err = MEMALLOC;
+		return err;
+	case ondemand::number_type::unsigned_integer:
+		f->type = IDG__F_BIGINT;
+		err = v.get_uint64().get(u);
+		if (!err && idg__mpw_uint(c->w, u))
+			err = MEMALLOC;
+		return err;
+	default:
+		f->type = IDG__F_FLOAT;
+		err = v.get_double().get(f->d);
+		if (!err && idg__mpw_double(c->w, f->d))
+			err = MEMALLOC;
+		return err;
 	}
-	f->type = IDG__J_FLOAT;
-	return v.get_double().get(f->d);
 }
 
-/* Reads a scalar or notes the type of a compound value. */
 static error_code
-read_field(ondemand::value v, struct idg__jfield *f)
+convert_string(struct converter *c, ondemand::value &v, struct idg__field *f)
+{
+	std::string_view sv;
+	error_code err = v.get_string().get(sv);
+
+	if (err)
+		return err;
+	f->type = IDG__F_STRING;
+	f->s = sv.data();
+	f->n = sv.size();
+	if (sv.size() > 255)
+		c->r->long_strings++;
+	return idg__mpw_str(c->w, sv.data(), sv.size()) ? MEMALLOC : SUCCESS;
+}
+
+/* $distinct_ids: an array whose first two elements the engine reads. */
+static void
+note_merge_id(struct idg__inrec *r, const struct idg__field *f)
+{
+	if (f->type != IDG__F_STRING)
+		r->merge_all_strings = 0;
+	if (r->merge_count < 2)
+		r->merge_ids[r->merge_count] = *f;
+	r->merge_count++;
+}
+
+static error_code
+convert_array(struct converter *c, ondemand::value &v, struct idg__field *f,
+	      int merge_ids)
+{
+	ondemand::array arr;
+	size_t at = idg__mpw_array_begin(c->w);
+	uint32_t n = 0;
+	error_code err = v.get_array().get(arr);
+
+	if (err)
+		return err;
+	f->type = IDG__F_ARRAY;
+	if (merge_ids) {
+		c->r->merge_count = 0;
+		c->r->merge_all_strings = 1;
+	}
+	for (auto el : arr) {
+		struct idg__field ef = {};
+		ondemand::value ev;
+
+		err = el.get(ev);
+		if (!err)
+			err = convert(c, ev, &ef, 0);
+		if (err)
+			return err;
+		if (merge_ids)
+			note_merge_id(c->r, &ef);
+		n++;
+	}
+	idg__mpw_array_end(c->w, at, n);
+	return SUCCESS;
+}
+
+static error_code
+convert_object(struct converter *c, ondemand::value &v, struct idg__field *f)
+{
+	ondemand::object obj;
+	size_t at = idg__mpw_map_begin(c->w);
+	uint32_t n = 0;
+	error_code err = v.get_object().get(obj);
+
+	if (err)
+		return err;
+	f->type = IDG__F_OBJECT;
+	for (auto field : obj) {
+		std::string_view k;
+		ondemand::value fv;
+		struct idg__field ignored = {};
+
+		err = field.unescaped_key().get(k);
+		if (!err)
+			err = field.value().get(fv);
+		if (!err && idg__mpw_str(c->w, k.data(), k.size()))
+			err = MEMALLOC;
+		if (!err)
+			err = convert(c, fv, &ignored, 0);
+		if (err)
+			return err;
+		n++;
+	}
+	idg__mpw_map_end(c->w, at, n);
+	return SUCCESS;
+}
+
+static error_code
+convert(struct converter *c, ondemand::value v, struct idg__field *f,
+	int merge_ids)
 {
 	ondemand::json_type t;
-	std::string_view sv;
 	bool b = false;
 	error_code err = v.type().get(t);
 
@@ -109,70 +249,35 @@ read_field(ondemand::value v, struct idg__jfield *f)
 		return err;
 	switch (t) {
 	case ondemand::json_type::string:
-		f->type = IDG__J_STRING;
-		err = v.get_string().get(sv);
-		f->s = sv.data();
-		f->n = sv.size();
-		return err;
+		return convert_string(c, v, f);
 	case ondemand::json_type::number:
-		return read_number(v, f);
+		return convert_number(c, v, f);
 	case ondemand::json_type::boolean:
-		f->type = IDG__J_BOOL;
 		err = v.get_bool().get(b);
+		f->type = IDG__F_BOOL;
 		f->i = b;
+		if (!err && idg__mpw_bool(c->w, b))
+			err = MEMALLOC;
 		return err;
 	case ondemand::json_type::null:
-		f->type = IDG__J_NULL;
-		return v.is_null().error();
-	case ondemand::json_type::array: {
-		ondemand::array a;
-
-		f->type = IDG__J_ARRAY;
-		err = v.get_array().get(a);
-		return err ? err : a.raw_json().error();
-	}
-	case ondemand::json_type::object: {
-		ondemand::object o;
-
-		f->type = IDG__J_OBJECT;
-		err = v.get_object().get(o);
-		return err ? err : o.raw_json().error();
-	}
+		err = v.is_null().get(b);
+		if (!err && !b)
+			err = N_ATOM_ERROR;
+		f->type = IDG__F_NULL;
+		if (!err && idg__mpw_nil(c->w))
+			err = MEMALLOC;
+		return err;
+	case ondemand::json_type::array:
+		return convert_array(c, v, f, merge_ids);
+	case ondemand::json_type::object:
+		return convert_object(c, v, f);
 	}
 	return INCORRECT_TYPE;
 }
 
-static error_code
-read_merge_ids(ondemand::value v, struct idg__jrecord *r)
-{
-	ondemand::array arr;
-	error_code err = v.get_array().get(arr);
-
-	if (err)
-		return err;
-	r->distinct_ids.type = IDG__J_ARRAY;
-	r->merge_all_strings = 1;
-	for (auto el : arr) {
-		struct idg__jfield f = {};
-		ondemand::value ev;
-
-		err = el.get(ev);
-		if (!err)
-			err = read_field(ev, &f);
-		if (err)
-			return err;
-		if (f.type != IDG__J_STRING)
-			r->merge_all_strings = 0;
-		if (r->merge_count < 2)
-			r->merge_ids[r->merge_count] = f;
-		r->merge_count++;
-	}
-	return SUCCESS;
-}
-
-/* The properties the engine reads; the rest are skipped. */
-static struct idg__jfield *
-property_slot(struct idg__jrecord *r, std::string_view k)
+/* The properties the engine reads; the rest are only converted. */
+static struct idg__field *
+property_slot(struct idg__inrec *r, std::string_view k)
 {
 	if (k == "distinct_id")
 		return &r->distinct_id;
@@ -188,54 +293,16 @@ property_slot(struct idg__jrecord *r, std::string_view k)
 		return &r->anon_distinct_id;
 	if (k == "alias")
 		return &r->alias;
+	if (k == "$distinct_ids")
+		return &r->distinct_ids;
 	return NULL;
-}
-
-static error_code
-read_properties(ondemand::value v, struct idg__jrecord *r)
-{
-	ondemand::object obj;
-	error_code err = v.get_object().get(obj);
-
-	if (err)
-		return err;
-	r->properties.type = IDG__J_OBJECT;
-	for (auto field : obj) {
-		std::string_view k;
-		ondemand::value fv;
-		struct idg__jfield *slot;
-
-		err = field.unescaped_key().get(k);
-		if (!err)
-			err = field.value().get(fv);
-		if (err)
-			return err;
-		r->nprops++;
-		if (k == "$distinct_ids") {
-			ondemand::json_type t;
-
-			r->merge_count = 0;
-			r->distinct_ids = idg__jfield{};
-			err = fv.type().get(t);
-			if (!err && t == ondemand::json_type::array)
-				err = read_merge_ids(fv, r);
-			else if (!err)
-				err = read_field(fv, &r->distinct_ids);
-		} else if ((slot = property_slot(r, k)) != NULL) {
-			*slot = idg__jfield{};
-			err = read_field(fv, slot);
-		}
-		if (err)
-			return err;
-	}
-	return SUCCESS;
 }
 
 /* Forgets what an earlier "properties" key of the same record set. */
 static void
-clear_properties(struct idg__jrecord *r)
+clear_properties(struct idg__inrec *r)
 {
-	struct idg__jrecord fresh = {};
+	struct idg__inrec fresh = {};
 
 	fresh.event = r->event;
 	fresh.profile_id = r->profile_id;
@@ -245,13 +312,71 @@ clear_properties(struct idg__jrecord *r)
 }
 
 static error_code
-read_record(ondemand::object obj, struct idg__jrecord *r)
+read_properties(struct converter *c, ondemand::value v)
 {
+	struct idg__inrec *r = c->r;
+	ondemand::object obj;
+	size_t at;
+	uint32_t n = 0;
+	error_code err = v.get_object().get(obj);
+
+	if (err)
+		return err;
+	idg__mpw_reset(c->w);
+	at = idg__mpw_map_begin(c->w);
+	r->properties.type = IDG__F_OBJECT;
+	for (auto field : obj) {
+		std::string_view k;
+		ondemand::value fv;
+		struct idg__field *slot, ignored = {};
+
+		err = field.unescaped_key().get(k);
+		if (!err)
+			err = field.value().get(fv);
+		if (!err && idg__mpw_str(c->w, k.data(), k.size()))
+			err = MEMALLOC;
+		if (err)
+			return err;
+		slot = property_slot(r, k);
+		if (slot)
+			*slot = idg__field{};
+		err = convert(c, fv, slot ? slot : &ignored,
+			      slot == &r->distinct_ids);
+		if (err)
+			return err;
+		n++;
+	}
+	idg__mpw_map_end(c->w, at, n);
+	r->nprops = n;
+	r->props = idg__mpw_data(c->w, &r->props_len);
+	return SUCCESS;
+}
+
+/* Reads a top-level field the engine looks at, without keeping it. */
+static error_code
+read_top_field(struct converter *c, ondemand::value v, struct idg__field *f)
+{
+	struct converter top = {c->scratch, c->scratch, c->r};
+	uint32_t long_strings = c->r->long_strings;
+	error_code err;
+
+	idg__mpw_reset(c->scratch);
+	*f = idg__field{};
+	err = convert(&top, v, f, 0);
+	c->r->long_strings = long_strings;
+	return err;
+}
+
+static error_code
+read_record(struct converter *c, ondemand::object obj)
+{
+	struct idg__inrec *r = c->r;
 	error_code err;
 
 	for (auto field : obj) {
 		std::string_view k;
 		ondemand::value fv;
+		ondemand::json_type t;
 
 		err = field.unescaped_key().get(k);
 		if (!err)
@@ -259,22 +384,16 @@ read_record(ondemand::object obj, struct idg__jrecord *r)
 		if (err)
 			return err;
 		if (k == "event") {
-			r->event = idg__jfield{};
-			err = read_field(fv, &r->event);
+			err = read_top_field(c, fv, &r->event);
 		} else if (k == "properties") {
-			ondemand::json_type t;
-
 			err = fv.type().get(t);
-			if (!err && t == ondemand::json_type::object) {
-				clear_properties(r);
-				err = read_properties(fv, r);
-			} else if (!err) {
-				clear_properties(r);
-				err = read_field(fv, &r->properties);
-			}
+			clear_properties(r);
+			if (!err && t == ondemand::json_type::object)
+				err = read_properties(c, fv);
+			else if (!err)
+				err = read_top_field(c, fv, &r->properties);
 		} else if (k == "$distinct_id") {
-			r->profile_id = idg__jfield{};
-			err = read_field(fv, &r->profile_id);
+			err = read_top_field(c, fv, &r->profile_id);
 		}
 		if (err)
 			return err;
@@ -340,10 +459,11 @@ scalar_ok(ondemand::document &doc, ondemand::json_type t)
 /* Parses text as one record and hands it to cb. */
 static int
 parse_record(struct idg__jparser *jp, const char *text, size_t len,
-	     size_t capacity, uint32_t index, int in_array, idg__jrecord_fn cb,
+	     size_t capacity, uint32_t index, int in_array, idg__inrec_fn cb,
 	     void *ctx)
 {
-	struct idg__jrecord r = {};
+	struct idg__inrec r = {};
+	struct converter conv = {jp->props, jp->scratch, &r};
 	ondemand::document doc;
 	ondemand::json_type t;
 	ondemand::object obj;
@@ -363,7 +483,7 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
 					    : "malformed JSON");
 	err = doc.get_object().get(obj);
 	if (!err)
-		err = read_record(obj, &r);
+		err = read_record(&conv, obj);
 	if (!err && !at_end(doc))
 		err = TRAILING_CONTENT;
 	if (err)
@@ -377,7 +497,7 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
  */
 static int
 parse_array(struct idg__jparser *jp, const char *line, size_t len,
-	    size_t capacity, idg__jrecord_fn cb, void *ctx)
+	    size_t capacity, idg__inrec_fn cb, void *ctx)
 {
 	ondemand::document doc;
 	ondemand::array arr;
@@ -402,7 +522,7 @@ parse_array(struct idg__jparser *jp, const char *line, size_t len,
 	if (!err && !at_end(doc))
 		err = TRAILING_CONTENT;
 	if (err) {
-		struct idg__jrecord r = {};
+		struct idg__inrec r = {};
 
 		r.raw = line;
 		r.raw_len = len;
@@ -422,7 +542,7 @@ parse_array(struct idg__jparser *jp, const char *line, size_t len,
 
 extern "C" int
 idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
-		     size_t capacity, idg__jrecord_fn cb, void *ctx)
+		     size_t capacity, idg__inrec_fn cb, void *ctx)
 {
 	size_t i = 0;
 

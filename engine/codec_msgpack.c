@@ -16,6 +16,7 @@
 struct idg__mpw {
 	msgpack_sbuffer buf;
 	msgpack_packer pk;
+	int failed; /* a write failed since the last reset */
 };
 
 struct idg__mpw *
@@ -27,6 +28,7 @@ idg__mpw_new(void)
 		return NULL;
 	msgpack_sbuffer_init(&w->buf);
 	msgpack_packer_init(&w->pk, &w->buf, msgpack_sbuffer_write);
+	w->failed = 0;
 	return w;
 }
 
@@ -43,18 +45,28 @@ void
 idg__mpw_reset(struct idg__mpw *w)
 {
 	w->buf.size = 0;
+	w->failed = 0;
 }
 
 static int
-ok(int rc)
+ok(struct idg__mpw *w, int rc)
 {
-	return rc == 0 ? IDG_OK : IDG_ENOMEM;
+	if (rc == 0)
+		return IDG_OK;
+	w->failed = 1;
+	return IDG_ENOMEM;
+}
+
+int
+idg__mpw_error(const struct idg__mpw *w)
+{
+	return w->failed ? IDG_ENOMEM : IDG_OK;
 }
 
 int
 idg__mpw_array(struct idg__mpw *w, uint32_t n)
 {
-	return ok(msgpack_pack_array(&w->pk, n));
+	return ok(w, msgpack_pack_array(&w->pk, n));
 }
 
 int
@@ -64,25 +76,103 @@ idg__mpw_str(struct idg__mpw *w, const char *s, size_t n)
 
 	if (rc == 0 && n)
 		rc = msgpack_pack_str_body(&w->pk, s, n);
-	return ok(rc);
+	return ok(w, rc);
 }
 
 int
 idg__mpw_int(struct idg__mpw *w, int64_t v)
 {
-	return ok(msgpack_pack_int64(&w->pk, v));
+	return ok(w, msgpack_pack_int64(&w->pk, v));
 }
 
 int
 idg__mpw_uint(struct idg__mpw *w, uint64_t v)
 {
-	return ok(msgpack_pack_uint64(&w->pk, v));
+	return ok(w, msgpack_pack_uint64(&w->pk, v));
 }
 
 int
 idg__mpw_nil(struct idg__mpw *w)
 {
-	return ok(msgpack_pack_nil(&w->pk));
+	return ok(w, msgpack_pack_nil(&w->pk));
+}
+
+int
+idg__mpw_double(struct idg__mpw *w, double v)
+{
+	return ok(w, msgpack_pack_double(&w->pk, v));
+}
+
+int
+idg__mpw_bool(struct idg__mpw *w, int v)
+{
+	return ok(w, v ? msgpack_pack_true(&w->pk)
+		       : msgpack_pack_false(&w->pk));
+}
+
+int
+idg__mpw_bigint(struct idg__mpw *w, const char *digits, size_t n)
+{
+	int rc = msgpack_pack_ext(&w->pk, n, IDG__MP_EXT_BIGINT);
+
+	if (rc == 0)
+		rc = msgpack_pack_ext_body(&w->pk, digits, n);
+	return ok(w, rc);
+}
+
+int
+idg__mpw_raw(struct idg__mpw *w, const void *p, size_t n)
+{
+	return ok(w, msgpack_sbuffer_write(&w->buf, p, n));
+}
+
+/* A 32-bit header (0xdf map, 0xdd array) with its count patched later. */
+static size_t
+begin32(struct idg__mpw *w, unsigned char tag)
+{
+	unsigned char hdr[5] = {tag, 0, 0, 0, 0};
+	size_t at = w->buf.size;
+
+	ok(w, msgpack_sbuffer_write(&w->buf, (const char *)hdr, 5));
+	return at;
+}
+
+static void
+end32(struct idg__mpw *w, size_t at, uint32_t n)
+{
+	unsigned char *p;
+
+	if (w->failed || at + 5 > w->buf.size)
+		return;
+	p = (unsigned char *)w->buf.data + at + 1;
+	p[0] = (unsigned char)(n >> 24);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+}
+
+size_t
+idg__mpw_map_begin(struct idg__mpw *w)
+{
+	return begin32(w, 0xdf);
+}
+
+void
+idg__mpw_map_end(struct idg__mpw *w, size_t at, uint32_t n)
+{
+	end32(w, at, n);
+}
+
+size_t
+idg__mpw_array_begin(struct idg__mpw *w)
+{
+	return begin32(w, 0xdd);
+}
+
+void
+idg__mpw_array_end(struct idg__mpw *w, size_t at, uint32_t n)
+{
+	end32(w, at, n);
 }
 
 const void *

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A writer into a reusable buffer. */
 struct idg__mpw;
 
@@ -20,7 +24,26 @@ int idg__mpw_str(struct idg__mpw *w, const char *s, size_t n);
 int idg__mpw_int(struct idg__mpw *w, int64_t v);
 int idg__mpw_uint(struct idg__mpw *w, uint64_t v);
 int idg__mpw_nil(struct idg__mpw *w);
+int idg__mpw_double(struct idg__mpw *w, double v);
+int idg__mpw_bool(struct idg__mpw *w, int v);
+/* An integer beyond 64 bits, kept as its decimal text (ext type 1). */
+int idg__mpw_bigint(struct idg__mpw *w, const char *digits, size_t n);
+/* Bytes that already are MessagePack. */
+int idg__mpw_raw(struct idg__mpw *w, const void *p, size_t n);
+/*
+ * A map or array whose size is known only at its end: _begin writes a
+ * 32-bit header and returns where it is, _end patches the count in.
+ */
+size_t idg__mpw_map_begin(struct idg__mpw *w);
+void idg__mpw_map_end(struct idg__mpw *w, size_t at, uint32_t n);
+size_t idg__mpw_array_begin(struct idg__mpw *w);
+void idg__mpw_array_end(struct idg__mpw *w, size_t at, uint32_t n);
+/* IDG_ENOMEM if any write since the last reset failed, else 0. */
+int idg__mpw_error(const struct idg__mpw *w);
 const void *idg__mpw_data(const struct idg__mpw *w, size_t *len);
+
+/* The extension type of integers beyond 64 bits. */
+#define IDG__MP_EXT_BIGINT 1
 
 /* One decoded flat array of scalars (strings, integers, nil). */
 #define IDG__MP_MAX_ITEMS 16
@@ -41,5 +64,9 @@ enum { IDG__MP_NIL, IDG__MP_INT, IDG__MP_STR, IDG__MP_OTHER };
 int idg__mp_read_array(const void *data, size_t len,
 		       struct idg__mp_item items[IDG__MP_MAX_ITEMS],
 		       uint32_t *count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * ids.c — distinct_id interning: the only file that includes <xxhash.h>.
+ * ids.c — distinct_id and event name interning, and the project's hash:
+ * the only file that includes <xxhash.h>.
  *
  * Each distinct_id is a node, numbered 1, 2, ... in the order the database
  * first saw it. The ids table maps the id's XXH3-128 hash to the numbers of
@@ -13,16 +14,27 @@
 #include "ids.h"
 
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "idg_config.h"
 
-#define HASH_BYTES 16
+#define HASH_BYTES IDG__HASH_BYTES
+
+/* The two tables of one interning dictionary. */
+struct dict {
+	int hashes; /* hash -> numbers, dup-sorted uint32 */
+	int names;  /* number -> bytes */
+	const char *what;
+};
+
+static const struct dict ids = {IDG__T_IDS, IDG__T_NAMES, "node"};
+static const struct dict evnames = {IDG__T_EVHASH, IDG__T_EVNAMES,
+				    "event name"};
 
 static void
-hash_key(const char *name, size_t len, unsigned char key[HASH_BYTES])
+cut(XXH128_hash_t h, unsigned char key[HASH_BYTES])
 {
-	XXH128_hash_t h = XXH3_128bits(name, len);
 	uint64_t lo = h.low64, hi = h.high64;
 	int bits = IDG_HASH_BITS;
 
@@ -36,35 +48,82 @@ hash_key(const char *name, size_t len, unsigned char key[HASH_BYTES])
 	memcpy(key + 8, &hi, 8);
 }
 
-int
-idg__ids_name(struct idg__txn *t, uint32_t node, struct idg__val *out,
-	      struct idg__err *e)
+static void
+hash_key(const char *name, size_t len, unsigned char key[HASH_BYTES])
 {
-	int rc = idg__store_get(t, IDG__T_NAMES, &node, sizeof(node), out, e);
+	cut(XXH3_128bits(name, len), key);
+}
+
+void
+idg__hash(const void *p, size_t n, unsigned char out[IDG__HASH_BYTES])
+{
+	cut(XXH3_128bits(p, n), out);
+}
+
+void
+idg__hash_parts(const struct idg__val *parts, int n,
+		unsigned char out[IDG__HASH_BYTES])
+{
+	XXH3_state_t st;
+	uint64_t len;
+	int i;
+
+	XXH3_128bits_reset(&st);
+	for (i = 0; i < n; i++) {
+		len = parts[i].n;
+		XXH3_128bits_update(&st, &len, sizeof(len));
+		if (parts[i].n)
+			XXH3_128bits_update(&st, parts[i].p, parts[i].n);
+	}
+	cut(XXH3_128bits_digest(&st), out);
+}
+
+int
+idg__hash_stream(FILE *fp, unsigned char out[IDG__HASH_BYTES])
+{
+	XXH3_state_t st;
+	char buf[1 << 16];
+	size_t got;
+
+	XXH3_128bits_reset(&st);
+	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+		XXH3_128bits_update(&st, buf, got);
+	if (ferror(fp))
+		return IDG_EIO;
+	cut(XXH3_128bits_digest(&st), out);
+	return IDG_OK;
+}
+
+static int
+dict_name(const struct dict *d, struct idg__txn *t, uint32_t n,
+	  struct idg__val *out, struct idg__err *e)
+{
+	int rc = idg__store_get(t, d->names, &n, sizeof(n), out, e);
 
 	if (rc == IDG_ENOTFOUND)
-		return idg__err_set(e, IDG_ECORRUPT, "node %u has no name",
-				    node);
+		return idg__err_set(e, IDG_ECORRUPT, "%s %u has no name",
+				    d->what, n);
 	return rc;
 }
 
 /* Walks the chain of nodes under one hash, comparing names. */
 static int
-find_in_chain(struct idg__txn *t, const unsigned char key[HASH_BYTES],
-	      const char *name, size_t len, uint32_t *out, struct idg__err *e)
+find_in_chain(const struct dict *d, struct idg__txn *t,
+	      const unsigned char key[HASH_BYTES], const char *name,
+	      size_t len, uint32_t *out, struct idg__err *e)
 {
 	struct idg__cursor *c;
 	struct idg__val k = {key, HASH_BYTES}, v, nm;
 	uint32_t node;
 	int rc, op = IDG__SET_KEY;
 
-	rc = idg__cursor_open(t, IDG__T_IDS, &c, e);
+	rc = idg__cursor_open(t, d->hashes, &c, e);
 	if (rc)
 		return rc;
 	while ((rc = idg__cursor_get(c, op, &k, &v, e)) == IDG_OK) {
 		op = IDG__NEXT_DUP;
 		memcpy(&node, v.p, sizeof(node));
-		rc = idg__ids_name(t, node, &nm, e);
+		rc = dict_name(d, t, node, &nm, e);
 		if (rc)
 			break;
 		if (nm.n == len && memcmp(nm.p, name, len) == 0) {
@@ -76,20 +135,20 @@ find_in_chain(struct idg__txn *t, const unsigned char key[HASH_BYTES],
 	return rc;
 }
 
-int
-idg__ids_find(struct idg__txn *t, const char *name, size_t len,
-	      uint32_t *out, struct idg__err *e)
+static int
+dict_find(const struct dict *d, struct idg__txn *t, const char *name,
+	  size_t len, uint32_t *out, struct idg__err *e)
 {
 	unsigned char key[HASH_BYTES];
 
 	hash_key(name, len, key);
-	return find_in_chain(t, key, name, len, out, e);
+	return find_in_chain(d, t, key, name, len, out, e);
 }
 
-int
-idg__ids_intern(struct idg__txn *t, const char *name, size_t len,
-		uint32_t *next, uint32_t *out, int *created,
-		struct idg__err *e)
+static int
+dict_intern(const struct dict *d, struct idg__txn *t, const char *name,
+	    size_t len, uint32_t *next, uint32_t *out, int *created,
+	    struct idg__err *e)
 {
 	unsigned char key[HASH_BYTES];
 	uint32_t node;
@@ -97,20 +156,64 @@ idg__ids_intern(struct idg__txn *t, const char *name, size_t len,
 
 	*created = 0;
 	hash_key(name, len, key);
-	rc = find_in_chain(t, key, name, len, out, e);
+	rc = find_in_chain(d, t, key, name, len, out, e);
 	if (rc != IDG_ENOTFOUND)
 		return rc;
 	if (*next == UINT32_MAX)
-		return idg__err_set(e, IDG_EFULL, "too many distinct_ids");
+		return idg__err_set(e, IDG_EFULL, "too many %ss", d->what);
 	node = (*next)++;
-	rc = idg__store_put(t, IDG__T_NAMES, &node, sizeof(node), name, len,
+	rc = idg__store_put(t, d->names, &node, sizeof(node), name, len,
 			    IDG__PUT_APPEND, e);
 	if (rc == IDG_OK)
-		rc = idg__store_put(t, IDG__T_IDS, key, HASH_BYTES, &node,
+		rc = idg__store_put(t, d->hashes, key, HASH_BYTES, &node,
 				    sizeof(node), 0, e);
 	if (rc == IDG_OK) {
 		*out = node;
 		*created = 1;
 	}
 	return rc;
+}
+
+int
+idg__ids_find(struct idg__txn *t, const char *name, size_t len,
+	      uint32_t *out, struct idg__err *e)
+{
+	return dict_find(&ids, t, name, len, out, e);
+}
+
+int
+idg__ids_intern(struct idg__txn *t, const char *name, size_t len,
+		uint32_t *next, uint32_t *out, int *created,
+		struct idg__err *e)
+{
+	return dict_intern(&ids, t, name, len, next, out, created, e);
+}
+
+int
+idg__ids_name(struct idg__txn *t, uint32_t node, struct idg__val *out,
+	      struct idg__err *e)
+{
+	return dict_name(&ids, t, node, out, e);
+}
+
+int
+idg__evname_find(struct idg__txn *t, const char *name, size_t len,
+		 uint32_t *out, struct idg__err *e)
+{
+	return dict_find(&evnames, t, name, len, out, e);
+}
+
+int
+idg__evname_intern(struct idg__txn *t, const char *name, size_t len,
+		   uint32_t *next, uint32_t *out, int *created,
+		   struct idg__err *e)
+{
+	return dict_intern(&evnames, t, name, len, next, out, created, e);
+}
+
+int
+idg__evname_name(struct idg__txn *t, uint32_t id, struct idg__val *out,
+		 struct idg__err *e)
+{
+	return dict_name(&evnames, t, id, out, e);
 }

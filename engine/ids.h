@@ -3,6 +3,7 @@
 #define IDG_IDS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store.h"
 
@@ -22,5 +23,23 @@ int idg__ids_intern(struct idg__txn *t, const char *name, size_t len,
 /* The distinct_id of a node, borrowed from the transaction. */
 int idg__ids_name(struct idg__txn *t, uint32_t node, struct idg__val *out,
 		  struct idg__err *e);
+
+/* Event names, interned the same way in tables of their own. */
+int idg__evname_find(struct idg__txn *t, const char *name, size_t len,
+		     uint32_t *out, struct idg__err *e);
+int idg__evname_intern(struct idg__txn *t, const char *name, size_t len,
+		       uint32_t *next, uint32_t *out, int *created,
+		       struct idg__err *e);
+int idg__evname_name(struct idg__txn *t, uint32_t id, struct idg__val *out,
+		     struct idg__err *e);
+
+/* The build's id hash (XXH3-128 cut to hash_bits) of p[0..n). */
+#define IDG__HASH_BYTES 16
+void idg__hash(const void *p, size_t n, unsigned char out[IDG__HASH_BYTES]);
+/* The hash of several byte ranges, each prefixed with its length. */
+void idg__hash_parts(const struct idg__val *parts, int n,
+		     unsigned char out[IDG__HASH_BYTES]);
+/* The hash of a stream's bytes from its position to its end. */
+int idg__hash_stream(FILE *fp, unsigned char out[IDG__HASH_BYTES]);
 
 #endif

@@ -167,7 +167,7 @@ struct ingest {
 };
 
 static int
-reject(struct ingest *in, const struct idg__jrecord *jr, uint32_t index,
+reject(struct ingest *in, const struct idg__inrec *jr, uint32_t index,
        int in_array, const char *field, const char *msg)
 {
 	struct idg_reject rej = {in->line, index, in_array, field, msg,
@@ -249,7 +249,7 @@ apply(struct ingest *in, const struct idg__rec *r)
 }
 
 static int
-on_record(void *ctx, const struct idg__jrecord *jr, uint32_t index,
+on_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	  int in_array, const char *error)
 {
 	struct ingest *in = ctx;
@@ -278,7 +278,7 @@ is_blank(const struct line *ln)
 static int
 ingest_line(struct ingest *in, struct line *ln)
 {
-	struct idg__jrecord jr = {0};
+	struct idg__inrec jr = {0};
 
 	if (ln->n && ln->p[ln->n - 1] == '\r')
 		ln->n--;

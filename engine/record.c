@@ -102,29 +102,29 @@ invalid(struct idg__invalid *why, const char *field, const char *fmt, ...)
 }
 
 static int
-check_time(const struct idg__jfield *f, int64_t now_ms, int64_t *out,
+check_time(const struct idg__field *f, int64_t now_ms, int64_t *out,
 	   struct idg__invalid *why)
 {
 	const char *fld = "properties.time";
 	double t;
 
-	if (f->type == IDG__J_MISSING)
+	if (f->type == IDG__F_MISSING)
 		return invalid(why, fld, "time is missing");
-	if (f->type == IDG__J_BIGINT)
+	if (f->type == IDG__F_BIGINT)
 		return invalid(why, fld,
 			       "time is more than one hour after the wall "
 			       "clock");
-	if (f->type != IDG__J_INT && f->type != IDG__J_FLOAT)
+	if (f->type != IDG__F_INT && f->type != IDG__F_FLOAT)
 		return invalid(why, fld,
 			       "time must be a number (epoch seconds or "
 			       "milliseconds)");
-	t = f->type == IDG__J_INT ? (double)f->i : f->d;
+	t = f->type == IDG__F_INT ? (double)f->i : f->d;
 	if (t > (double)(now_ms + HOUR_MS) ||
 	    (t >= 1e11 && t > 9.0e18)) /* keeps llround in range */
 		return invalid(why, fld,
 			       "time is more than one hour after the wall "
 			       "clock");
-	*out = f->type == IDG__J_INT && f->i >= (int64_t)1e11
+	*out = f->type == IDG__F_INT && f->i >= (int64_t)1e11
 		   ? f->i
 		   : idg__time_to_ms(t);
 	if (*out < MIN_TIME_MS)
@@ -141,13 +141,13 @@ check_time(const struct idg__jfield *f, int64_t now_ms, int64_t *out,
  * Empty is allowed only when allow_empty; forbidden values never are.
  */
 static int
-check_id(const struct idg__jfield *f, const char *field, int allow_empty,
+check_id(const struct idg__field *f, const char *field, int allow_empty,
 	 struct idg__str *out, struct idg__invalid *why)
 {
-	if (f->type == IDG__J_MISSING)
+	if (f->type == IDG__F_MISSING)
 		return invalid(why, field, "%s is missing", field + 11);
-	if (f->type != IDG__J_STRING && f->type != IDG__J_INT &&
-	    f->type != IDG__J_BIGINT)
+	if (f->type != IDG__F_STRING && f->type != IDG__F_INT &&
+	    f->type != IDG__F_BIGINT)
 		return invalid(why, field, "%s must be a string or an integer",
 			       field + 11);
 	if (f->n == 0 && !allow_empty)
@@ -161,7 +161,7 @@ check_id(const struct idg__jfield *f, const char *field, int allow_empty,
 }
 
 static int
-check_insert_id(const struct idg__jfield *f, struct idg__str *out,
+check_insert_id(const struct idg__field *f, struct idg__str *out,
 		struct idg__invalid *why)
 {
 	const char *fld = "properties.$insert_id";
@@ -169,9 +169,9 @@ check_insert_id(const struct idg__jfield *f, struct idg__str *out,
 
 	out->p = NULL;
 	out->n = 0;
-	if (f->type == IDG__J_MISSING)
+	if (f->type == IDG__F_MISSING)
 		return 0;
-	if (f->type != IDG__J_STRING)
+	if (f->type != IDG__F_STRING)
 		return invalid(why, fld, "$insert_id must be a string");
 	if (f->n == 0 || f->n > 36)
 		return invalid(why, fld,
@@ -195,17 +195,17 @@ check_insert_id(const struct idg__jfield *f, struct idg__str *out,
 
 /* The identity ids of $identify, $create_alias and $merge (SPEC §2.1). */
 static int
-check_identity(const struct idg__jrecord *jr, struct idg__rec *r,
+check_identity(const struct idg__inrec *jr, struct idg__rec *r,
 	       struct idg__invalid *why)
 {
-	const struct idg__jfield *f;
+	const struct idg__field *f;
 	const char *fld;
 
 	switch (r->kind) {
 	case IDG__IDENTIFY:
 		f = &jr->identified_id;
 		fld = "properties.$identified_id";
-		if (f->type == IDG__J_MISSING) {
+		if (f->type == IDG__F_MISSING) {
 			f = &jr->distinct_id;
 			fld = "properties.distinct_id";
 		}
@@ -213,7 +213,7 @@ check_identity(const struct idg__jrecord *jr, struct idg__rec *r,
 			return -1;
 		f = &jr->anon_id;
 		fld = "properties.$anon_id";
-		if (f->type == IDG__J_MISSING) {
+		if (f->type == IDG__F_MISSING) {
 			f = &jr->anon_distinct_id;
 			fld = "properties.$anon_distinct_id";
 		}
@@ -226,10 +226,10 @@ check_identity(const struct idg__jrecord *jr, struct idg__rec *r,
 				why);
 	default:
 		fld = "properties.$distinct_ids";
-		if (jr->distinct_ids.type == IDG__J_MISSING &&
+		if (jr->distinct_ids.type == IDG__F_MISSING &&
 		    jr->merge_count == 0)
 			return invalid(why, fld, "$distinct_ids is missing");
-		if (jr->distinct_ids.type != IDG__J_ARRAY ||
+		if (jr->distinct_ids.type != IDG__F_ARRAY ||
 		    jr->merge_count != 2 || !jr->merge_all_strings)
 			return invalid(why, fld,
 				       "$distinct_ids must be an array of "
@@ -255,33 +255,33 @@ identity_kind(const struct idg__str *ev)
 }
 
 static int
-check_event(const struct idg__jrecord *jr, struct idg__rec *r,
+check_event(const struct idg__inrec *jr, struct idg__rec *r,
 	    struct idg__invalid *why)
 {
-	const struct idg__jfield *f = &jr->event;
+	const struct idg__field *f = &jr->event;
 
-	if (f->type == IDG__J_MISSING && jr->profile_id.type != IDG__J_MISSING)
+	if (f->type == IDG__F_MISSING && jr->profile_id.type != IDG__F_MISSING)
 		return invalid(why, "$distinct_id",
 			       "profile updates are not supported yet; "
 			       "keep this record for a later version");
-	if (f->type == IDG__J_MISSING)
+	if (f->type == IDG__F_MISSING)
 		return invalid(why, "event", "event is missing");
-	if (f->type != IDG__J_STRING)
+	if (f->type != IDG__F_STRING)
 		return invalid(why, "event", "event must be a string");
 	if (f->n == 0)
 		return invalid(why, "event", "event is empty");
 	r->event.p = f->s;
 	r->event.n = f->n;
-	if (jr->properties.type == IDG__J_MISSING)
+	if (jr->properties.type == IDG__F_MISSING)
 		return invalid(why, "properties", "properties is missing");
-	if (jr->properties.type != IDG__J_OBJECT)
+	if (jr->properties.type != IDG__F_OBJECT)
 		return invalid(why, "properties",
 			       "properties must be an object");
 	return 0;
 }
 
 int
-idg__record_validate(const struct idg__jrecord *jr, int64_t now_ms,
+idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
 		     struct idg__rec *out, struct idg__invalid *why)
 {
 	struct idg__rec r = {0};
@@ -300,7 +300,7 @@ idg__record_validate(const struct idg__jrecord *jr, int64_t now_ms,
 			return -1;
 		/* distinct_id may be omitted: it is then the first id. */
 		r.distinct_id = r.ids[0];
-		if (jr->distinct_id.type != IDG__J_MISSING &&
+		if (jr->distinct_id.type != IDG__F_MISSING &&
 		    check_id(&jr->distinct_id, "properties.distinct_id", 1,
 			     &r.distinct_id, why))
 			return -1;

@@ -36,7 +36,7 @@ struct idg__invalid {
  * Validates a parsed record against SPEC §4 at wall-clock time now_ms.
  * Returns 0 and fills out, or -1 and fills why.
  */
-int idg__record_validate(const struct idg__jrecord *jr, int64_t now_ms,
+int idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
 			 struct idg__rec *out, struct idg__invalid *why);
 
 /* 1 if s is one of Mixpanel's forbidden id values. */

@@ -33,6 +33,14 @@ static const struct {
     [IDG__T_NODES] = {"nodes", MDB_INTEGERKEY},
     [IDG__T_CANON] = {"canon", 0},
     [IDG__T_LOG] = {"log", MDB_INTEGERKEY},
+    [IDG__T_EVHASH] = {"evhash",
+		       MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP},
+    [IDG__T_EVNAMES] = {"evnames", MDB_INTEGERKEY},
+    [IDG__T_EV] = {"ev", 0},
+    [IDG__T_EVNAME] = {"evname", 0},
+    [IDG__T_EVBODY] = {"evbody", MDB_INTEGERKEY},
+    [IDG__T_DEDUP] = {"dedup", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP},
+    [IDG__T_FILES] = {"files", 0},
 };
 
 static int
@@ -239,8 +247,14 @@ idg__store_put(struct idg__txn *t, int table, const void *key, size_t klen,
 	if (flags & IDG__PUT_NODUPDATA)
 		f |= MDB_NODUPDATA;
 	rc = mdb_put((MDB_txn *)t, txn_store(t)->dbi[table], &k, &v, f);
+	if (rc == MDB_KEYEXIST && (f & MDB_APPEND)) {
+		/* Not in order after all: an ordinary put finds its place. */
+		f &= ~(unsigned)MDB_APPEND;
+		rc = mdb_put((MDB_txn *)t, txn_store(t)->dbi[table], &k, &v,
+			     f);
+	}
 	if (rc == MDB_KEYEXIST)
-		return IDG_OK;
+		return IDG_OK; /* NODUPDATA: the pair is already there */
 	return rc ? map_error(rc, e, tables[table].name) : IDG_OK;
 }
 
