@@ -1,0 +1,172 @@
+/*
+ * cli.h — what the files of the idgraph command-line tool share; the tool is
+ * a client of include/idgraph.h only (plus cli_time.h for --at values).
+ *
+ * Conventions every command keeps: results go to stdout; stderr gets
+ * progress (on a terminal only), rejected records, and at most one line
+ * "idgraph: <message>" when the command fails, saying what to do next. The
+ * exit status is 0 on success, 1 on failure, 2 on a usage error (bad
+ * option, missing argument, bad number or time). Every JSON output is
+ * written through the idg_jw_* writer of the library, never by hand.
+ *
+ * A command is a function cmd_NAME(struct args *) in its cmd_*.c file, a
+ * row of the command table in cli.c and its help_NAME in cli_help.c.
+ */
+#ifndef IDG_CLI_H
+#define IDG_CLI_H
+
+#include "idgraph.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit status of a usage error (EXIT_SUCCESS and EXIT_FAILURE otherwise). */
+#define EXIT_USAGE 2
+
+/* ------------------------------------------------------------------ */
+/* Command line                                                        */
+
+/* The options of every command; struct command says which one accepts. */
+enum opt {
+	OPT_MODE,
+	OPT_MERGE_DELAY,
+	OPT_CLUSTER_CAP,
+	OPT_REJECTS,
+	OPT_CLOCK,
+	OPT_BATCH_SIZE,
+	OPT_NOSYNC,
+	OPT_QUIET,
+	OPT_JSON,
+	OPT_AT,
+	OPT_VIEW,
+	OPT_FORMAT,
+	OPT_COUNT
+};
+
+/* The bit of option x in struct command's opts. */
+#define O(x) (1u << (x))
+
+/* A parsed command line: option values and positional arguments. */
+struct args {
+	const char *cmd;	    /* command name, for messages */
+	const char *val[OPT_COUNT]; /* value given, or "" for flags; or NULL */
+	char **pos;		    /* positional arguments */
+	int npos;
+};
+
+/* The help of one command, printed as "usage: idgraph " usage text. */
+struct cmd_help {
+	const char *usage; /* after "usage: idgraph " */
+	const char *text;  /* what it does, options, what it prints */
+};
+
+/* One row of the command table: how main() parses and runs a command. */
+struct command {
+	const char *name;
+	int (*run)(struct args *a);
+	unsigned opts;	      /* O(OPT_*) accepted */
+	int min_pos, max_pos; /* max_pos < 0: no limit */
+	const char *args;     /* positional arguments, for messages */
+	const struct cmd_help *help;
+};
+
+/* The row of the command named name, or NULL. */
+const struct command *find_command(const char *name);
+
+/* Parses a decimal integer in [min, max] from option k. */
+int parse_uint_opt(const struct args *a, int k, uint64_t min, uint64_t max,
+		   uint64_t *out);
+
+/* The --at value as *at (IDG_NOW when absent); *given says if present. */
+int parse_at(const struct args *a, int64_t *at, int *given);
+
+/* The --view value as *view (IDG_VIEW_LIVE when absent). */
+int parse_view(const struct args *a, int *view);
+
+/* The --view name of a view: "live" or "reported". */
+const char *view_name(int view);
+
+/* ------------------------------------------------------------------ */
+/* Help (cli_help.c)                                                   */
+
+/* Prints the help of command c on stdout. */
+void print_help(const struct command *c);
+
+/* The help command: the overview with no words, else argv[0]'s help. */
+int run_help(int argc, char **argv);
+
+/* The help of each command, for its row of the command table. */
+extern const struct cmd_help help_init, help_ingest, help_resolve, help_cluster,
+    help_log, help_export, help_info, help_version;
+
+/* ------------------------------------------------------------------ */
+/* Commands (cmd_*.c): each returns the exit status                    */
+
+/* init DIR: creates a database or changes its settings (cmd_init.c). */
+int cmd_init(struct args *a);
+
+/* ingest DIR [FILE ...|-]: ingests JSON lines (cmd_ingest.c). */
+int cmd_ingest(struct args *a);
+
+/* resolve DIR ID: canonical id, size and members (cmd_query.c). */
+int cmd_resolve(struct args *a);
+
+/* cluster DIR ID: the members of ID's cluster (cmd_query.c). */
+int cmd_cluster(struct args *a);
+
+/* info DIR: settings and counters of a database (cmd_query.c). */
+int cmd_info(struct args *a);
+
+/* version: the tool's (and the library's) version; a may be NULL. */
+int cmd_version(struct args *a);
+
+/* log DIR: the identity log as a table or JSON lines (cmd_log.c). */
+int cmd_log(struct args *a);
+
+/* export mappings DIR: identity mappings as CSV or JSON lines. */
+int cmd_export(struct args *a);
+
+/* ------------------------------------------------------------------ */
+/* Messages, databases and output (cli_util.c)                         */
+
+/* Prints "idgraph: <message>" on stderr and returns 1 (failure). */
+int fail(const char *fmt, ...);
+
+/* Prints "idgraph: <message>" on stderr and returns 2 (usage error). */
+int usage_error(const char *fmt, ...);
+
+/* The detail of a library failure: the handle's message, else the code's. */
+const char *detail(const idg_db *db, int rc);
+
+/* Prints why idg_open(dir) failed with rc and what to do about it. */
+void report_open_error(const char *dir, int rc);
+
+/* Opens dir with opts (NULL for defaults) and flags; reports failures. */
+int open_db(idg_db **db, const char *dir, const struct idg_options *opts,
+	    unsigned flags);
+
+/* Flushes stdout; 1 with a message if anything written to it was lost. */
+int finish_stdout(void);
+
+/* A JSON writer on stdout, or NULL with a message. */
+idg_jw *open_writer(void);
+
+/* Closes a JSON writer; 1 with a message if a write failed. */
+int close_writer(idg_jw *w);
+
+/* Writes a NUL-terminated object key. */
+void jw_key(idg_jw *w, const char *key);
+
+/* Writes a NUL-terminated string. */
+void jw_str(idg_jw *w, const char *s);
+
+/* Writes a string, or null when it is empty. */
+void jw_str_or_null(idg_jw *w, const char *s);
+
+/* Writes a time as its ISO 8601 text, or null before any record. */
+void jw_time(idg_jw *w, int64_t ms);
+
+/* "3600 s" or "0.5 s" for a number of milliseconds; returns buf. */
+const char *format_seconds(char *buf, size_t size, int64_t ms);
+
+#endif

@@ -1,0 +1,207 @@
+/* cli_help.c — the help of every command, the overview, `idgraph help`. */
+#include "cli.h"
+
+#include <stdio.h>
+
+/* ------------------------------------------------------------------ */
+/* The help of each command                                            */
+
+#define TIME_HELP                                                              \
+	"  --at T          as of stamp T (default: the database's current\n"   \
+	"                  stamp). T is epoch seconds (a fraction is "         \
+	"rounded\n"                                                            \
+	"                  to the millisecond), epoch milliseconds (numbers\n" \
+	"                  >= 1e11) or ISO 8601 UTC: 2024-05-01,\n"            \
+	"                  2024-05-01T12:00:00Z, 2024-05-01T12:00:00.250Z,\n"  \
+	"                  '2024-05-01 12:00:00' (Z, +00:00 or no suffix;\n"   \
+	"                  other offsets are refused)\n"
+#define VIEW_HELP                                                              \
+	"  --view V        live (default): every merge stamped <= T; or\n"     \
+	"                  reported: only merges stamped <= T - merge "        \
+	"delay,\n"                                                             \
+	"                  as Mixpanel's reports see them\n"
+#define DASH_HELP "A DISTINCT_ID that begins with \"-\" goes after \"--\".\n"
+
+const struct cmd_help help_init = {
+    "init DIR [--mode original|simplified|legacy]\n"
+    "                    [--merge-delay SECONDS] [--cluster-cap N]\n\n",
+    "Creates an idgraph database in directory DIR (created if missing).\n"
+    "On an existing database it changes the settings given and keeps the\n"
+    "others; the mode cannot change once the database holds a record.\n"
+    "\n"
+    "options:\n"
+    "  --mode M             identity mode: original (default), simplified\n"
+    "                       or legacy\n"
+    "  --merge-delay S      seconds before a merge shows in the reported\n"
+    "                       view (default 3600; a fraction is allowed)\n"
+    "  --cluster-cap N      original mode: most nodes in one cluster\n"
+    "                       (default 500; 0 means no cap)\n"
+    "\n"
+    "prints: one line, e.g. \"created DIR: mode original, merge delay\n"
+    "3600 s, cluster cap 500\".\n"};
+
+const struct cmd_help help_ingest = {
+    "ingest DIR [FILE ...|-] [--rejects FILE] [--clock event|wall]\n"
+    "                      [--batch-size N] [--nosync] [--quiet] [--json]\n"
+    "\n",
+    "Ingests Mixpanel-shaped JSON lines ({\"event\": ..., \"properties\":\n"
+    "{...}}, or a JSON array of them per line) from each FILE in order;\n"
+    "\"-\" or no FILE reads stdin. Identity events ($identify,\n"
+    "$create_alias, $merge) merge clusters by the database's mode.\n"
+    "Rejected records never stop the ingest: each is reported on stderr as\n"
+    "\"idgraph: FILE:LINE[:INDEX]: FIELD: MESSAGE\" (the first 20 per file,\n"
+    "then a count of the rest; LINE counts from 1, INDEX from 0 within a\n"
+    "JSON array line) and the exit status stays 0. The exit\n"
+    "status is 1 on a storage or I/O failure: the batches committed\n"
+    "before it are kept.\n"
+    "\n"
+    "options:\n"
+    "  --rejects FILE   write each rejected record's bytes, one per line,\n"
+    "                   to FILE (replaced if it exists)\n"
+    "  --clock C        event (default): stamp records with their own time;\n"
+    "                   wall: with the wall clock\n"
+    "  --batch-size N   records per write transaction (default 20000)\n"
+    "  --nosync         do not flush each batch to disk (faster; a system\n"
+    "                   crash may lose the last batches, never half one)\n"
+    "  --quiet          no progress display\n"
+    "  --json           print the summary as one JSON object\n"
+    "\n"
+    "prints: progress on stderr when it is a terminal (records, records/s,\n"
+    "share of the file), then a summary on stdout: records, rejected,\n"
+    "events, identity events, nodes created, merged, noop, refused by\n"
+    "reason. With --json: {\"records\", \"rejected\", \"events\",\n"
+    "\"identity_events\", \"nodes_created\", \"outcomes\": {\"merged\",\n"
+    "\"noop\", and every failure reason, zeros included}, \"files\" (\"-\"\n"
+    "for stdin), \"seconds\", \"records_per_second\"}. \"records\" counts\n"
+    "every record read, valid or rejected.\n"};
+
+const struct cmd_help help_resolve = {
+    "resolve DIR DISTINCT_ID [--at T] [--view live|reported]\n"
+    "                       [--json]\n\n",
+    "Resolves DISTINCT_ID to the canonical id of its cluster.\n"
+    "\n"
+    "options:\n" TIME_HELP VIEW_HELP "  --json          print one JSON object\n"
+    "\n"
+    "prints: \"canonical: X\", \"cluster size: N\" and \"members: a, b, c\"\n"
+    "(in the order the database first saw them). With --json:\n"
+    "{\"distinct_id\", \"canonical\", \"cluster_size\", \"members\": [...],\n"
+    "\"at\": T in milliseconds or null, \"view\"}. An id the database had\n"
+    "not seen (by T) is an error (exit status 1).\n" DASH_HELP};
+
+const struct cmd_help help_cluster = {
+    "cluster DIR DISTINCT_ID [--at T] [--view live|reported]\n"
+    "                       [--json]\n\n",
+    "Lists the members of DISTINCT_ID's cluster, in the order the database\n"
+    "first saw them.\n"
+    "\n"
+    "options:\n" TIME_HELP VIEW_HELP "  --json          print one JSON object\n"
+    "\n"
+    "prints: one member per line. With --json: {\"canonical\",\n"
+    "\"members\": [...]}.\n" DASH_HELP};
+
+const struct cmd_help help_log = {
+    "log DIR [--json]\n\n",
+    "Prints the identity log: every $identify, $create_alias and $merge in\n"
+    "stamp order, with its outcome.\n"
+    "\n"
+    "options:\n"
+    "  --json   print JSON lines\n"
+    "\n"
+    "prints: a table with the stamp (ISO 8601 UTC), the event, the two ids\n"
+    "it named (identified and anonymous id for $identify, target and alias\n"
+    "for $create_alias, the two ids of $merge), the outcome (merged, noop\n"
+    "or refused), the reason of a refusal (\"-\" when none) and the\n"
+    "cluster's canonical id afterwards. With --json, one object per line:\n"
+    "{\"seq\", \"stamp\" (ms), \"time\" (ISO 8601), \"event\", \"ids\": [a, "
+    "b],\n"
+    "\"insert_id\", \"outcome\", \"reason\", \"description\", "
+    "\"canonical\"};\n"
+    "insert_id, reason and description are null when there is none.\n"};
+
+const struct cmd_help help_export = {
+    "export mappings DIR [--format csv|jsonl] [--at T]\n"
+    "                      [--view live|reported]\n\n",
+    "Exports the identity mappings in the shape of Mixpanel's\n"
+    "mp_identity_mappings_data: one row per node of every cluster of two\n"
+    "or more nodes, with the cluster's canonical id (which maps to itself).\n"
+    "\n"
+    "options:\n"
+    "  --format F      csv (default) or jsonl\n" TIME_HELP VIEW_HELP "\n"
+    "prints: CSV with the header \"distinct_id,resolved_distinct_id\",\n"
+    "fields quoted as RFC 4180 says when they hold a comma, quote, CR or\n"
+    "LF, lines ending in LF; or JSON lines {\"distinct_id\",\n"
+    "\"resolved_distinct_id\"}.\n"};
+
+const struct cmd_help help_info = {
+    "info DIR [--json]\n\n",
+    "Prints a database's settings and counters.\n"
+    "\n"
+    "options:\n"
+    "  --json   print one JSON object\n"
+    "\n"
+    "prints: mode, merge delay, cluster cap, stamp (ms and ISO 8601 UTC;\n"
+    "\"none\" before any record), records, nodes, log size. With --json:\n"
+    "{\"mode\", \"merge_delay_ms\", \"cluster_cap\", \"stamp\" (null before\n"
+    "any record), \"stamp_time\", \"records\", \"nodes\", \"log_size\"}.\n"};
+
+const struct cmd_help help_version = {
+    "version\n\n",
+    "Prints \"idgraph VERSION\" (and the library's version when it\n"
+    "differs from the one the tool was built with).\n"};
+
+/* ------------------------------------------------------------------ */
+/* Printing it                                                         */
+
+void
+print_help(const struct command *c)
+{
+	printf("usage: idgraph %s%s", c->help->usage, c->help->text);
+}
+
+static void
+print_overview(void)
+{
+	fputs("usage: idgraph COMMAND [ARGS] [OPTIONS]\n"
+	      "\n"
+	      "idgraph resolves Mixpanel identities (ID merge) in a local\n"
+	      "database directory.\n"
+	      "\n"
+	      "commands:\n"
+	      "  init DIR              create a database or change its "
+	      "settings\n"
+	      "  ingest DIR [FILE...]  ingest JSON lines from files or stdin\n"
+	      "  resolve DIR ID        canonical id, cluster size and members\n"
+	      "  cluster DIR ID        the members of ID's cluster\n"
+	      "  log DIR               the identity log\n"
+	      "  export mappings DIR   identity mappings (CSV or JSON lines)\n"
+	      "  info DIR              settings and counters of a database\n"
+	      "  version               the version\n"
+	      "  help COMMAND          help on a command (or: COMMAND --help)\n"
+	      "\n"
+	      "Options may come before or after the arguments; \"--\" ends "
+	      "them\n"
+	      "(for ids that begin with \"-\"). Times (--at T) are epoch "
+	      "seconds,\n"
+	      "epoch milliseconds (>= 1e11) or ISO 8601 UTC. Queries use the "
+	      "live\n"
+	      "view unless --view reported is given.\n"
+	      "\n"
+	      "exit status: 0 success, 1 failure, 2 usage error.\n",
+	      stdout);
+}
+
+int
+run_help(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc == 0) {
+		print_overview();
+		return finish_stdout();
+	}
+	if ((c = find_command(argv[0])) == NULL)
+		return usage_error("no command '%s'; see: idgraph --help",
+				   argv[0]);
+	print_help(c);
+	return finish_stdout();
+}

@@ -1,0 +1,174 @@
+/* cli_util.c — shared helpers: messages, opening databases, output. */
+#include "cli.h"
+#include "cli_time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+
+static void
+vmsg(const char *fmt, va_list ap)
+{
+	fputs("idgraph: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/* Prints "idgraph: <message>" on stderr and returns 1 (failure). */
+int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	return EXIT_FAILURE;
+}
+
+/* Prints "idgraph: <message>" on stderr and returns 2 (usage error). */
+int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+/* The detail of a library failure: the handle's message, else the code's. */
+const char *
+detail(const idg_db *db, int rc)
+{
+	const char *m = db ? idg_errmsg(db) : "";
+	return m && *m ? m : idg_strerror(rc);
+}
+/* ------------------------------------------------------------------ */
+/* Opening databases                                                   */
+
+void
+report_open_error(const char *dir, int rc)
+{
+	switch (rc) {
+	case IDG_ENODB:
+		fail("no database at %s; create one with: idgraph init %s", dir,
+		     dir);
+		break;
+	case IDG_ECORRUPT:
+		fail("%s is not an idgraph database or is corrupt; check the "
+		     "path",
+		     dir);
+		break;
+	case IDG_EBUSY:
+		fail("database %s is busy; try again when the other writer "
+		     "is done",
+		     dir);
+		break;
+	default:
+		fail("cannot open database %s: %s; check the path and its "
+		     "permissions",
+		     dir, idg_strerror(rc));
+		break;
+	}
+}
+
+/* Opens dir with opts (NULL for defaults) and flags; reports failures. */
+int
+open_db(idg_db **db, const char *dir, const struct idg_options *opts,
+	unsigned flags)
+{
+	struct idg_options o = IDG_OPTIONS_INIT;
+	int rc;
+
+	if (opts)
+		o = *opts;
+	o.flags |= flags;
+	rc = idg_open(db, dir, &o);
+	if (rc != 0) {
+		report_open_error(dir, rc);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+
+/* Flushes stdout; 1 with a message if anything written to it was lost. */
+int
+finish_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return fail("cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
+/* Closes a JSON writer; 1 with a message if a write failed. */
+int
+close_writer(idg_jw *w)
+{
+	if (idg_jw_close(w) != 0)
+		return fail("cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
+idg_jw *
+open_writer(void)
+{
+	idg_jw *w = idg_jw_open(stdout);
+	if (w == NULL)
+		fail("out of memory");
+	return w;
+}
+
+void
+jw_key(idg_jw *w, const char *key)
+{
+	idg_jw_key(w, key, strlen(key));
+}
+
+void
+jw_str(idg_jw *w, const char *s)
+{
+	idg_jw_string(w, s, strlen(s));
+}
+
+/* Writes a string, or null when it is empty. */
+void
+jw_str_or_null(idg_jw *w, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		idg_jw_null(w);
+	else
+		jw_str(w, s);
+}
+
+/* Writes a time as its ISO 8601 text, or null before any record. */
+void
+jw_time(idg_jw *w, int64_t ms)
+{
+	char buf[CLI_TIME_BUFSIZE];
+
+	if (ms == INT64_MIN)
+		idg_jw_null(w);
+	else
+		jw_str(w, cli_time_format(buf, ms));
+}
+
+/* "3600 s" or "0.5 s" for a number of milliseconds. */
+const char *
+format_seconds(char *buf, size_t size, int64_t ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, size, "%" PRId64 " s", ms / 1000);
+	else
+		snprintf(buf, size, "%" PRId64 ".%03d s", ms / 1000,
+			 (int)(ms % 1000));
+	return buf;
+}
