@@ -59,7 +59,7 @@ describe(error_code err)
 	case UTF8_ERROR:
 		return "invalid UTF-8";
 	case DEPTH_ERROR:
-		return "malformed JSON: nested too deeply";
+		return "lists and objects nested more than 128 deep";
 	case TRAILING_CONTENT:
 		return "malformed JSON: unexpected text after the record";
 	case INCOMPLETE_ARRAY_OR_OBJECT:
@@ -100,10 +100,36 @@ struct converter {
 	struct idg__mpw *w;       /* the properties' encoding */
 	struct idg__mpw *scratch; /* top-level fields, not kept */
 	struct idg__inrec *r;
+	int depth;                /* lists and objects we are inside */
 };
+
+/* Deeper nesting is refused before it could exhaust the stack. */
+#define MAX_DEPTH 128
 
 static error_code convert(struct converter *c, ondemand::value v,
 			  struct idg__field *slot, int merge_ids);
+
+/*
+ * Whether tok is a well-formed JSON integer too large for int64 (negative)
+ * or uint64 (positive). Anything else is left to simdjson to judge.
+ */
+static bool
+beyond_64_bits(std::string_view tok)
+{
+	bool neg = !tok.empty() && tok[0] == '-';
+	std::string_view d = neg ? tok.substr(1) : tok;
+	std::string_view limit = neg ? "9223372036854775808"
+				     : "18446744073709551615";
+	size_t i;
+
+	if (d.empty() || (d[0] == '0' && d.size() > 1))
+		return false;
+	for (i = 0; i < d.size(); i++)
+		if (d[i] < '0' || d[i] > '9')
+			return false;
+	return d.size() > limit.size() ||
+	       (d.size() == limit.size() && d > limit);
+}
 
 static error_code
 convert_number(struct converter *c, ondemand::value &v, struct idg__field *f)
@@ -115,15 +141,16 @@ convert_number(struct converter *c, ondemand::value &v, struct idg__field *f)
 
 	f->s = tok.data();
 	f->n = tok.size();
-	if (v.get_number_type().get(nt) != SUCCESS) {
-		/* Beyond 64 bits: simdjson gives up, we keep the digits. */
-		if (tok.find_first_of(".eE") != std::string_view::npos)
-			return NUMBER_ERROR;
+	if (beyond_64_bits(tok)) {
+		/* simdjson would fail on it (for good): keep the digits. */
 		f->type = IDG__F_BIGINT;
 		return idg__mpw_bigint(c->w, tok.data(), tok.size())
 			   ? MEMALLOC
 			   : SUCCESS;
 	}
+	err = v.get_number_type().get(nt);
+	if (err)
+		return err;
 	switch (nt) {
 	case ondemand::number_type::signed_integer:
 		f->type = IDG__F_INT;
@@ -268,9 +295,15 @@ convert(struct converter *c, ondemand::value v, struct idg__field *f,
 			err = MEMALLOC;
 		return err;
 	case ondemand::json_type::array:
-		return convert_array(c, v, f, merge_ids);
 	case ondemand::json_type::object:
-		return convert_object(c, v, f);
+		if (c->depth >= MAX_DEPTH)
+			return DEPTH_ERROR;
+		c->depth++;
+		err = t == ondemand::json_type::array
+			  ? convert_array(c, v, f, merge_ids)
+			  : convert_object(c, v, f);
+		c->depth--;
+		return err;
 	}
 	return INCORRECT_TYPE;
 }
@@ -356,7 +389,7 @@ read_properties(struct converter *c, ondemand::value v)
 static error_code
 read_top_field(struct converter *c, ondemand::value v, struct idg__field *f)
 {
-	struct converter top = {c->scratch, c->scratch, c->r};
+	struct converter top = {c->scratch, c->scratch, c->r, c->depth};
 	uint32_t long_strings = c->r->long_strings;
 	error_code err;
 
@@ -394,6 +427,11 @@ read_record(struct converter *c, ondemand::object obj)
 				err = read_top_field(c, fv, &r->properties);
 		} else if (k == "$distinct_id") {
 			err = read_top_field(c, fv, &r->profile_id);
+		} else {
+			/* Read to be sure it is well-formed, then dropped. */
+			struct idg__field ignored;
+
+			err = read_top_field(c, fv, &ignored);
 		}
 		if (err)
 			return err;
@@ -463,7 +501,7 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
 	     void *ctx)
 {
 	struct idg__inrec r = {};
-	struct converter conv = {jp->props, jp->scratch, &r};
+	struct converter conv = {jp->props, jp->scratch, &r, 0};
 	ondemand::document doc;
 	ondemand::json_type t;
 	ondemand::object obj;
@@ -471,7 +509,12 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
 
 	r.raw = text;
 	r.raw_len = len;
-	err = jp->parser.iterate(padded_string_view(text, len, capacity))
+	/* Trailing blanks are not part of the value (simdjson's root
+	 * literals mind them). */
+	err = jp->parser
+		  .iterate(padded_string_view(
+		      text, trim_ws(std::string_view(text, len)).size(),
+		      capacity))
 		  .get(doc);
 	if (!err)
 		err = doc.type().get(t);

@@ -510,6 +510,13 @@ idg_jw_null(idg_jw *w)
 	append(w, "null", 4);
 }
 
+void
+idg_jw_number_text(idg_jw *w, const char *digits, size_t len)
+{
+	begin_item(w);
+	append(w, digits, len);
+}
+
 /* ------------------------------------------------------------------ */
 /* Lines and raw text                                                  */
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "input.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -64,6 +66,70 @@ enum { IDG__MP_NIL, IDG__MP_INT, IDG__MP_STR, IDG__MP_OTHER };
 int idg__mp_read_array(const void *data, size_t len,
 		       struct idg__mp_item items[IDG__MP_MAX_ITEMS],
 		       uint32_t *count);
+
+/*
+ * A stored event body: msgpack array [name, time_ms, distinct_id as sent,
+ * $insert_id or nil, properties map]. The head is read without decoding
+ * the properties.
+ */
+struct idg__body {
+	uint32_t name;
+	int64_t time_ms;
+	const char *did; /* as sent */
+	size_t did_len;
+	const char *ins; /* NULL when absent */
+	size_t ins_len;
+	const void *props; /* a MessagePack map */
+	size_t props_len;
+};
+
+/*
+ * Encodes b into w (after a reset). When fail_reason is not NULL the two
+ * properties $failure_reason and $failure_description are appended to the
+ * properties, as Mixpanel stores failed identity events.
+ */
+int idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
+		     const char *fail_reason, const char *fail_desc);
+/* Decodes a body; strings point into data. 0 or IDG_ECORRUPT. */
+int idg__body_decode(const void *data, size_t len, struct idg__body *out);
+
+struct idg_jw;
+
+/*
+ * Writes {"event": name, "properties": {...}} for an export: the
+ * properties in their stored order, with distinct_id replaced by
+ * resolved and, when the id as sent differs, $distinct_id_before_identity
+ * after it. As JSON through jw, or as MessagePack into w.
+ */
+int idg__event_write_json(struct idg_jw *jw, const char *name,
+			  size_t name_len, const struct idg__body *b,
+			  const char *resolved, size_t resolved_len);
+int idg__event_write_msgpack(struct idg__mpw *w, const char *name,
+			     size_t name_len, const struct idg__body *b,
+			     const char *resolved, size_t resolved_len);
+
+/* ---- MessagePack input ---- */
+
+struct idg__mpin;
+
+struct idg__mpin *idg__mpin_new(void);
+void idg__mpin_free(struct idg__mpin *in);
+
+/* 1 if a stream starting with byte c is MessagePack rather than JSON. */
+int idg__mpin_sniff(unsigned char c);
+
+/* Results of idg__mpin_next() besides 0 and a callback's code. */
+#define IDG__MPIN_MORE 1   /* the value is incomplete: read more bytes */
+#define IDG__MPIN_BROKEN 2 /* malformed bytes: the rest cannot be read */
+
+/*
+ * Reads the top-level value at data[*off..len) — a record, or an array
+ * of records — and calls cb for each record (index = position in the
+ * array), then advances *off past it. A broken stream is reported to cb
+ * once (with data[*off..len) as its raw bytes) before IDG__MPIN_BROKEN.
+ */
+int idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
+		   size_t *off, idg__inrec_fn cb, void *ctx);
 
 #ifdef __cplusplus
 }

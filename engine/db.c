@@ -46,7 +46,7 @@ int
 idg__state_load(struct idg__txn *t, struct idg__state *out,
 		struct idg__err *e)
 {
-	int64_t next = 1, seq = 0, recs = 0;
+	int64_t next = 1, seq = 0, recs = 0, evseq = 0, evname = 1;
 	int rc = meta_get(t, "stamp", &out->stamp, INT64_MIN, e);
 
 	if (rc == IDG_OK)
@@ -55,6 +55,12 @@ idg__state_load(struct idg__txn *t, struct idg__state *out,
 		rc = meta_get(t, "log_seq", &seq, 0, e);
 	if (rc == IDG_OK)
 		rc = meta_get(t, "records", &recs, 0, e);
+	if (rc == IDG_OK)
+		rc = meta_get(t, "ev_seq", &evseq, 0, e);
+	if (rc == IDG_OK)
+		rc = meta_get(t, "next_evname", &evname, 1, e);
+	out->ev_seq = (uint64_t)evseq;
+	out->next_evname = (uint32_t)evname;
 	out->next_node = (uint32_t)next;
 	out->log_seq = (uint64_t)seq;
 	out->records = (uint64_t)recs;
@@ -73,6 +79,10 @@ idg__state_save(struct idg__txn *t, const struct idg__state *st,
 		rc = meta_put(t, "log_seq", (int64_t)st->log_seq, e);
 	if (rc == IDG_OK)
 		rc = meta_put(t, "records", (int64_t)st->records, e);
+	if (rc == IDG_OK)
+		rc = meta_put(t, "ev_seq", (int64_t)st->ev_seq, e);
+	if (rc == IDG_OK)
+		rc = meta_put(t, "next_evname", st->next_evname, e);
 	return rc;
 }
 
@@ -203,6 +213,7 @@ idg_close(idg_db *db)
 		return;
 	idg__store_close(db->store);
 	idg__jparser_free(db->jp);
+	idg__mpin_free(db->mpin);
 	idg__mpw_free(db->mpw);
 	free(db->out);
 	free(db);

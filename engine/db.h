@@ -13,6 +13,8 @@ struct idg__state {
 	uint32_t next_node; /* number the next new node gets (from 1) */
 	uint64_t log_seq;   /* entries in the identity log */
 	uint64_t records;   /* valid records ingested */
+	uint64_t ev_seq;    /* events stored */
+	uint32_t next_evname; /* number the next new event name gets */
 };
 
 /* Settings of the database (meta table), fixed per handle while open. */
@@ -24,6 +26,7 @@ struct idg__settings {
 
 struct idg__jparser;
 struct idg__mpw;
+struct idg__mpin;
 
 struct idg_db {
 	struct idg__store *store;
@@ -32,6 +35,7 @@ struct idg_db {
 	uint32_t batch_size;
 	unsigned flags;
 	struct idg__jparser *jp; /* made on first ingest */
+	struct idg__mpin *mpin;  /* MessagePack input, idem */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;

@@ -9,143 +9,23 @@
  * with room for simdjson's padding after them, and through one reusable
  * buffer otherwise: nothing is allocated per record.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
 #include "codec_json_in.h"
 #include "codec_msgpack.h"
 #include "db.h"
+#include "events.h"
+#include "files.h"
 #include "graph.h"
 #include "ids.h"
 #include "log.h"
+#include "reader.h"
 #include "record.h"
 #include "rules.h"
-
-#define READ_CHUNK (1u << 20)
-
-/* Lines from a stream or from memory. */
-struct reader {
-	FILE *fp;            /* stream source, or NULL */
-	const char *mem;     /* memory source */
-	size_t mem_len;
-	char *buf;           /* holds cap bytes + IDG__JSON_PADDING */
-	size_t cap, start, end;
-	int eof;
-	uint64_t line;       /* number of the line last returned */
-	uint64_t consumed;   /* input bytes up to the end of that line */
-};
-
-struct line {
-	const char *p;
-	size_t n;
-	size_t capacity; /* readable bytes from p */
-};
-
-static int
-reader_grow(struct reader *r, size_t want)
-{
-	size_t cap = r->cap ? r->cap : READ_CHUNK;
-	char *nb;
-
-	while (cap < want)
-		cap *= 2;
-	if (cap == r->cap)
-		return IDG_OK;
-	nb = realloc(r->buf, cap + IDG__JSON_PADDING);
-	if (!nb)
-		return IDG_ENOMEM;
-	r->buf = nb;
-	r->cap = cap;
-	return IDG_OK;
-}
-
-/* Moves unread bytes to the front and reads more from the stream. */
-static int
-reader_fill(struct reader *r)
-{
-	size_t got;
-	int rc;
-
-	if (r->start > 0) {
-		memmove(r->buf, r->buf + r->start, r->end - r->start);
-		r->end -= r->start;
-		r->start = 0;
-	}
-	if (r->end == r->cap) {
-		rc = reader_grow(r, r->cap * 2);
-		if (rc)
-			return rc;
-	}
-	got = fread(r->buf + r->end, 1, r->cap - r->end, r->fp);
-	r->end += got;
-	if (got == 0) {
-		if (ferror(r->fp))
-			return IDG_EIO;
-		r->eof = 1;
-	}
-	return IDG_OK;
-}
-
-/* Copies a memory line that lacks padding room into the buffer. */
-static int
-pad_line(struct reader *r, struct line *ln)
-{
-	int rc = reader_grow(r, ln->n);
-
-	if (rc)
-		return rc;
-	memcpy(r->buf, ln->p, ln->n);
-	memset(r->buf + ln->n, 0, IDG__JSON_PADDING);
-	ln->p = r->buf;
-	ln->capacity = r->cap + IDG__JSON_PADDING;
-	return IDG_OK;
-}
-
-static int
-next_mem_line(struct reader *r, struct line *ln)
-{
-	const char *p = r->mem + r->consumed, *nl;
-	size_t left = r->mem_len - r->consumed;
-
-	if (left == 0)
-		return 0;
-	nl = memchr(p, '\n', left);
-	ln->p = p;
-	ln->n = nl ? (size_t)(nl - p) : left;
-	ln->capacity = left;
-	r->consumed += ln->n + (nl != NULL);
-	r->line++;
-	if (ln->capacity < ln->n + IDG__JSON_PADDING)
-		return pad_line(r, ln) ? -1 : 1;
-	return 1;
-}
-
-/* Returns 1 with a line, 0 at the end of input, -1 on a read error. */
-static int
-next_line(struct reader *r, struct line *ln)
-{
-	const char *nl;
-
-	if (!r->fp)
-		return next_mem_line(r, ln);
-	for (;;) {
-		nl = memchr(r->buf + r->start, '\n', r->end - r->start);
-		if (nl || (r->eof && r->start < r->end))
-			break;
-		if (r->eof)
-			return 0;
-		if (reader_fill(r))
-			return -1;
-	}
-	ln->p = r->buf + r->start;
-	ln->n = nl ? (size_t)(nl - ln->p) : r->end - r->start;
-	ln->capacity = r->cap + IDG__JSON_PADDING - r->start;
-	r->start += ln->n + (nl != NULL);
-	r->consumed += ln->n + (nl != NULL);
-	r->line++;
-	return 1;
-}
 
 static int64_t
 wall_ms(void)
@@ -163,7 +43,11 @@ struct ingest {
 	struct idg_ingest_stats stats;
 	int64_t now_ms;
 	uint64_t line;
-	int stop; /* a callback asked to stop */
+	int stop;   /* a callback asked to stop */
+	int format; /* enum idg_format, once known */
+	int broken; /* a MessagePack stream that cannot be read further */
+	const struct idg__file *file; /* idg_ingest_file(): what it is */
+	const unsigned char *file_key;
 };
 
 static int
@@ -196,11 +80,11 @@ intern(struct ingest *in, const struct idg__str *id, uint32_t *node)
 }
 
 static int
-apply_identity(struct ingest *in, const struct idg__rec *r)
+apply_identity(struct ingest *in, const struct idg__rec *r,
+	       struct idg__outcome *out)
 {
 	struct idg__ident ev = {r->kind, {r->ids[0], r->ids[1]}, {0, 0},
 				in->b.st.stamp};
-	struct idg__outcome out;
 	struct idg__log_rec lr;
 	int rc;
 
@@ -208,39 +92,97 @@ apply_identity(struct ingest *in, const struct idg__rec *r)
 	if (rc == IDG_OK)
 		rc = intern(in, &r->ids[1], &ev.nodes[1]);
 	if (rc == IDG_OK)
-		rc = idg__rules_original(&in->b, &ev, &out);
+		rc = idg__rules_original(&in->b, &ev, out);
 	if (rc)
 		return rc;
 	lr = (struct idg__log_rec){
 	    ev.stamp, r->kind, {ev.nodes[0], ev.nodes[1]},
-	    r->insert_id.p, r->insert_id.n, out.outcome, out.reason,
-	    out.desc[0] ? out.desc : NULL, strlen(out.desc), out.canon,
+	    r->insert_id.p, r->insert_id.n, out->outcome, out->reason,
+	    out->desc[0] ? out->desc : NULL, strlen(out->desc), out->canon,
 	};
 	in->stats.identity++;
-	if (out.outcome == IDG_OUTCOME_MERGED)
+	if (out->outcome == IDG_OUTCOME_MERGED)
 		in->stats.merged++;
-	else if (out.outcome == IDG_OUTCOME_NOOP)
+	else if (out->outcome == IDG_OUTCOME_NOOP)
 		in->stats.noop++;
 	else
-		in->stats.refused[out.reason]++;
+		in->stats.refused[out->reason]++;
 	return idg__log_append(&in->b, &lr);
 }
 
+/* Mixpanel's soft limits: counted, never enforced by truncation. */
+static void
+count_warnings(struct ingest *in, const struct idg__inrec *jr)
+{
+	in->stats.long_strings += jr->long_strings;
+	in->stats.warnings += jr->long_strings;
+	if (jr->nprops > 255) {
+		in->stats.many_props++;
+		in->stats.warnings++;
+	}
+}
+
+/* The event as stored, before the graph has seen it. */
 static int
-apply(struct ingest *in, const struct idg__rec *r)
+make_event(struct ingest *in, const struct idg__rec *r,
+	   const struct idg__inrec *jr, struct idg__event *ev)
+{
+	struct idg__batch *b = &in->b;
+	int created, rc;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->body.time_ms = r->time_ms;
+	ev->body.did = r->distinct_id.p;
+	ev->body.did_len = r->distinct_id.n;
+	ev->body.ins = r->insert_id.p;
+	ev->body.ins_len = r->insert_id.n;
+	ev->body.props = jr->props;
+	ev->body.props_len = jr->props_len;
+	ev->head.stamp = b->st.stamp;
+	rc = idg__evname_intern(b->txn, r->event.p, r->event.n,
+				&b->st.next_evname, &ev->body.name, &created,
+				b->err);
+	ev->head.name = ev->body.name;
+	return rc;
+}
+
+static int
+apply(struct ingest *in, const struct idg__rec *r, const struct idg__inrec *jr)
 {
 	struct idg__state *st = &in->b.st;
 	int64_t clock = in->opts->clock == IDG_CLOCK_WALL ? in->now_ms
 							   : r->time_ms;
-	uint32_t node;
-	int rc = IDG_OK;
+	struct idg__outcome out;
+	struct idg__event ev;
+	uint64_t seq;
+	int rc;
 
 	if (clock > st->stamp)
 		st->stamp = clock;
-	if (r->distinct_id.n)
-		rc = intern(in, &r->distinct_id, &node);
+	count_warnings(in, jr);
+	rc = make_event(in, r, jr, &ev);
+	if (rc == IDG_OK)
+		rc = idg__events_find_dup(&in->b, &ev.body, &seq);
+	if (rc == IDG_OK) {
+		/* A copy: its properties win; it merges nothing again. */
+		in->stats.duplicates++;
+		rc = idg__events_replace(&in->b, seq, &ev);
+		goto done;
+	}
+	if (rc != IDG_ENOTFOUND)
+		return rc;
+	rc = r->distinct_id.n ? intern(in, &r->distinct_id, &ev.head.node)
+			      : IDG_OK;
 	if (rc == IDG_OK && r->identity)
-		rc = apply_identity(in, r);
+		rc = apply_identity(in, r, &out);
+	if (rc == IDG_OK && r->identity &&
+	    out.outcome == IDG_OUTCOME_REFUSED) {
+		ev.fail_reason = idg_reason_name(out.reason);
+		ev.fail_desc = out.desc;
+	}
+	if (rc == IDG_OK)
+		rc = idg__events_insert(&in->b, &ev);
+done:
 	if (rc == IDG_OK) {
 		st->records++;
 		in->stats.events++;
@@ -256,16 +198,18 @@ on_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	struct idg__invalid why;
 	struct idg__rec r;
 
+	if (in->stop)
+		return IDG_ESTOPPED; /* the rest of the line is not read */
 	in->stats.records++;
 	if (error)
 		return reject(in, jr, index, in_array, "", error);
 	if (idg__record_validate(jr, in->now_ms, &r, &why))
 		return reject(in, jr, index, in_array, why.field, why.msg);
-	return apply(in, &r);
+	return apply(in, &r, jr);
 }
 
 static int
-is_blank(const struct line *ln)
+is_blank(const struct idg__line *ln)
 {
 	size_t i;
 
@@ -276,7 +220,7 @@ is_blank(const struct line *ln)
 }
 
 static int
-ingest_line(struct ingest *in, struct line *ln)
+ingest_line(struct ingest *in, struct idg__line *ln)
 {
 	struct idg__inrec jr = {0};
 
@@ -310,18 +254,33 @@ batch_begin(struct ingest *in)
 	return rc;
 }
 
+/* Notes in the batch how far into its file the ingest has come. */
 static int
-batch_commit(struct ingest *in, const struct reader *rd)
+note_file(struct ingest *in, const struct idg__reader *rd, int done)
+{
+	struct idg__file f = *in->file;
+
+	f.offset = rd->consumed;
+	f.line = rd->line;
+	f.done = done;
+	f.format = in->format;
+	return idg__files_put(in->b.txn, in->file_key, &f, in->b.db->mpw,
+			      in->b.err);
+}
+
+static int
+batch_commit(struct ingest *in, const struct idg__reader *rd, int last)
 {
 	struct idg__batch *b = &in->b;
 	struct idg_progress prog;
 	int rc = idg__state_save(b->txn, &b->st, b->err);
 
-	if (rc) {
+	if (rc == IDG_OK && in->file)
+		rc = note_file(in, rd, last);
+	if (rc)
 		idg__store_abort(b->txn);
-	} else {
+	else
 		rc = idg__store_commit(b->txn, b->err);
-	}
 	b->txn = NULL;
 	if (rc)
 		return rc;
@@ -345,62 +304,179 @@ prepare(struct idg_db *db)
 				    "ingest");
 	if (!db->jp)
 		db->jp = idg__jparser_new();
-	if (!db->jp)
+	if (!db->mpin)
+		db->mpin = idg__mpin_new();
+	if (!db->jp || !db->mpin)
 		return idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	return IDG_OK;
 }
 
 static int
-run(struct idg_db *db, struct reader *rd, const struct idg_ingest_opts *opts,
-    struct idg_ingest_stats *stats)
+read_error(struct ingest *in, const struct idg__reader *rd)
 {
-	static const struct idg_ingest_opts defaults = IDG_INGEST_OPTS_INIT;
-	struct ingest in;
-	struct idg_ingest_stats saved = {0};
-	uint64_t in_batch = 0;
-	struct line ln;
-	int rc, got;
+	return idg__err_set(in->b.err, IDG_EIO, "read error after %s %llu",
+			    in->format == IDG_FORMAT_MSGPACK ? "value" : "line",
+			    (unsigned long long)rd->line);
+}
 
-	memset(&in, 0, sizeof(in));
-	in.b.db = db;
-	in.b.err = &db->err;
-	in.opts = opts ? opts : &defaults;
-	idg__err_clear(&db->err);
-	rc = prepare(db);
-	if (rc == IDG_OK)
-		rc = batch_begin(&in);
-	while (rc == IDG_OK && !in.stop && (got = next_line(rd, &ln)) != 0) {
-		uint64_t before = in.stats.records;
+/* One line of JSON: 1, 0 at the end of input, or an error code. */
+static int
+json_unit(struct ingest *in, struct idg__reader *rd)
+{
+	struct idg__line ln;
+	int got = idg__reader_line(rd, &ln), rc;
 
-		if (got < 0) {
-			rc = idg__err_set(&db->err, IDG_EIO,
-					  "reading line %llu: read error",
-					  (unsigned long long)rd->line + 1);
+	if (got <= 0)
+		return got < 0 ? read_error(in, rd) : 0;
+	in->line = rd->line;
+	rc = ingest_line(in, &ln);
+	if (rc == IDG_ESTOPPED && in->stop)
+		rc = IDG_OK;
+	return rc ? rc : 1;
+}
+
+/* A MessagePack value cut short by the end of the input. */
+static int
+truncated(struct ingest *in, const char *p, size_t n)
+{
+	struct idg__inrec bare = {0};
+
+	in->stats.records++;
+	bare.raw = p;
+	bare.raw_len = n;
+	return reject(in, &bare, 0, 0, "",
+		      "truncated MessagePack value at the end of the input");
+}
+
+/* One top-level MessagePack value: 1, 0 at the end, or an error code. */
+static int
+msgpack_unit(struct ingest *in, struct idg__reader *rd)
+{
+	const char *p;
+	size_t n, off;
+	int rc;
+
+	for (;;) {
+		idg__reader_window(rd, &p, &n);
+		off = 0;
+		in->line = rd->line + 1;
+		rc = n ? idg__mpin_next(in->b.db->mpin, p, n, &off, on_record,
+					in)
+		       : IDG__MPIN_MORE;
+		if (rc == IDG_ESTOPPED && in->stop)
+			rc = IDG_OK;
+		if (rc != IDG__MPIN_MORE)
+			break;
+		rc = idg__reader_more(rd);
+		if (rc < 0)
+			return read_error(in, rd);
+		if (rc > 0 && n == 0)
+			return 0;
+		if (rc > 0) {
+			rc = truncated(in, p, n);
+			off = n;
 			break;
 		}
-		in.line = rd->line;
-		rc = ingest_line(&in, &ln);
-		in_batch += in.stats.records - before;
-		if (rc == IDG_OK && in_batch >= db->batch_size) {
-			rc = batch_commit(&in, rd);
-			saved = in.stats;
+	}
+	if (rc == IDG__MPIN_BROKEN) {
+		in->broken = 1;
+		rc = IDG_OK;
+	}
+	if (rc)
+		return rc;
+	idg__reader_skip(rd, off);
+	return in->broken ? 0 : 1;
+}
+
+static int
+pick_format(struct ingest *in, struct idg__reader *rd)
+{
+	int c;
+
+	if (in->format != IDG_FORMAT_AUTO)
+		return IDG_OK;
+	c = idg__reader_peek(rd);
+	if (c == -1 && rd->fp && ferror(rd->fp))
+		return read_error(in, rd);
+	in->format = c >= 0 && idg__mpin_sniff((unsigned char)c)
+			 ? IDG_FORMAT_MSGPACK
+			 : IDG_FORMAT_JSONL;
+	return IDG_OK;
+}
+
+/* The batch loop: units of input until the end, batch_size at a time. */
+static int
+ingest_all(struct ingest *in, struct idg__reader *rd)
+{
+	struct idg_db *db = in->b.db;
+	struct idg_ingest_stats saved = in->stats;
+	uint64_t in_batch = 0, before;
+	int rc = pick_format(in, rd), got = 1;
+
+	if (rc == IDG_OK)
+		rc = batch_begin(in);
+	while (rc == IDG_OK && !in->stop && got > 0) {
+		before = in->stats.records;
+		got = in->format == IDG_FORMAT_MSGPACK ? msgpack_unit(in, rd)
+						       : json_unit(in, rd);
+		if (got < 0)
+			rc = got;
+		in_batch += in->stats.records - before;
+		if (rc == IDG_OK && got > 0 && in_batch >= db->batch_size) {
+			rc = batch_commit(in, rd, 0);
+			saved = in->stats;
 			in_batch = 0;
-			if (rc == IDG_OK && !in.stop)
-				rc = batch_begin(&in);
+			if (rc == IDG_OK && !in->stop)
+				rc = batch_begin(in);
 		}
 	}
-	if (rc == IDG_OK && in.b.txn) {
-		rc = batch_commit(&in, rd);
-		saved = in.stats;
+	if (rc == IDG_OK && in->b.txn && in_batch == 0 && !in->file) {
+		/* Nothing since the last commit: no empty batch. */
+		idg__store_abort(in->b.txn);
+		in->b.txn = NULL;
+	} else if (rc == IDG_OK && in->b.txn) {
+		rc = batch_commit(in, rd, got == 0);
+		saved = in->stats;
 	}
 	if (rc) {
-		idg__store_abort(in.b.txn);
-		in.stats = saved; /* the failed batch left no trace */
-	} else if (in.stop) {
+		idg__store_abort(in->b.txn);
+		in->b.txn = NULL;
+		in->stats = saved; /* the failed batch left no trace */
+	} else if (in->stop) {
 		rc = idg__err_set(&db->err, IDG_ESTOPPED,
-				  "stopped by the callback after line %llu",
+				  "stopped by the callback after %s %llu",
+				  in->format == IDG_FORMAT_MSGPACK ? "value"
+								   : "line",
 				  (unsigned long long)rd->line);
 	}
+	return rc;
+}
+
+static void
+ingest_init(struct ingest *in, struct idg_db *db,
+	    const struct idg_ingest_opts *opts)
+{
+	static const struct idg_ingest_opts defaults = IDG_INGEST_OPTS_INIT;
+
+	memset(in, 0, sizeof(*in));
+	in->b.db = db;
+	in->b.err = &db->err;
+	in->opts = opts ? opts : &defaults;
+	in->format = in->opts->format;
+	idg__err_clear(&db->err);
+}
+
+static int
+run(struct idg_db *db, struct idg__reader *rd,
+    const struct idg_ingest_opts *opts, struct idg_ingest_stats *stats)
+{
+	struct ingest in;
+	int rc;
+
+	ingest_init(&in, db, opts);
+	rc = prepare(db);
+	if (rc == IDG_OK)
+		rc = ingest_all(&in, rd);
 	if (stats)
 		*stats = in.stats;
 	return rc;
@@ -411,15 +487,14 @@ idg_ingest_buffer(idg_db *db, const char *buf, size_t len,
 		  const struct idg_ingest_opts *opts,
 		  struct idg_ingest_stats *stats)
 {
-	struct reader rd = {0};
+	struct idg__reader rd;
 	int rc;
 
 	if (!db || (!buf && len))
 		return IDG_EINVAL;
-	rd.mem = buf;
-	rd.mem_len = len;
+	idg__reader_init_mem(&rd, buf, len);
 	rc = run(db, &rd, opts, stats);
-	free(rd.buf);
+	idg__reader_free(&rd);
 	return rc;
 }
 
@@ -427,16 +502,102 @@ int
 idg_ingest_stream(idg_db *db, FILE *fp, const struct idg_ingest_opts *opts,
 		  struct idg_ingest_stats *stats)
 {
-	struct reader rd = {0};
+	struct idg__reader rd;
 	int rc;
 
 	if (!db || !fp)
 		return IDG_EINVAL;
-	rd.fp = fp;
-	rc = reader_grow(&rd, READ_CHUNK);
+	rc = idg__reader_init_stream(&rd, fp);
+	if (rc == IDG_OK)
+		rc = run(db, &rd, opts, stats);
+	else
+		idg__err_set(&db->err, rc, "out of memory");
+	idg__reader_free(&rd);
+	return rc;
+}
+
+/* What the database remembers of a file: where to start, or to skip it. */
+static int
+file_plan(struct ingest *in, const char *path, struct idg__file *f,
+	  struct idg__reader *rd)
+{
+	struct idg__txn *t = NULL;
+	struct idg__file old;
+	int rc = idg__store_begin(in->b.db->store, 0, &t, in->b.err);
+
+	if (rc == IDG_OK)
+		rc = idg__files_get(t, in->file_key, &old, in->b.err);
+	idg__store_abort(t);
+	if (rc == IDG_ENOTFOUND || (rc == IDG_OK && in->opts->force))
+		return IDG_OK;
 	if (rc)
-		return idg__err_set(&db->err, rc, "out of memory");
-	rc = run(db, &rd, opts, stats);
-	free(rd.buf);
+		return rc;
+	if (old.done) {
+		in->stats.skipped = 1;
+		return IDG_OK;
+	}
+	if (!in->opts->resume)
+		return idg__err_set(in->b.err, IDG_EPARTIAL,
+				    "%s was partly ingested before (%llu "
+				    "lines committed); continue it with "
+				    "--resume, or start over with --force",
+				    path, (unsigned long long)old.line);
+	in->format = old.format;
+	in->stats.resumed_at = old.line + 1;
+	(void)f;
+	return idg__reader_seek(rd, old.offset, old.line);
+}
+
+static int
+open_file(struct idg_db *db, const char *path, FILE **fp,
+	  unsigned char key[IDG__HASH_BYTES], uint64_t *size)
+{
+	struct stat st;
+
+	*fp = fopen(path, "rb");
+	if (!*fp)
+		return idg__err_set(&db->err, IDG_EIO, "cannot open %s: %s",
+				    path, strerror(errno));
+	if (fstat(fileno(*fp), &st) != 0 || idg__hash_stream(*fp, key) ||
+	    fseeko(*fp, 0, SEEK_SET) != 0)
+		return idg__err_set(&db->err, IDG_EIO, "cannot read %s: %s",
+				    path, strerror(errno));
+	*size = (uint64_t)st.st_size;
+	return IDG_OK;
+}
+
+int
+idg_ingest_file(idg_db *db, const char *path,
+		const struct idg_ingest_opts *opts,
+		struct idg_ingest_stats *stats)
+{
+	unsigned char key[IDG__HASH_BYTES];
+	struct idg__file f = {0};
+	struct idg__reader rd = {0};
+	struct ingest in;
+	FILE *fp = NULL;
+	int rc;
+
+	if (!db || !path)
+		return IDG_EINVAL;
+	ingest_init(&in, db, opts);
+	rc = prepare(db);
+	if (rc == IDG_OK)
+		rc = open_file(db, path, &fp, key, &f.size);
+	if (rc == IDG_OK)
+		rc = idg__reader_init_stream(&rd, fp);
+	f.name = path;
+	f.name_len = strlen(path);
+	in.file = &f;
+	in.file_key = key;
+	if (rc == IDG_OK)
+		rc = file_plan(&in, path, &f, &rd);
+	if (rc == IDG_OK && !in.stats.skipped)
+		rc = ingest_all(&in, &rd);
+	if (stats)
+		*stats = in.stats;
+	idg__reader_free(&rd);
+	if (fp)
+		fclose(fp);
 	return rc;
 }

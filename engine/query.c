@@ -15,6 +15,7 @@
 #include "graph.h"
 #include "ids.h"
 #include "log.h"
+#include "view.h"
 
 /* NUL-terminated copies of a few names, for one callback at a time. */
 struct names {
@@ -45,29 +46,6 @@ names_add(struct names *nm, struct idg__txn *t, uint32_t node, size_t *off,
 	*off = nm->len;
 	nm->len += v.n + 1;
 	return IDG_OK;
-}
-
-/* The stamps a query as of at in view works with. */
-struct asof {
-	int64_t at;   /* nodes created after this do not exist yet */
-	int64_t eff;  /* merges stamped after this are not applied */
-	int live;     /* eff is at or after the current stamp */
-};
-
-static struct asof
-asof_make(const struct idg_db *db, const struct idg__state *st, int64_t at,
-	  int view)
-{
-	struct asof a;
-
-	a.at = at == IDG_NOW ? st->stamp : at;
-	a.eff = a.at;
-	if (view == IDG_VIEW_REPORTED)
-		a.eff = a.at < INT64_MIN + db->set.merge_delay_ms
-			    ? INT64_MIN
-			    : a.at - db->set.merge_delay_ms;
-	a.live = a.eff >= st->stamp;
-	return a;
 }
 
 static int
@@ -107,7 +85,7 @@ idg_info(idg_db *db, struct idg_info *out)
 /* The node of id as of a.at, with a message naming the id if absent. */
 static int
 find_node(struct idg_db *db, struct idg__txn *t, const char *id, size_t len,
-	  const struct asof *a, uint32_t *node)
+	  const struct idg__asof *a, uint32_t *node)
 {
 	struct idg__node nd;
 	int rc = idg__ids_find(t, id, len, node, &db->err);
@@ -117,35 +95,11 @@ find_node(struct idg_db *db, struct idg__txn *t, const char *id, size_t len,
 	if (rc == IDG_OK && nd.created > a->at)
 		rc = IDG_ENOTFOUND;
 	if (rc == IDG_ENOTFOUND)
-		return idg__err_set(&db->err, IDG_ENOTFOUND,
-				    "distinct_id \"%.*s\" not found%s",
-				    (int)(len > 200 ? 200 : len), id,
-				    a->at == INT64_MIN || a->live
-					? ""
-					: " as of the given time");
-	return rc;
-}
-
-/* Root and canonical node of node's cluster as of a. */
-static int
-root_of(struct idg__txn *t, uint32_t node, const struct asof *a,
-	uint32_t *root, uint32_t *canon, struct idg__err *e)
-{
-	struct idg__node nd;
-	int rc;
-
-	if (a->live) {
-		rc = idg__graph_get(t, node, &nd, e);
-		if (rc == IDG_OK)
-			rc = idg__graph_get(t, nd.root, &nd, e);
-		*root = nd.root;
-		if (canon)
-			*canon = nd.canon;
-		return rc;
-	}
-	rc = idg__graph_find_at(t, node, a->eff, root, e);
-	if (rc == IDG_OK && canon)
-		rc = idg__graph_canon_at(t, *root, a->eff, canon, e);
+		return idg__err_set(
+		    &db->err, IDG_ENOTFOUND, "distinct_id \"%.*s\" not found%s",
+		    (int)(len > 200 ? 200 : len), id,
+		    a->at == INT64_MIN || a->live ? ""
+						  : " as of the given time");
 	return rc;
 }
 
@@ -153,7 +107,7 @@ root_of(struct idg__txn *t, uint32_t node, const struct asof *a,
 struct members {
 	struct idg__txn *t;
 	struct idg__err *e;
-	const struct asof *a;
+	const struct idg__asof *a;
 	uint32_t root;
 	uint32_t *v;
 	size_t n, cap;
@@ -200,7 +154,8 @@ cmp_u32(const void *a, const void *b)
 
 static int
 collect_members(struct idg__txn *t, uint32_t node, uint32_t root,
-		const struct asof *a, struct members *m, struct idg__err *e)
+		const struct idg__asof *a, struct members *m,
+		struct idg__err *e)
 {
 	int rc;
 
@@ -219,7 +174,7 @@ idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
 	struct idg__state st;
 	struct members m = {0};
 	struct idg__val v;
-	struct asof a;
+	struct idg__asof a;
 	uint32_t node, root, canon;
 	int rc;
 
@@ -229,10 +184,10 @@ idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
 	rc = begin_read(db, &t, &st);
 	if (rc)
 		goto out;
-	a = asof_make(db, &st, at, view);
+	a = idg__asof_make(db, &st, at, view);
 	rc = find_node(db, t, id, len, &a, &node);
 	if (rc == IDG_OK)
-		rc = root_of(t, node, &a, &root, &canon, &db->err);
+		rc = idg__asof_root(t, node, &a, &root, &canon, &db->err);
 	if (rc == IDG_OK)
 		rc = collect_members(t, node, root, &a, &m, &db->err);
 	if (rc == IDG_OK)
@@ -242,8 +197,8 @@ idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
 		out->canonical_len = v.n;
 		out->cluster_size = m.n;
 		if (!out->canonical)
-			rc = idg__err_set(&db->err, IDG_ENOMEM,
-					  "out of memory");
+			rc =
+			    idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	}
 out:
 	free(m.v);
@@ -259,7 +214,7 @@ idg_cluster_foreach(idg_db *db, const char *id, size_t len, int64_t at,
 	struct idg__state st;
 	struct members m = {0};
 	struct names nm = {0};
-	struct asof a;
+	struct idg__asof a;
 	uint32_t node, root;
 	size_t i, off;
 	int rc;
@@ -270,10 +225,10 @@ idg_cluster_foreach(idg_db *db, const char *id, size_t len, int64_t at,
 	rc = begin_read(db, &t, &st);
 	if (rc)
 		goto out;
-	a = asof_make(db, &st, at, view);
+	a = idg__asof_make(db, &st, at, view);
 	rc = find_node(db, t, id, len, &a, &node);
 	if (rc == IDG_OK)
-		rc = root_of(t, node, &a, &root, NULL, &db->err);
+		rc = idg__asof_root(t, node, &a, &root, NULL, &db->err);
 	if (rc == IDG_OK)
 		rc = collect_members(t, node, root, &a, &m, &db->err);
 	for (i = 0; rc == IDG_OK && i < m.n; i++) {
@@ -325,9 +280,15 @@ log_emit(struct idg_db *db, struct idg__txn *t, uint64_t seq,
 		memcpy(nm->buf + od, r->desc, r->desc_len);
 	nm->buf[od + r->desc_len] = '\0';
 	e = (struct idg_log_entry){
-	    seq,	      r->stamp,	      idg__ident_name(r->kind),
-	    {nm->buf + o0, nm->buf + o1}, nm->buf + oi,	      r->outcome,
-	    r->reason,	      nm->buf + od,   nm->buf + oc,
+	    seq,
+	    r->stamp,
+	    idg__ident_name(r->kind),
+	    {nm->buf + o0, nm->buf + o1},
+	    nm->buf + oi,
+	    r->outcome,
+	    r->reason,
+	    nm->buf + od,
+	    nm->buf + oc,
 	};
 	return cb(user, &e) ? IDG_ESTOPPED : IDG_OK;
 }
@@ -371,13 +332,13 @@ idg_log_foreach(idg_db *db, idg_log_cb cb, void *user)
 
 /* Roots, sizes and canonical nodes of every node as of a. */
 struct mapping_pass {
-	uint32_t *root;  /* by node number; 0 for nodes not yet created */
-	uint32_t *size;  /* by root */
+	uint32_t *root;	 /* by node number; 0 for nodes not yet created */
+	uint32_t *size;	 /* by root */
 	uint32_t *canon; /* by root, 0 until looked up */
 };
 
 static int
-mapping_roots(struct idg__txn *t, uint32_t nodes, const struct asof *a,
+mapping_roots(struct idg__txn *t, uint32_t nodes, const struct idg__asof *a,
 	      struct mapping_pass *p, struct idg__err *e)
 {
 	struct idg__node nd;
@@ -401,7 +362,7 @@ mapping_roots(struct idg__txn *t, uint32_t nodes, const struct asof *a,
 }
 
 static int
-mapping_emit(struct idg__txn *t, uint32_t nodes, const struct asof *a,
+mapping_emit(struct idg__txn *t, uint32_t nodes, const struct idg__asof *a,
 	     struct mapping_pass *p, idg_mapping_cb cb, void *user,
 	     struct idg__err *e)
 {
@@ -415,17 +376,16 @@ mapping_emit(struct idg__txn *t, uint32_t nodes, const struct asof *a,
 		if (r == 0 || p->size[r] < 2)
 			continue;
 		if (!p->canon[r])
-			rc = idg__graph_canon_at(t, r, a->live ? INT64_MAX
-							       : a->eff,
+			rc = idg__graph_canon_at(t, r,
+						 a->live ? INT64_MAX : a->eff,
 						 &p->canon[r], e);
 		nm.len = 0;
 		if (rc == IDG_OK)
 			rc = names_add(&nm, t, x, &o0, e);
 		if (rc == IDG_OK)
 			rc = names_add(&nm, t, p->canon[r], &o1, e);
-		if (rc == IDG_OK &&
-		    cb(user, nm.buf + o0, o1 - o0 - 1, nm.buf + o1,
-		       nm.len - o1 - 1))
+		if (rc == IDG_OK && cb(user, nm.buf + o0, o1 - o0 - 1,
+				       nm.buf + o1, nm.len - o1 - 1))
 			rc = IDG_ESTOPPED;
 	}
 	free(nm.buf);
@@ -439,7 +399,7 @@ idg_mappings_foreach(idg_db *db, int64_t at, int view, idg_mapping_cb cb,
 	struct idg__txn *t = NULL;
 	struct idg__state st;
 	struct mapping_pass p = {0};
-	struct asof a;
+	struct idg__asof a;
 	int rc;
 
 	if (!db || !cb)
@@ -448,7 +408,7 @@ idg_mappings_foreach(idg_db *db, int64_t at, int view, idg_mapping_cb cb,
 	rc = begin_read(db, &t, &st);
 	if (rc)
 		goto out;
-	a = asof_make(db, &st, at, view);
+	a = idg__asof_make(db, &st, at, view);
 	p.root = calloc(st.next_node, sizeof(*p.root));
 	p.size = calloc(st.next_node, sizeof(*p.size));
 	p.canon = calloc(st.next_node, sizeof(*p.canon));
@@ -457,8 +417,7 @@ idg_mappings_foreach(idg_db *db, int64_t at, int view, idg_mapping_cb cb,
 	if (rc == IDG_OK)
 		rc = mapping_roots(t, st.next_node, &a, &p, &db->err);
 	if (rc == IDG_OK)
-		rc = mapping_emit(t, st.next_node, &a, &p, cb, user,
-				  &db->err);
+		rc = mapping_emit(t, st.next_node, &a, &p, cb, user, &db->err);
 out:
 	free(p.root);
 	free(p.size);

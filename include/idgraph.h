@@ -99,7 +99,8 @@ const char *idg_version_string(void);
 	X(EFULL, -8, "database is full")                                       \
 	X(EBUSY, -9, "database is busy")                                       \
 	X(EUNSUPPORTED, -10, "not supported yet")                              \
-	X(ESTOPPED, -11, "stopped by the callback")
+	X(ESTOPPED, -11, "stopped by the callback")                            \
+	X(EPARTIAL, -12, "the file was partly ingested before")
 
 enum idg_error {
 	IDG_OK = 0,
@@ -255,20 +256,36 @@ enum idg_clock {
 	IDG_CLOCK_WALL = 1,  /* stamp from the wall clock */
 };
 
+/* Input formats. */
+enum idg_format {
+	IDG_FORMAT_AUTO = 0,    /* MessagePack if the first byte is a map or
+				   array header, JSON lines otherwise */
+	IDG_FORMAT_JSONL = 1,   /* JSON lines (an array per line allowed) */
+	IDG_FORMAT_MSGPACK = 2, /* a stream of MessagePack maps (or arrays
+				   of maps) */
+};
+
 /*
  * Per-call ingest options; zero-initialize (or use IDG_INGEST_OPTS_INIT).
  * Callbacks are optional; on_progress is called after each committed batch.
- * A callback returning non-zero stops the ingest after the last committed
- * batch with IDG_ESTOPPED.
+ * A callback returning non-zero stops the ingest: what was read before is
+ * committed, and the call returns IDG_ESTOPPED.
+ *
+ * For MessagePack input, idg_reject.line is the 1-based number of the
+ * top-level value in the stream (a record, or an array of records).
  */
 struct idg_ingest_opts {
 	int clock; /* enum idg_clock */
 	int (*on_reject)(void *user, const struct idg_reject *rej);
 	int (*on_progress)(void *user, const struct idg_progress *prog);
 	void *user;
+	int format; /* enum idg_format */
+	/* idg_ingest_file() only: */
+	int force;  /* ingest a file again that was ingested whole before */
+	int resume; /* continue a file where an interrupted ingest stopped */
 };
 
-#define IDG_INGEST_OPTS_INIT {IDG_CLOCK_EVENT, NULL, NULL, NULL}
+#define IDG_INGEST_OPTS_INIT {IDG_CLOCK_EVENT, NULL, NULL, NULL, 0, 0, 0}
 
 /* Counts of one ingest call. */
 struct idg_ingest_stats {
@@ -282,6 +299,13 @@ struct idg_ingest_stats {
 	uint64_t refused[IDG_REASON_COUNT]; /* by enum idg_reason */
 	uint64_t bytes;
 	uint64_t batches;
+	uint64_t duplicates;    /* events that replaced an earlier copy */
+	uint64_t warnings;      /* Mixpanel soft limits exceeded, in all: */
+	uint64_t long_strings;  /*   string values over 255 bytes */
+	uint64_t many_props;    /*   events with more than 255 properties */
+	int skipped;            /* idg_ingest_file(): already ingested */
+	uint64_t resumed_at;    /* idg_ingest_file(): first line (or value)
+				   read on --resume, else 0 */
 };
 
 /*
@@ -298,6 +322,18 @@ int idg_ingest_buffer(idg_db *db, const char *buf, size_t len,
 /* Same as idg_ingest_buffer(), reading fp until end of file. */
 int idg_ingest_stream(idg_db *db, FILE *fp, const struct idg_ingest_opts *opts,
 		      struct idg_ingest_stats *stats);
+
+/*
+ * Ingests the file at path, and remembers it by the hash of its content,
+ * in the same transaction as each batch: how far it got, and whether it
+ * finished. A file ingested whole before is skipped (stats->skipped = 1,
+ * return 0) unless opts->force. A file an earlier ingest did not finish
+ * (a crash, kill -9) gives IDG_EPARTIAL unless opts->resume, which goes on
+ * at its first uncommitted record, or opts->force, which starts over.
+ */
+int idg_ingest_file(idg_db *db, const char *path,
+		    const struct idg_ingest_opts *opts,
+		    struct idg_ingest_stats *stats);
 
 /* ------------------------------------------------------------------ */
 /* Queries                                                             */
@@ -366,6 +402,34 @@ int idg_mappings_foreach(idg_db *db, int64_t at, int view, idg_mapping_cb cb,
 			 void *user);
 
 /* ------------------------------------------------------------------ */
+/* Events export                                                       */
+
+/* What idg_export_events() writes; zero-initialize, then set. */
+struct idg_export_opts {
+	int format;       /* IDG_FORMAT_JSONL (or 0) or IDG_FORMAT_MSGPACK */
+	int64_t at;       /* as of this stamp; IDG_NOW (set it!) for now */
+	int view;         /* enum idg_view, for resolving distinct_ids */
+	int64_t from_ms;  /* event time >= from_ms (INT64_MIN: no bound) */
+	int64_t to_ms;    /* event time < to_ms (INT64_MAX: no bound) */
+	const char *event; /* only events of this name, or NULL for all */
+};
+
+#define IDG_EXPORT_OPTS_INIT                                                   \
+	{IDG_FORMAT_JSONL, IDG_NOW, IDG_VIEW_LIVE, INT64_MIN, INT64_MAX, NULL}
+
+/*
+ * Writes the events stored as of opts->at, in event-time order (ties in
+ * ingestion order), in Mixpanel's export shape: one {"event", "properties"}
+ * per line (or one MessagePack map each), with properties.distinct_id
+ * replaced by its canonical id in the view as of at, and the id as sent
+ * kept as $distinct_id_before_identity when it differs. Every other
+ * property is written back with its type and value exact. *count (may be
+ * NULL) receives the number of events written.
+ */
+int idg_export_events(idg_db *db, FILE *out, const struct idg_export_opts *opts,
+		      uint64_t *count);
+
+/* ------------------------------------------------------------------ */
 /* JSON writer                                                         */
 
 /*
@@ -397,6 +461,9 @@ void idg_jw_uint(idg_jw *w, uint64_t v);
 void idg_jw_double(idg_jw *w, double v);
 void idg_jw_bool(idg_jw *w, int v);
 void idg_jw_null(idg_jw *w);
+/* A number given as its JSON text, written as it is (for integers beyond
+ * 64 bits, kept as their digits). The caller vouches that it is valid. */
+void idg_jw_number_text(idg_jw *w, const char *digits, size_t len);
 /* Ends the current top-level value with '\n' (JSON lines). */
 void idg_jw_newline(idg_jw *w);
 /* Writes bytes as they are (for non-JSON text between values). */

@@ -747,3 +747,20 @@ Test(json_out, eio_when_the_stream_fails_while_writing)
 	cr_assert_eq(idg_jw_close(w), IDG_EIO);
 	fclose(fp);
 }
+
+Test(json_out, number_text_takes_commas_like_any_value)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	idg_jw *w = idg_jw_open(fp);
+
+	idg_jw_array_begin(w);
+	idg_jw_number_text(w, "123456789012345678901234567890", 30);
+	idg_jw_number_text(w, "-1", 2);
+	idg_jw_array_end(w);
+	cr_assert_eq(idg_jw_close(w), 0);
+	fclose(fp);
+	cr_assert_str_eq(buf, "[123456789012345678901234567890,-1]");
+	free(buf);
+}

@@ -1,0 +1,52 @@
+/* events.h — the event store: every valid event, deduplicated. */
+#ifndef IDG_EVENTS_H
+#define IDG_EVENTS_H
+
+#include <stdint.h>
+
+#include "codec_msgpack.h"
+#include "db.h"
+
+/*
+ * The fixed head of an event, value of both time-ordered indexes: enough
+ * for reports, which never decode properties.
+ */
+struct idg__evhead {
+	int64_t stamp;
+	uint32_t node; /* 0 for an event of no user (empty distinct_id) */
+	uint32_t name;
+};
+
+/* Index keys: (time, seq) and (name, time, seq), big-endian. */
+#define IDG__EVKEY_BYTES 16
+#define IDG__EVNAMEKEY_BYTES 20
+void idg__evkey(unsigned char key[IDG__EVKEY_BYTES], int64_t time_ms,
+		uint64_t seq);
+void idg__evnamekey(unsigned char key[IDG__EVNAMEKEY_BYTES], uint32_t name,
+		    int64_t time_ms, uint64_t seq);
+/* Reads back the time and seq of an index key (of either kind). */
+void idg__evkey_read(const void *key, size_t len, int64_t *time_ms,
+		     uint64_t *seq);
+
+/* An event to store. */
+struct idg__event {
+	struct idg__body body;
+	struct idg__evhead head;
+	const char *fail_reason; /* failed identity event, else NULL */
+	const char *fail_desc;
+};
+
+/*
+ * Finds an earlier copy of the event with the same (name, time,
+ * distinct_id as sent, $insert_id): 0 and its seq, or IDG_ENOTFOUND.
+ * Events without $insert_id never have one.
+ */
+int idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
+			 uint64_t *seq);
+/* Stores a new event under seq st.ev_seq + 1. */
+int idg__events_insert(struct idg__batch *b, const struct idg__event *ev);
+/* Replaces the properties of event seq with those of ev (last one wins). */
+int idg__events_replace(struct idg__batch *b, uint64_t seq,
+			const struct idg__event *ev);
+
+#endif

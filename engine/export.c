@@ -1,0 +1,202 @@
+/*
+ * export.c — the events export: stored events in Mixpanel's export shape,
+ * with each distinct_id resolved in a view as of a stamp.
+ *
+ * One read transaction walks the time index (or the name index for one
+ * event name) from the first key of the range, reads each body, and writes
+ * it out. Events stamped after T did not exist at T and are left out, so
+ * an export as of T equals the export of a database that ingested only the
+ * records stamped <= T.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_msgpack.h"
+#include "events.h"
+#include "ids.h"
+#include "view.h"
+
+struct exporter {
+	struct idg_db *db;
+	struct idg__txn *t;
+	const struct idg_export_opts *o;
+	struct idg__asof a;
+	FILE *out;
+	idg_jw *jw;
+	struct idg__mpw *mpw;
+	uint32_t name_id; /* the event name last looked up */
+	char *name;
+	size_t name_len, name_cap;
+	uint64_t count;
+};
+
+/* Copies the event name of id (cached: events of one name come in runs). */
+static int
+event_name(struct exporter *x, uint32_t id)
+{
+	struct idg__val v;
+	int rc;
+
+	if (x->name && x->name_id == id)
+		return IDG_OK;
+	rc = idg__evname_name(x->t, id, &v, &x->db->err);
+	if (rc)
+		return rc;
+	if (v.n + 1 > x->name_cap) {
+		char *p = realloc(x->name, v.n + 1);
+
+		if (!p)
+			return idg__err_set(&x->db->err, IDG_ENOMEM,
+					    "out of memory");
+		x->name = p;
+		x->name_cap = v.n + 1;
+	}
+	memcpy(x->name, v.p, v.n);
+	x->name_len = v.n;
+	x->name_id = id;
+	return IDG_OK;
+}
+
+/* The canonical id of an event's node in the export's view. */
+static int
+resolved(struct exporter *x, uint32_t node, struct idg__val *out)
+{
+	uint32_t root, canon;
+	int rc;
+
+	if (node == 0) {
+		out->p = "";
+		out->n = 0;
+		return IDG_OK;
+	}
+	rc = idg__asof_root(x->t, node, &x->a, &root, &canon, &x->db->err);
+	return rc ? rc : idg__ids_name(x->t, canon, out, &x->db->err);
+}
+
+static int
+write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
+{
+	struct idg__body body;
+	struct idg__val v, res;
+	const void *data;
+	size_t len;
+	int rc;
+
+	rc = idg__store_get(x->t, IDG__T_EVBODY, &seq, sizeof(seq), &v,
+			    &x->db->err);
+	if (rc == IDG_OK && idg__body_decode(v.p, v.n, &body))
+		rc = idg__err_set(&x->db->err, IDG_ECORRUPT,
+				  "event %llu is corrupt",
+				  (unsigned long long)seq);
+	if (rc == IDG_OK)
+		rc = event_name(x, h->name);
+	if (rc == IDG_OK)
+		rc = resolved(x, h->node, &res);
+	if (rc)
+		return rc;
+	if (x->o->format == IDG_FORMAT_MSGPACK) {
+		rc = idg__event_write_msgpack(x->mpw, x->name, x->name_len,
+					      &body, res.p, res.n);
+		data = idg__mpw_data(x->mpw, &len);
+		if (rc == IDG_OK && fwrite(data, 1, len, x->out) != len)
+			rc = idg__err_set(&x->db->err, IDG_EIO,
+					  "writing the export failed");
+	} else {
+		rc = idg__event_write_json(x->jw, x->name, x->name_len, &body,
+					   res.p, res.n);
+		idg_jw_newline(x->jw);
+	}
+	x->count++;
+	return rc;
+}
+
+/* Walks the index from the range's first key to its end. */
+static int
+walk(struct exporter *x, int table, const unsigned char *start, size_t klen)
+{
+	struct idg__cursor *c;
+	struct idg__val k = {start, klen}, v;
+	struct idg__evhead h;
+	int64_t time;
+	uint64_t seq;
+	int rc, op = IDG__SET_RANGE;
+
+	rc = idg__cursor_open(x->t, table, &c, &x->db->err);
+	while (rc == IDG_OK &&
+	       (rc = idg__cursor_get(c, op, &k, &v, &x->db->err)) == IDG_OK) {
+		op = IDG__NEXT;
+		if (k.n != klen || memcmp(k.p, start, klen - 16) != 0)
+			break; /* another event name */
+		idg__evkey_read(k.p, k.n, &time, &seq);
+		if (time >= x->o->to_ms)
+			break;
+		memcpy(&h, v.p, sizeof(h));
+		if (h.stamp <= x->a.at)
+			rc = write_event(x, &h, seq);
+	}
+	idg__cursor_close(c);
+	return rc == IDG_ENOTFOUND ? IDG_OK : rc;
+}
+
+static int
+export_range(struct exporter *x)
+{
+	unsigned char key[IDG__EVNAMEKEY_BYTES];
+	uint32_t name;
+	int rc;
+
+	if (!x->o->event) {
+		idg__evkey(key, x->o->from_ms, 0);
+		return walk(x, IDG__T_EV, key, IDG__EVKEY_BYTES);
+	}
+	rc = idg__evname_find(x->t, x->o->event, strlen(x->o->event), &name,
+			      &x->db->err);
+	if (rc == IDG_ENOTFOUND)
+		return IDG_OK; /* no such event: nothing to export */
+	if (rc)
+		return rc;
+	idg__evnamekey(key, name, x->o->from_ms, 0);
+	return walk(x, IDG__T_EVNAME, key, IDG__EVNAMEKEY_BYTES);
+}
+
+int
+idg_export_events(idg_db *db, FILE *out, const struct idg_export_opts *opts,
+		  uint64_t *count)
+{
+	static const struct idg_export_opts defaults = IDG_EXPORT_OPTS_INIT;
+	struct exporter x = {0};
+	struct idg__state st;
+	int rc, wrc;
+
+	if (!db || !out)
+		return IDG_EINVAL;
+	idg__err_clear(&db->err);
+	x.db = db;
+	x.o = opts ? opts : &defaults;
+	x.out = out;
+	if (x.o->from_ms >= x.o->to_ms)
+		return idg__err_set(&db->err, IDG_EINVAL,
+				    "the time range is empty: from must be "
+				    "before to");
+	x.jw = idg_jw_open(out);
+	x.mpw = idg__mpw_new();
+	rc = x.jw && x.mpw ? idg__store_begin(db->store, 0, &x.t, &db->err)
+			   : idg__err_set(&db->err, IDG_ENOMEM,
+					  "out of memory");
+	if (rc == IDG_OK)
+		rc = idg__state_load(x.t, &st, &db->err);
+	if (rc == IDG_OK) {
+		x.a = idg__asof_make(db, &st, x.o->at, x.o->view);
+		rc = export_range(&x);
+	}
+	idg__store_abort(x.t);
+	wrc = idg_jw_close(x.jw);
+	if (rc == IDG_OK && (wrc || fflush(out) != 0))
+		rc = idg__err_set(&db->err, IDG_EIO,
+				  "writing the export failed");
+	idg__mpw_free(x.mpw);
+	free(x.name);
+	if (count)
+		*count = x.count;
+	return rc;
+}

@@ -1,0 +1,717 @@
+/*
+ * test_events.c — the event store through the public API: exact round
+ * trips, deduplication, file memory and resume, MessagePack input,
+ * failed identity events, soft-limit warnings and export filters.
+ */
+#include <criterion/criterion.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "idgraph.h"
+#include "testutil.h"
+
+#define D1 "6f1c3b1e-0000-4a1b-9c1d-000000000001"
+
+static char *dir;
+static idg_db *db;
+
+static idg_db *
+open_at(const char *path, uint32_t batch)
+{
+	struct idg_options o = IDG_OPTIONS_INIT;
+	idg_db *h;
+
+	o.flags = IDG_OPEN_CREATE;
+	o.batch_size = batch;
+	cr_assert_eq(idg_open(&h, path, &o), 0);
+	return h;
+}
+
+static void
+setup(void)
+{
+	dir = tu_tmpdir();
+	db = open_at(dir, 0);
+}
+
+static void
+teardown(void)
+{
+	idg_close(db);
+	tu_rmdir(dir);
+}
+
+TestSuite(events, .init = setup, .fini = teardown);
+
+static struct idg_ingest_stats
+ingest(idg_db *h, const char *text)
+{
+	struct idg_ingest_stats st;
+
+	cr_assert_eq(idg_ingest_buffer(h, text, strlen(text), NULL, &st), 0,
+		     "%s", idg_errmsg(h));
+	return st;
+}
+
+/* The export as one malloc'd string. */
+static char *
+export_opts(idg_db *h, const struct idg_export_opts *o, uint64_t *n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	cr_assert_not_null(fp);
+	cr_assert_eq(idg_export_events(h, fp, o, n), 0, "%s", idg_errmsg(h));
+	fclose(fp);
+	return buf;
+}
+
+static char *
+export_all(idg_db *h)
+{
+	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+
+	return export_opts(h, &o, NULL);
+}
+
+Test(events, round_trip_keeps_every_type_exact)
+{
+	/* Written as the exporter writes: the export must equal it. */
+	const char *line =
+	    "{\"event\":\"Typed\",\"properties\":{\"distinct_id\":\"u\","
+	    "\"time\":1700000000,\"s\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\","
+	    "\"esc\":\"q\\\"b\\\\n\\nt\\tc\\u0001\","
+	    "\"i\":-42,\"big53\":9007199254740993,"
+	    "\"u64\":18446744073709551615,"
+	    "\"huge\":123456789012345678901234567890,"
+	    "\"f\":0.1,\"one\":1.0,\"exp\":1e+300,\"negz\":-0.0,"
+	    "\"t\":true,\"no\":false,\"nil\":null,\"empty\":\"\","
+	    "\"list\":[1,\"two\",[3.5,{\"k\":null}],[]],"
+	    "\"obj\":{\"a\":{\"b\":{}},\"c\":[]}}}\n";
+	char *out;
+
+	ingest(db, line);
+	out = export_all(db);
+	cr_assert_str_eq(out, line);
+	free(out);
+}
+
+Test(events, integer_distinct_id_exports_its_text)
+{
+	char *out;
+
+	ingest(db, "{\"event\":\"e\",\"properties\":{\"distinct_id\":12345,"
+		   "\"time\":1700000000}}\n");
+	out = export_all(db);
+	/* An integer stands for its text: the same id, not a change. */
+	cr_assert_str_eq(out, "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
+			      "\"12345\",\"time\":1700000000}}\n");
+	free(out);
+}
+
+Test(events, export_resolves_and_keeps_id_as_sent)
+{
+	char *out;
+
+	ingest(db,
+	       "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"" D1
+	       "\",\"time\":1700000000}}\n"
+	       "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+	       "\"U1\",\"$anon_distinct_id\":\"" D1 "\",\"time\":1700000600}}\n");
+	out = export_all(db);
+	cr_assert_str_eq(
+	    out, "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"U1\","
+		 "\"$distinct_id_before_identity\":\"" D1
+		 "\",\"time\":1700000000}}\n"
+		 "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+		 "\"U1\",\"$anon_distinct_id\":\"" D1
+		 "\",\"time\":1700000600}}\n");
+	free(out);
+}
+
+Test(events, export_as_of_before_the_merge)
+{
+	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+	char *out;
+
+	ingest(db,
+	       "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"" D1
+	       "\",\"time\":1700000000}}\n"
+	       "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+	       "\"U1\",\"$anon_distinct_id\":\"" D1 "\",\"time\":1700000600}}\n");
+	o.at = INT64_C(1700000000000);
+	out = export_opts(db, &o, NULL);
+	cr_assert_str_eq(out, "{\"event\":\"a\",\"properties\":{\"distinct_id\":"
+			      "\"" D1 "\",\"time\":1700000000}}\n");
+	free(out);
+	/* The reported view 30 minutes after the merge does not see it. */
+	o.at = INT64_C(1700000600000) + 30 * 60000;
+	o.view = IDG_VIEW_REPORTED;
+	out = export_opts(db, &o, NULL);
+	cr_assert(strstr(out, "\"distinct_id\":\"" D1 "\"") != NULL);
+	free(out);
+}
+
+Test(events, export_filters_by_time_and_name)
+{
+	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+	uint64_t n;
+	char *out;
+
+	ingest(db, "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000001}}\n"
+		   "{\"event\":\"b\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000002}}\n"
+		   "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000003}}\n"
+		   "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000004}}\n");
+	o.event = "a";
+	free(export_opts(db, &o, &n));
+	cr_assert_eq(n, 3);
+	o.from_ms = INT64_C(1700000002000);
+	o.to_ms = INT64_C(1700000004000);
+	out = export_opts(db, &o, &n);
+	cr_assert_eq(n, 1);
+	cr_assert(strstr(out, "1700000003") != NULL);
+	free(out);
+	o.event = NULL;
+	free(export_opts(db, &o, &n));
+	cr_assert_eq(n, 2, "b at ...002 and a at ...003");
+	o.event = "nope";
+	free(export_opts(db, &o, &n));
+	cr_assert_eq(n, 0);
+	o.event = NULL;
+	o.from_ms = o.to_ms;
+	{
+		FILE *fp = fopen("/dev/null", "w");
+
+		cr_assert_eq(idg_export_events(db, fp, &o, NULL), IDG_EINVAL);
+		fclose(fp);
+	}
+}
+
+Test(events, export_orders_by_time_then_ingestion)
+{
+	char *out;
+
+	ingest(db, "{\"event\":\"late\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000009}}\n"
+		   "{\"event\":\"early\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000001}}\n"
+		   "{\"event\":\"tie2\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000005}}\n"
+		   "{\"event\":\"tie1\",\"properties\":{\"distinct_id\":\"x\","
+		   "\"time\":1700000005}}\n");
+	out = export_all(db);
+	cr_assert(strstr(out, "early") < strstr(out, "tie2"));
+	cr_assert(strstr(out, "tie2") < strstr(out, "tie1"));
+	cr_assert(strstr(out, "tie1") < strstr(out, "late"));
+	free(out);
+}
+
+#define EV(ins, t, extra)                                                      \
+	"{\"event\":\"buy\",\"properties\":{\"distinct_id\":\"u1\",\"time\":" t \
+	",\"$insert_id\":\"" ins "\"" extra "}}\n"
+
+Test(events, dedup_last_copy_wins)
+{
+	struct idg_ingest_stats st;
+	uint64_t n;
+	char *out;
+
+	st = ingest(db, EV("abc", "1700000000", ",\"v\":1")
+			    EV("abc", "1700000000", ",\"v\":2"));
+	cr_assert_eq(st.events, 2);
+	cr_assert_eq(st.duplicates, 1);
+	{
+		struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+
+		out = export_opts(db, &o, &n);
+	}
+	cr_assert_eq(n, 1);
+	cr_assert(strstr(out, "\"v\":2") != NULL);
+	cr_assert(strstr(out, "\"v\":1") == NULL);
+	free(out);
+}
+
+Test(events, dedup_needs_every_key_part)
+{
+	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+	struct idg_ingest_stats st;
+	uint64_t n;
+
+	st = ingest(
+	    db,
+	    EV("abc", "1700000000", "") EV("abc", "1700000001", "")
+		"{\"event\":\"other\",\"properties\":{\"distinct_id\":\"u1\","
+		"\"time\":1700000000,\"$insert_id\":\"abc\"}}\n"
+		"{\"event\":\"buy\",\"properties\":{\"distinct_id\":\"u2\","
+		"\"time\":1700000000,\"$insert_id\":\"abc\"}}\n" EV(
+		    "abd", "1700000000", ""));
+	cr_assert_eq(st.duplicates, 0);
+	free(export_opts(db, &o, &n));
+	cr_assert_eq(n, 5);
+	/* Seconds and milliseconds name the same time. */
+	st = ingest(db, EV("abc", "1700000000000", ""));
+	cr_assert_eq(st.duplicates, 1);
+}
+
+Test(events, no_insert_id_never_dedups)
+{
+	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+	const char *line = "{\"event\":\"buy\",\"properties\":{\"distinct_id\":"
+			   "\"u1\",\"time\":1700000000}}\n";
+	struct idg_ingest_stats st;
+	uint64_t n;
+
+	ingest(db, line);
+	st = ingest(db, line);
+	cr_assert_eq(st.duplicates, 0);
+	free(export_opts(db, &o, &n));
+	cr_assert_eq(n, 2);
+}
+
+Test(events, duplicate_identity_event_merges_nothing_again)
+{
+	struct idg_ingest_stats st;
+	const char *line = "{\"event\":\"$merge\",\"properties\":{"
+			   "\"$distinct_ids\":[\"a\",\"b\"],\"time\":1700000000,"
+			   "\"$insert_id\":\"m1\"}}\n";
+	struct idg_info info;
+
+	ingest(db, line);
+	st = ingest(db, line);
+	cr_assert_eq(st.duplicates, 1);
+	cr_assert_eq(st.identity, 0);
+	cr_assert_eq(idg_info(db, &info), 0);
+	cr_assert_eq(info.log_size, 1);
+}
+
+Test(events, failed_identity_event_keeps_failure_properties)
+{
+	char *out;
+
+	ingest(db, "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+		   "\"u@x.com\",\"$anon_distinct_id\":\"abc\",\"time\":"
+		   "1700000000}}\n");
+	out = export_all(db);
+	cr_assert_str_eq(
+	    out, "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+		 "\"u@x.com\",\"$anon_distinct_id\":\"abc\",\"time\":1700000000,"
+		 "\"$failure_reason\":\"errAnonDistinctIdNonGUIDForm\","
+		 "\"$failure_description\":\"$anon_distinct_id didn't match "
+		 "expected GUID pattern: abc\"}}\n");
+	free(out);
+}
+
+Test(events, soft_limits_are_warnings_not_truncation)
+{
+	char *line = malloc(200000), *out;
+	struct idg_ingest_stats st;
+	size_t n = 0;
+	int i;
+
+	n += (size_t)sprintf(line, "{\"event\":\"wide\",\"properties\":{"
+				   "\"distinct_id\":\"u\",\"time\":1700000000");
+	for (i = 0; i < 300; i++)
+		n += (size_t)sprintf(line + n, ",\"p%d\":%d", i, i);
+	n += (size_t)sprintf(line + n, ",\"long\":\"");
+	memset(line + n, 'x', 300);
+	n += 300;
+	n += (size_t)sprintf(line + n, "\",\"list\":[\"");
+	memset(line + n, 'y', 256);
+	n += 256;
+	sprintf(line + n, "\"]}}\n");
+	st = ingest(db, line);
+	cr_assert_eq(st.rejected, 0);
+	cr_assert_eq(st.many_props, 1);
+	cr_assert_eq(st.long_strings, 2);
+	cr_assert_eq(st.warnings, 3);
+	out = export_all(db);
+	cr_assert_str_eq(out, line, "kept whole");
+	free(out);
+	free(line);
+}
+
+/* ---- files: memory, resume --------------------------------------- */
+
+static char *
+write_file(const char *name, const char *text)
+{
+	char *path = malloc(4200);
+	FILE *fp;
+
+	snprintf(path, 4200, "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+Test(events, same_file_twice_is_skipped)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	struct idg_info before, after;
+	char *path = write_file("in.jsonl",
+				"{\"event\":\"a\",\"properties\":{\"distinct_id\":"
+				"\"x\",\"time\":1700000000}}\n"
+				"{\"event\":\"$merge\",\"properties\":{"
+				"\"$distinct_ids\":[\"x\",\"y\"],"
+				"\"time\":1700000001}}\n");
+	char *e1, *e2;
+
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0);
+	cr_assert_eq(st.skipped, 0);
+	cr_assert_eq(st.events, 2);
+	cr_assert_eq(idg_info(db, &before), 0);
+	e1 = export_all(db);
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0);
+	cr_assert_eq(st.skipped, 1);
+	cr_assert_eq(st.records, 0);
+	cr_assert_eq(idg_info(db, &after), 0);
+	cr_assert_eq(after.records, before.records);
+	cr_assert_eq(after.log_size, before.log_size);
+	e2 = export_all(db);
+	cr_assert_str_eq(e1, e2);
+	/* --force ingests it again: events without $insert_id repeat. */
+	io.force = 1;
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0);
+	cr_assert_eq(st.skipped, 0);
+	cr_assert_eq(st.events, 2);
+	free(e1);
+	free(e2);
+	free(path);
+}
+
+Test(events, missing_file_is_a_clear_error)
+{
+	struct idg_ingest_stats st;
+
+	cr_assert_eq(idg_ingest_file(db, "/nonexistent/x.jsonl", NULL, &st),
+		     IDG_EIO);
+	cr_assert(strstr(idg_errmsg(db), "/nonexistent/x.jsonl") != NULL);
+}
+
+/* A generated stream with merges, duplicates and no-insert-id events. */
+static char *
+generated(int n)
+{
+	char *buf = malloc((size_t)n * 200 + 1), *p = buf;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		long long t = 1700000000000LL + i * 1000LL;
+
+		if (i % 7 == 3)
+			p += sprintf(p,
+				     "{\"event\":\"$merge\",\"properties\":{"
+				     "\"$distinct_ids\":[\"u%d\",\"u%d\"],"
+				     "\"time\":%lld}}\n",
+				     i % 50, (i * 13) % 97, t);
+		else if (i % 5 == 0)
+			p += sprintf(p,
+				     "{\"event\":\"e%d\",\"properties\":{"
+				     "\"distinct_id\":\"u%d\",\"time\":%lld}}\n",
+				     i % 3, i % 97, t);
+		else
+			p += sprintf(p,
+				     "{\"event\":\"e%d\",\"properties\":{"
+				     "\"distinct_id\":\"u%d\",\"time\":%lld,"
+				     "\"$insert_id\":\"i%d\"}}\n",
+				     i % 3, i % 97, t, i % 400);
+	}
+	return buf;
+}
+
+static int
+mapping_line(void *user, const char *id, size_t il, const char *res,
+	     size_t rl)
+{
+	FILE *fp = user;
+
+	fprintf(fp, "%.*s,%.*s\n", (int)il, id, (int)rl, res);
+	return 0;
+}
+
+static int
+log_line(void *user, const struct idg_log_entry *e)
+{
+	fprintf(user, "%llu %lld %s %s %s %d %d %s\n",
+		(unsigned long long)e->seq, (long long)e->stamp, e->event,
+		e->ids[0], e->ids[1], e->outcome, e->reason, e->canonical);
+	return 0;
+}
+
+/* Everything a database holds, as text, for comparing two of them. */
+static char *
+dump(idg_db *h)
+{
+	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+	struct idg_info info;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	cr_assert_eq(idg_export_events(h, fp, &o, NULL), 0);
+	cr_assert_eq(idg_mappings_foreach(h, IDG_NOW, IDG_VIEW_LIVE,
+					  mapping_line, fp),
+		     0);
+	cr_assert_eq(idg_log_foreach(h, log_line, fp), 0);
+	cr_assert_eq(idg_info(h, &info), 0);
+	fprintf(fp, "%lld %llu %llu %llu\n", (long long)info.stamp,
+		(unsigned long long)info.records,
+		(unsigned long long)info.nodes,
+		(unsigned long long)info.log_size);
+	fclose(fp);
+	return buf;
+}
+
+static int
+kill_after_two(void *user, const struct idg_progress *p)
+{
+	int *batches = user;
+
+	(void)p;
+	if (++*batches == 2)
+		kill(getpid(), SIGKILL);
+	return 0;
+}
+
+Test(events, resume_after_kill_equals_one_clean_ingest)
+{
+	char *text = generated(2000), *path = write_file("big.jsonl", text);
+	char *clean_dir = tu_tmpdir(), *a, *b;
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	idg_db *clean;
+	pid_t pid;
+	int status;
+
+	idg_close(db);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int batches = 0;
+		idg_db *h = open_at(dir, 300);
+
+		io.on_progress = kill_after_two;
+		io.user = &batches;
+		idg_ingest_file(h, path, &io, NULL);
+		_exit(3); /* not reached: killed after two batches */
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	db = open_at(dir, 300);
+	{
+		struct idg_info info;
+
+		cr_assert_eq(idg_info(db, &info), 0);
+		cr_assert_eq(info.records, 600, "two whole batches");
+	}
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), IDG_EPARTIAL);
+	cr_assert(strstr(idg_errmsg(db), "--resume") != NULL);
+	io.resume = 1;
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0,
+		     "%s", idg_errmsg(db));
+	cr_assert_eq(st.resumed_at, 601);
+	cr_assert_eq(st.records, 1400);
+	clean = open_at(clean_dir, 0);
+	io.resume = 0;
+	cr_assert_eq(idg_ingest_file(clean, path, &io, &st), 0);
+	a = dump(db);
+	b = dump(clean);
+	cr_assert_str_eq(a, b);
+	/* Done now: a third ingest is skipped. */
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0);
+	cr_assert_eq(st.skipped, 1);
+	idg_close(clean);
+	tu_rmdir(clean_dir);
+	free(a);
+	free(b);
+	free(text);
+	free(path);
+}
+
+/* ---- MessagePack input ------------------------------------------- */
+
+static void
+pack_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* The MessagePack twin of the JSON lines in json_twin below. */
+static void
+pack_twin(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	/* {"event":"a","properties":{"distinct_id":D1,"time":1700000000,
+	 *  "n":-5,"f":2.5,"l":[1,"x"],"o":{"k":true},"z":null}} */
+	msgpack_pack_map(&pk, 2);
+	pack_str(&pk, "event");
+	pack_str(&pk, "a");
+	pack_str(&pk, "properties");
+	msgpack_pack_map(&pk, 7);
+	pack_str(&pk, "distinct_id");
+	pack_str(&pk, D1);
+	pack_str(&pk, "time");
+	msgpack_pack_int64(&pk, 1700000000);
+	pack_str(&pk, "n");
+	msgpack_pack_int64(&pk, -5);
+	pack_str(&pk, "f");
+	msgpack_pack_double(&pk, 2.5);
+	pack_str(&pk, "l");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int64(&pk, 1);
+	pack_str(&pk, "x");
+	pack_str(&pk, "o");
+	msgpack_pack_map(&pk, 1);
+	pack_str(&pk, "k");
+	msgpack_pack_true(&pk);
+	pack_str(&pk, "z");
+	msgpack_pack_nil(&pk);
+	/* an array of two records: an identify and a bad one */
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 2);
+	pack_str(&pk, "event");
+	pack_str(&pk, "$identify");
+	pack_str(&pk, "properties");
+	msgpack_pack_map(&pk, 3);
+	pack_str(&pk, "distinct_id");
+	pack_str(&pk, "U1");
+	pack_str(&pk, "$anon_distinct_id");
+	pack_str(&pk, D1);
+	pack_str(&pk, "time");
+	msgpack_pack_int64(&pk, 1700000600);
+	msgpack_pack_map(&pk, 1);
+	pack_str(&pk, "event");
+	pack_str(&pk, "no properties");
+}
+
+static const char json_twin[] =
+    "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"" D1
+    "\",\"time\":1700000000,\"n\":-5,\"f\":2.5,\"l\":[1,\"x\"],"
+    "\"o\":{\"k\":true},\"z\":null}}\n"
+    "[{\"event\":\"$identify\",\"properties\":{\"distinct_id\":\"U1\","
+    "\"$anon_distinct_id\":\"" D1 "\",\"time\":1700000600}},"
+    "{\"event\":\"no properties\"}]\n";
+
+struct rejects {
+	int n;
+	uint64_t line[4];
+	uint32_t index[4];
+};
+
+static int
+on_reject(void *user, const struct idg_reject *r)
+{
+	struct rejects *rj = user;
+
+	if (rj->n < 4) {
+		rj->line[rj->n] = r->line;
+		rj->index[rj->n] = r->index;
+	}
+	rj->n++;
+	return 0;
+}
+
+Test(events, msgpack_input_equals_json_input)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats sj, sm;
+	struct rejects rj = {0}, rm = {0};
+	char *mdir = tu_tmpdir(), *a, *b;
+	msgpack_sbuffer sb;
+	idg_db *m;
+
+	io.on_reject = on_reject;
+	io.user = &rj;
+	cr_assert_eq(idg_ingest_buffer(db, json_twin, strlen(json_twin), &io,
+				       &sj),
+		     0);
+	msgpack_sbuffer_init(&sb);
+	pack_twin(&sb);
+	m = open_at(mdir, 0);
+	io.user = &rm;
+	cr_assert_eq(idg_ingest_buffer(m, sb.data, sb.size, &io, &sm), 0);
+	cr_assert_eq(sm.records, sj.records);
+	cr_assert_eq(sm.rejected, 1);
+	cr_assert_eq(sj.rejected, 1);
+	cr_assert_eq(rm.line[0], 2, "second top-level value");
+	cr_assert_eq(rm.index[0], 1, "its second element");
+	a = dump(db);
+	b = dump(m);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	idg_close(m);
+	tu_rmdir(mdir);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+Test(events, msgpack_truncated_and_broken_streams)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	msgpack_sbuffer sb;
+	char *broken;
+
+	msgpack_sbuffer_init(&sb);
+	pack_twin(&sb);
+	/* Cut the last value short: the first two survive. */
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size - 3, &io, &st), 0);
+	cr_assert_eq(st.events, 1);
+	cr_assert_eq(st.rejected, 1);
+	/* 0xc1 is never valid MessagePack: the rest cannot be read. */
+	broken = malloc(sb.size + 1);
+	memcpy(broken, sb.data, sb.size);
+	broken[sb.size] = (char)0xc1;
+	io.format = IDG_FORMAT_MSGPACK;
+	cr_assert_eq(idg_ingest_buffer(db, broken, sb.size + 1, &io, &st), 0);
+	cr_assert_eq(st.rejected, 2);
+	free(broken);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+Test(events, msgpack_from_a_stream_in_small_reads)
+{
+	struct idg_ingest_stats st;
+	msgpack_sbuffer sb;
+	FILE *fp;
+	char *a, *b, *mdir = tu_tmpdir();
+	idg_db *m;
+	int i;
+
+	msgpack_sbuffer_init(&sb);
+	for (i = 0; i < 3000; i++)
+		pack_twin(&sb);
+	fp = fmemopen(sb.data, sb.size, "r");
+	cr_assert_not_null(fp);
+	m = open_at(mdir, 500);
+	cr_assert_eq(idg_ingest_stream(m, fp, NULL, &st), 0, "%s",
+		     idg_errmsg(m));
+	cr_assert_eq(st.events, 6000);
+	cr_assert_eq(st.rejected, 3000);
+	fclose(fp);
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, NULL, &st), 0);
+	a = dump(db);
+	b = dump(m);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	idg_close(m);
+	tu_rmdir(mdir);
+	msgpack_sbuffer_destroy(&sb);
+}
