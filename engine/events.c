@@ -184,3 +184,37 @@ idg__events_replace(struct idg__batch *b, uint64_t seq,
 {
 	return body_put(b, seq, ev, 0);
 }
+
+int
+idg__events_scan(struct idg__txn *t, uint32_t name, int64_t from_ms,
+		 int64_t to_ms, idg__event_fn fn, void *ctx,
+		 struct idg__err *e)
+{
+	unsigned char start[IDG__EVNAMEKEY_BYTES];
+	size_t klen = name ? IDG__EVNAMEKEY_BYTES : IDG__EVKEY_BYTES;
+	struct idg__val k = {start, klen}, v;
+	struct idg__cursor *c;
+	struct idg__evhead h;
+	int64_t time;
+	uint64_t seq;
+	int rc, op = IDG__SET_RANGE;
+
+	if (name)
+		idg__evnamekey(start, name, from_ms, 0);
+	else
+		idg__evkey(start, from_ms, 0);
+	rc = idg__cursor_open(t, name ? IDG__T_EVNAME : IDG__T_EV, &c, e);
+	while (rc == IDG_OK && (rc = idg__cursor_get(c, op, &k, &v, e)) == 0) {
+		op = IDG__NEXT;
+		/* Past the name's run of keys, or past the range: done. */
+		if (k.n != klen || memcmp(k.p, start, klen - 16) != 0)
+			break;
+		idg__evkey_read(k.p, k.n, &time, &seq);
+		if (time >= to_ms)
+			break;
+		memcpy(&h, v.p, sizeof(h));
+		rc = fn(ctx, time, seq, &h);
+	}
+	idg__cursor_close(c);
+	return rc == IDG_ENOTFOUND ? IDG_OK : rc;
+}

@@ -49,4 +49,15 @@ int idg__events_insert(struct idg__batch *b, const struct idg__event *ev);
 int idg__events_replace(struct idg__batch *b, uint64_t seq,
 			const struct idg__event *ev);
 
+/*
+ * Calls fn for each event with time in [from_ms, to_ms), in (time, seq)
+ * order: all events when name is 0, else those of event name number name.
+ * fn returning non-zero stops the scan with that value.
+ */
+typedef int (*idg__event_fn)(void *ctx, int64_t time_ms, uint64_t seq,
+			     const struct idg__evhead *head);
+int idg__events_scan(struct idg__txn *t, uint32_t name, int64_t from_ms,
+		     int64_t to_ms, idg__event_fn fn, void *ctx,
+		     struct idg__err *e);
+
 #endif

@@ -110,53 +110,31 @@ write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
 	return rc;
 }
 
-/* Walks the index from the range's first key to its end. */
 static int
-walk(struct exporter *x, int table, const unsigned char *start, size_t klen)
+export_one(void *ctx, int64_t time_ms, uint64_t seq,
+	   const struct idg__evhead *h)
 {
-	struct idg__cursor *c;
-	struct idg__val k = {start, klen}, v;
-	struct idg__evhead h;
-	int64_t time;
-	uint64_t seq;
-	int rc, op = IDG__SET_RANGE;
+	struct exporter *x = ctx;
 
-	rc = idg__cursor_open(x->t, table, &c, &x->db->err);
-	while (rc == IDG_OK &&
-	       (rc = idg__cursor_get(c, op, &k, &v, &x->db->err)) == IDG_OK) {
-		op = IDG__NEXT;
-		if (k.n != klen || memcmp(k.p, start, klen - 16) != 0)
-			break; /* another event name */
-		idg__evkey_read(k.p, k.n, &time, &seq);
-		if (time >= x->o->to_ms)
-			break;
-		memcpy(&h, v.p, sizeof(h));
-		if (h.stamp <= x->a.at)
-			rc = write_event(x, &h, seq);
-	}
-	idg__cursor_close(c);
-	return rc == IDG_ENOTFOUND ? IDG_OK : rc;
+	(void)time_ms;
+	return h->stamp <= x->a.at ? write_event(x, h, seq) : IDG_OK;
 }
 
 static int
 export_range(struct exporter *x)
 {
-	unsigned char key[IDG__EVNAMEKEY_BYTES];
-	uint32_t name;
-	int rc;
+	uint32_t name = 0;
+	int rc = IDG_OK;
 
-	if (!x->o->event) {
-		idg__evkey(key, x->o->from_ms, 0);
-		return walk(x, IDG__T_EV, key, IDG__EVKEY_BYTES);
-	}
-	rc = idg__evname_find(x->t, x->o->event, strlen(x->o->event), &name,
-			      &x->db->err);
+	if (x->o->event)
+		rc = idg__evname_find(x->t, x->o->event, strlen(x->o->event),
+				      &name, &x->db->err);
 	if (rc == IDG_ENOTFOUND)
 		return IDG_OK; /* no such event: nothing to export */
 	if (rc)
 		return rc;
-	idg__evnamekey(key, name, x->o->from_ms, 0);
-	return walk(x, IDG__T_EVNAME, key, IDG__EVNAMEKEY_BYTES);
+	return idg__events_scan(x->t, name, x->o->from_ms, x->o->to_ms,
+				export_one, x, &x->db->err);
 }
 
 int

@@ -84,3 +84,48 @@ idg__log_decode(const void *data, size_t len, struct idg__log_rec *out)
 	out->canon = (uint32_t)it[8].i;
 	return IDG_OK;
 }
+
+static int
+entry_at(struct idg__txn *t, uint64_t seq, struct idg__log_rec *r,
+	 struct idg__err *e)
+{
+	struct idg__val v;
+	int rc = idg__store_get(t, IDG__T_LOG, &seq, sizeof(seq), &v, e);
+
+	if (rc == IDG_ENOTFOUND || (rc == IDG_OK && idg__log_decode(v.p, v.n, r)))
+		return idg__err_set(e, IDG_ECORRUPT,
+				    "log entry %llu is missing or corrupt",
+				    (unsigned long long)seq);
+	return rc;
+}
+
+int
+idg__log_count_merges(struct idg__txn *t, uint64_t entries, int64_t after,
+		      int64_t upto, uint64_t *out, struct idg__err *e)
+{
+	struct idg__log_rec r;
+	uint64_t lo = 1, hi = entries + 1, mid;
+	int rc;
+
+	*out = 0;
+	/* The first entry stamped after `after`: stamps never decrease. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		rc = entry_at(t, mid, &r, e);
+		if (rc)
+			return rc;
+		if (r.stamp > after)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	for (; lo <= entries; lo++) {
+		rc = entry_at(t, lo, &r, e);
+		if (rc)
+			return rc;
+		if (r.stamp > upto)
+			break;
+		*out += r.outcome == IDG_OUTCOME_MERGED;
+	}
+	return IDG_OK;
+}

@@ -32,6 +32,13 @@ struct idg__log_rec {
 /* Appends r to the log as entry st.log_seq + 1. */
 int idg__log_append(struct idg__batch *b, const struct idg__log_rec *r);
 
+/*
+ * Counts the merges (outcome merged) stamped in (after, upto], among the
+ * log's first `entries` entries, by binary search on the stamp order.
+ */
+int idg__log_count_merges(struct idg__txn *t, uint64_t entries, int64_t after,
+			  int64_t upto, uint64_t *out, struct idg__err *e);
+
 /* Decodes a stored entry; strings point into data. */
 int idg__log_decode(const void *data, size_t len, struct idg__log_rec *out);
 

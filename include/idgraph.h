@@ -402,6 +402,92 @@ int idg_mappings_foreach(idg_db *db, int64_t at, int view, idg_mapping_cb cb,
 			 void *user);
 
 /* ------------------------------------------------------------------ */
+/* Reports                                                             */
+
+/*
+ * Reports count users the way Mixpanel's Insights and Funnels do: an
+ * event's user is the cluster of its distinct_id in the chosen view as of
+ * the report time T, and only events stamped <= T exist. In the reported
+ * view (the default) a merge counts only once merge_delay has passed. The
+ * numbers as of any T equal those of a database that ingested only the
+ * records stamped <= T. Events named $identify, $create_alias or $merge,
+ * and events with an empty distinct_id, are never counted as users.
+ */
+
+enum idg_interval {
+	IDG_INTERVAL_TOTAL = 0,
+	IDG_INTERVAL_DAY = 1,  /* UTC days of event time */
+	IDG_INTERVAL_HOUR = 2, /* UTC hours of event time */
+};
+
+/* Options of idg_report_uniques(); start from IDG_REPORT_OPTS_INIT. */
+struct idg_report_opts {
+	const char *event; /* only this event name, or NULL for all */
+	int64_t from_ms;   /* event time >= from_ms (INT64_MIN: no bound) */
+	int64_t to_ms;     /* event time < to_ms (INT64_MAX: no bound) */
+	int interval;      /* enum idg_interval */
+	int64_t at;        /* report time T, or IDG_NOW */
+	int view;          /* enum idg_view; IDG_VIEW_REPORTED by default */
+};
+
+#define IDG_REPORT_OPTS_INIT                                                   \
+	{NULL, INT64_MIN, INT64_MAX, IDG_INTERVAL_TOTAL, IDG_NOW,              \
+	 IDG_VIEW_REPORTED}
+
+struct idg_uniques {
+	uint64_t uniques;        /* distinct users over the whole range */
+	uint64_t events;         /* matching events, users or not */
+	uint64_t pending_merges; /* merges stamped in (T - delay, T]: not yet
+				    in the reported view */
+	int64_t at;              /* T as used (IDG_NOW resolved) */
+};
+
+/* One bucket of a day or hour series, handed to the callback in order. */
+typedef int (*idg_bucket_cb)(void *user, int64_t start_ms, uint64_t uniques,
+			     uint64_t events);
+
+/*
+ * Distinct users (SPEC §5) among events matching opts. For a day or hour
+ * interval, cb (may be NULL) receives each bucket that has events, in time
+ * order. An unknown opts->event gives IDG_ENOTFOUND with the known names
+ * in idg_errmsg(); an empty range gives IDG_EINVAL.
+ */
+int idg_report_uniques(idg_db *db, const struct idg_report_opts *opts,
+		       struct idg_uniques *out, idg_bucket_cb cb, void *user);
+
+/* Options of idg_report_funnel(); start from IDG_FUNNEL_OPTS_INIT. */
+struct idg_funnel_opts {
+	const char *const *steps; /* event names, two or more */
+	size_t nsteps;
+	int64_t window_ms; /* conversion window; default 30 days */
+	int64_t from_ms;   /* range of the first step's event time */
+	int64_t to_ms;
+	int64_t at;        /* report time T, or IDG_NOW */
+	int view;          /* enum idg_view */
+};
+
+#define IDG_DEFAULT_FUNNEL_WINDOW_MS (INT64_C(30) * 24 * 3600 * 1000)
+#define IDG_FUNNEL_OPTS_INIT                                                   \
+	{NULL, 0, IDG_DEFAULT_FUNNEL_WINDOW_MS, INT64_MIN, INT64_MAX, IDG_NOW, \
+	 IDG_VIEW_REPORTED}
+
+/* One step of a funnel's result. */
+struct idg_funnel_step {
+	uint64_t users;    /* users who reached this step (or a later one) */
+	double conversion; /* users / users of step 1; 0 when none started */
+};
+
+/*
+ * A funnel (SPEC §5): a user reaches step k if, after a first-step event
+ * in the range, steps 2..k happen in that order, each strictly later than
+ * the one before (event time, then ingestion order), all within the window
+ * of the first step. out must have opts->nsteps entries. *pending (may be
+ * NULL) receives the merges still pending in the reported view at T.
+ */
+int idg_report_funnel(idg_db *db, const struct idg_funnel_opts *opts,
+		      struct idg_funnel_step *out, uint64_t *pending);
+
+/* ------------------------------------------------------------------ */
 /* Events export                                                       */
 
 /* What idg_export_events() writes; zero-initialize, then set. */
