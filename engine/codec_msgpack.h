@@ -131,6 +131,61 @@ int idg__mpin_sniff(unsigned char c);
 int idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 		   size_t *off, idg__inrec_fn cb, void *ctx);
 
+/* ---- profile properties and the People operators (SPEC §3) ---- */
+
+/*
+ * An editable profile: a property map decoded from its stored MessagePack,
+ * changed by the operators, and encoded again. Keys keep their order of
+ * first insertion; values keep their exact types. One idg__props is reused
+ * from record to record: idg__props_load() starts over. Operator values
+ * are MessagePack (a map for $set, $set_once, $add, $append, $union,
+ * $remove; an array of strings for $unset), already validated by type
+ * (SPEC §4); the bytes passed in must stay valid until the next
+ * idg__props_encode() or idg__props_load().
+ */
+struct idg__props;
+
+struct idg__props *idg__props_new(void);
+void idg__props_free(struct idg__props *p);
+
+/* Starts from a stored map (len 0: an empty profile). 0 or IDG_ECORRUPT. */
+int idg__props_load(struct idg__props *p, const void *map, size_t len);
+
+/* What an operator could not do, counted as warnings. */
+struct idg__props_warn {
+	uint32_t clashes; /* $add on a non-number, $append/$union on a
+			     non-list: the property is left unchanged */
+};
+
+/* $set (once = 0) or $set_once (once = 1). */
+int idg__props_set(struct idg__props *p, const void *map, size_t len,
+		   int once);
+/* $add: a missing property counts as 0; integer sums stay integers,
+ * falling back to float on overflow; int + float is float. */
+int idg__props_add(struct idg__props *p, const void *map, size_t len,
+		   struct idg__props_warn *w);
+/* $append: missing -> a one-element list; list -> pushed. */
+int idg__props_append(struct idg__props *p, const void *map, size_t len,
+		      struct idg__props_warn *w);
+/* $union: missing -> the array without duplicates; list -> values not yet
+ * present added in order. Equality is by type and value (1, 1.0, "1" and
+ * true all differ; lists and maps compare deeply). */
+int idg__props_union(struct idg__props *p, const void *map, size_t len,
+		     struct idg__props_warn *w);
+/* $remove: every element equal to the value is removed from the list;
+ * a missing or non-list property is left as it is. */
+int idg__props_remove(struct idg__props *p, const void *map, size_t len);
+/* $unset: the named properties are removed. */
+int idg__props_unset(struct idg__props *p, const void *array, size_t len);
+/* Sets one string property (for $last_seen). */
+int idg__props_set_str(struct idg__props *p, const char *key,
+		       const char *val, size_t val_len);
+
+/* The number of properties. */
+size_t idg__props_count(const struct idg__props *p);
+/* Encodes the map into w (after a reset of w). 0 or IDG_ENOMEM. */
+int idg__props_encode(const struct idg__props *p, struct idg__mpw *w);
+
 #ifdef __cplusplus
 }
 #endif
