@@ -59,7 +59,7 @@ describe(error_code err)
 	case UTF8_ERROR:
 		return "invalid UTF-8";
 	case DEPTH_ERROR:
-		return "lists and objects nested more than 128 deep";
+		return "lists and objects nested more than 29 deep";
 	case TRAILING_CONTENT:
 		return "malformed JSON: unexpected text after the record";
 	case INCOMPLETE_ARRAY_OR_OBJECT:
@@ -101,10 +101,16 @@ struct converter {
 	struct idg__mpw *scratch; /* top-level fields, not kept */
 	struct idg__inrec *r;
 	int depth;                /* lists and objects we are inside */
+	/* Member kinds of the last object or list converted: */
+	int all_numbers, all_arrays, all_strings;
 };
 
-/* Deeper nesting is refused before it could exhaust the stack. */
-#define MAX_DEPTH 128
+/*
+ * Lists and objects nested deeper inside a property are refused: stored
+ * values are MessagePack, which msgpack-c decodes only 32 levels deep, and
+ * the record, its properties and an export wrapper take three of them.
+ */
+#define MAX_DEPTH 29
 
 static error_code convert(struct converter *c, ondemand::value v,
 			  struct idg__field *slot, int merge_ids);
@@ -207,6 +213,7 @@ convert_array(struct converter *c, ondemand::value &v, struct idg__field *f,
 	ondemand::array arr;
 	size_t at = idg__mpw_array_begin(c->w);
 	uint32_t n = 0;
+	int all_strings = 1;
 	error_code err = v.get_array().get(arr);
 
 	if (err)
@@ -227,9 +234,11 @@ convert_array(struct converter *c, ondemand::value &v, struct idg__field *f,
 			return err;
 		if (merge_ids)
 			note_merge_id(c->r, &ef);
+		all_strings &= ef.type == IDG__F_STRING;
 		n++;
 	}
 	idg__mpw_array_end(c->w, at, n);
+	c->all_strings = all_strings;
 	return SUCCESS;
 }
 
@@ -239,6 +248,7 @@ convert_object(struct converter *c, ondemand::value &v, struct idg__field *f)
 	ondemand::object obj;
 	size_t at = idg__mpw_map_begin(c->w);
 	uint32_t n = 0;
+	int numbers = 1, arrays = 1;
 	error_code err = v.get_object().get(obj);
 
 	if (err)
@@ -258,9 +268,15 @@ convert_object(struct converter *c, ondemand::value &v, struct idg__field *f)
 			err = convert(c, fv, &ignored, 0);
 		if (err)
 			return err;
+		numbers &= ignored.type == IDG__F_INT ||
+			   ignored.type == IDG__F_BIGINT ||
+			   ignored.type == IDG__F_FLOAT;
+		arrays &= ignored.type == IDG__F_ARRAY;
 		n++;
 	}
 	idg__mpw_map_end(c->w, at, n);
+	c->all_numbers = numbers;
+	c->all_arrays = arrays;
 	return SUCCESS;
 }
 
@@ -355,7 +371,6 @@ read_properties(struct converter *c, ondemand::value v)
 
 	if (err)
 		return err;
-	idg__mpw_reset(c->w);
 	at = idg__mpw_map_begin(c->w);
 	r->properties.type = IDG__F_OBJECT;
 	for (auto field : obj) {
@@ -381,7 +396,10 @@ read_properties(struct converter *c, ondemand::value v)
 	}
 	idg__mpw_map_end(c->w, at, n);
 	r->nprops = n;
-	r->props = idg__mpw_data(c->w, &r->props_len);
+	/* An offset for now: the buffer may still move (see finish()). */
+	r->props = (const void *)at;
+	idg__mpw_data(c->w, &r->props_len);
+	r->props_len -= at;
 	return SUCCESS;
 }
 
@@ -389,7 +407,8 @@ read_properties(struct converter *c, ondemand::value v)
 static error_code
 read_top_field(struct converter *c, ondemand::value v, struct idg__field *f)
 {
-	struct converter top = {c->scratch, c->scratch, c->r, c->depth};
+	struct converter top = {c->scratch, c->scratch, c->r, c->depth,
+				0, 0, 0};
 	uint32_t long_strings = c->r->long_strings;
 	error_code err;
 
@@ -400,11 +419,64 @@ read_top_field(struct converter *c, ondemand::value v, struct idg__field *f)
 	return err;
 }
 
+static int
+operator_of(std::string_view k)
+{
+	static const char *const names[IDG__OP_COUNT] = {
+	    "$set",   "$set_once", "$add",   "$append",
+	    "$union", "$remove",   "$unset", "$delete"};
+	int i;
+
+	for (i = 0; i < IDG__OP_COUNT; i++)
+		if (k == names[i])
+			return i;
+	return -1;
+}
+
+/* An operator's value, kept as MessagePack with what its members are. */
+static error_code
+read_operator(struct converter *c, ondemand::value v, struct idg__opval *op)
+{
+	struct idg__field f = {};
+	size_t start, end;
+	error_code err;
+
+	idg__mpw_data(c->w, &start);
+	c->all_numbers = c->all_arrays = c->all_strings = 0;
+	err = convert(c, v, &f, 0);
+	idg__mpw_data(c->w, &end);
+	op->type = f.type;
+	op->mp = (const void *)start; /* an offset until finish() */
+	op->mp_len = end - start;
+	op->all_numbers = f.type == IDG__F_OBJECT && c->all_numbers;
+	op->all_arrays = f.type == IDG__F_OBJECT && c->all_arrays;
+	op->all_strings = f.type == IDG__F_ARRAY && c->all_strings;
+	return err;
+}
+
+/* Turns the offsets into the record's buffer into pointers. */
+static void
+finish(struct converter *c)
+{
+	struct idg__inrec *r = c->r;
+	const char *base;
+	size_t len;
+	int i;
+
+	base = (const char *)idg__mpw_data(c->w, &len);
+	if (r->properties.type == IDG__F_OBJECT)
+		r->props = base + (size_t)r->props;
+	for (i = 0; i < IDG__OP_COUNT; i++)
+		if (r->ops[i].type != IDG__F_MISSING)
+			r->ops[i].mp = base + (size_t)r->ops[i].mp;
+}
+
 static error_code
 read_record(struct converter *c, ondemand::object obj)
 {
 	struct idg__inrec *r = c->r;
 	error_code err;
+	int op;
 
 	for (auto field : obj) {
 		std::string_view k;
@@ -427,6 +499,14 @@ read_record(struct converter *c, ondemand::object obj)
 				err = read_top_field(c, fv, &r->properties);
 		} else if (k == "$distinct_id") {
 			err = read_top_field(c, fv, &r->profile_id);
+		} else if (k == "$time") {
+			err = read_top_field(c, fv, &r->ptime);
+		} else if (k == "$ignore_time") {
+			err = read_top_field(c, fv, &r->ignore_time);
+		} else if (k == "$ignore_alias") {
+			err = read_top_field(c, fv, &r->ignore_alias);
+		} else if ((op = operator_of(k)) >= 0) {
+			err = read_operator(c, fv, &r->ops[op]);
 		} else {
 			/* Read to be sure it is well-formed, then dropped. */
 			struct idg__field ignored;
@@ -501,7 +581,7 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
 	     void *ctx)
 {
 	struct idg__inrec r = {};
-	struct converter conv = {jp->props, jp->scratch, &r, 0};
+	struct converter conv = {jp->props, jp->scratch, &r, 0, 0, 0, 0};
 	ondemand::document doc;
 	ondemand::json_type t;
 	ondemand::object obj;
@@ -524,9 +604,12 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
 		return cb(ctx, &r, index, in_array,
 			  scalar_ok(doc, t) ? "record is not a JSON object"
 					    : "malformed JSON");
+	idg__mpw_reset(jp->props);
 	err = doc.get_object().get(obj);
 	if (!err)
 		err = read_record(&conv, obj);
+	if (!err)
+		finish(&conv);
 	if (!err && !at_end(doc))
 		err = TRAILING_CONTENT;
 	if (err)

@@ -528,6 +528,69 @@ idg__event_write_msgpack(struct idg__mpw *w, const char *name,
 	return idg__mpw_error(w);
 }
 
+void
+idg_jw_msgpack(idg_jw *jw, const void *data, size_t len)
+{
+	msgpack_unpacked up;
+	size_t off = 0;
+
+	msgpack_unpacked_init(&up);
+	if (data && msgpack_unpack_next(&up, data, len, &off) ==
+			MSGPACK_UNPACK_SUCCESS)
+		object_to_json(jw, &up.data);
+	else
+		idg_jw_null(jw);
+	msgpack_unpacked_destroy(&up);
+}
+
+/* The JSON text of a value, for comparing it with a user's text. */
+static int
+json_text_is(const msgpack_object *o, const char *value)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	idg_jw *jw;
+	int same = 0;
+
+	if (!fp)
+		return 0;
+	jw = idg_jw_open(fp);
+	if (jw) {
+		object_to_json(jw, o);
+		same = idg_jw_close(jw) == 0;
+	}
+	fclose(fp);
+	same = same && buf && strcmp(buf, value) == 0;
+	free(buf);
+	return same;
+}
+
+int
+idg__mp_map_match(const void *map, size_t len, const char *key,
+		  const char *value)
+{
+	msgpack_unpacked up;
+	const msgpack_object *v = NULL;
+	size_t off = 0, n = strlen(value);
+	uint32_t i;
+	int match = 0;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, map, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+	    up.data.type == MSGPACK_OBJECT_MAP)
+		for (i = 0; i < up.data.via.map.size; i++)
+			if (key_is(&up.data.via.map.ptr[i].key, key))
+				v = &up.data.via.map.ptr[i].val;
+	if (v && v->type == MSGPACK_OBJECT_STR)
+		match = v->via.str.size == n &&
+			memcmp(v->via.str.ptr, value, n) == 0;
+	else if (v)
+		match = json_text_is(v, value);
+	msgpack_unpacked_destroy(&up);
+	return match;
+}
+
 /* ---- MessagePack input ---- */
 
 /* Decimal texts of integer ids, which the engine reads as strings. */
@@ -844,4 +907,623 @@ idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 	}
 	msgpack_unpacked_destroy(&up);
 	return rc;
+}
+
+/* ---- profile properties and the People operators (SPEC §3) ---- */
+
+/*
+ * A profile is an array of (key, value) pairs in order of first insertion;
+ * every key is a string and no key appears twice (the stored maps come
+ * from idg__props_encode, and every operator looks a key up before adding
+ * it). Everything an object points into — the copy of the stored map, the
+ * copies of operator values, the lists the operators build — lives in the
+ * zone, so a loaded profile never depends on the caller's bytes; the zone
+ * is cleared by the next load. Lookups are linear: a profile holds at most
+ * a few thousand properties and an update names a few.
+ */
+struct prop {
+	msgpack_object key;
+	msgpack_object val;
+};
+
+struct idg__props {
+	msgpack_zone zone;
+	struct prop *v;
+	size_t n, cap;
+};
+
+#define NOT_FOUND SIZE_MAX
+
+struct idg__props *
+idg__props_new(void)
+{
+	struct idg__props *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (!msgpack_zone_init(&p->zone, MSGPACK_ZONE_CHUNK_SIZE)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+idg__props_free(struct idg__props *p)
+{
+	if (!p)
+		return;
+	msgpack_zone_destroy(&p->zone);
+	free(p->v);
+	free(p);
+}
+
+/* Decodes a private copy of data[0..len) into the zone. */
+static int
+decode_copy(struct idg__props *p, const void *data, size_t len,
+	    msgpack_object *o)
+{
+	size_t off = 0;
+	char *copy;
+
+	if (len == 0)
+		return IDG_ECORRUPT;
+	copy = msgpack_zone_malloc_no_align(&p->zone, len);
+	if (!copy)
+		return IDG_ENOMEM;
+	memcpy(copy, data, len);
+	switch (msgpack_unpack(copy, len, &off, &p->zone, o)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		return IDG_OK;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		return IDG_ENOMEM;
+	default:
+		return IDG_ECORRUPT;
+	}
+}
+
+static int
+keys_are_strings(const msgpack_object_map *m)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->size; i++)
+		if (m->ptr[i].key.type != MSGPACK_OBJECT_STR)
+			return 0;
+	return 1;
+}
+
+static int
+reserve(struct idg__props *p, size_t extra)
+{
+	struct prop *v;
+	size_t cap = p->cap ? p->cap : 16;
+
+	if (p->n + extra <= p->cap)
+		return IDG_OK;
+	while (cap < p->n + extra)
+		cap *= 2;
+	v = realloc(p->v, cap * sizeof(*v));
+	if (!v)
+		return IDG_ENOMEM;
+	p->v = v;
+	p->cap = cap;
+	return IDG_OK;
+}
+
+int
+idg__props_load(struct idg__props *p, const void *map, size_t len)
+{
+	msgpack_object o;
+	uint32_t i;
+	int rc;
+
+	msgpack_zone_clear(&p->zone);
+	p->n = 0;
+	if (len == 0)
+		return IDG_OK;
+	rc = decode_copy(p, map, len, &o);
+	if (rc == IDG_OK &&
+	    (o.type != MSGPACK_OBJECT_MAP || !keys_are_strings(&o.via.map)))
+		rc = IDG_ECORRUPT;
+	if (rc == IDG_OK)
+		rc = reserve(p, o.via.map.size);
+	if (rc != IDG_OK)
+		return rc;
+	for (i = 0; i < o.via.map.size; i++) {
+		p->v[i].key = o.via.map.ptr[i].key;
+		p->v[i].val = o.via.map.ptr[i].val;
+	}
+	p->n = o.via.map.size;
+	return IDG_OK;
+}
+
+/* An operator's value: malformed bytes or the wrong shape are EINVAL. */
+static int
+op_decode(struct idg__props *p, const void *data, size_t len,
+	  msgpack_object_type type, msgpack_object *o)
+{
+	int rc = decode_copy(p, data, len, o);
+
+	if (rc == IDG_ENOMEM)
+		return rc;
+	if (rc != IDG_OK || o->type != type)
+		return IDG_EINVAL;
+	if (type == MSGPACK_OBJECT_MAP && !keys_are_strings(&o->via.map))
+		return IDG_EINVAL;
+	return IDG_OK;
+}
+
+static size_t
+find(const struct idg__props *p, const char *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		const msgpack_object_str *s = &p->v[i].key.via.str;
+
+		if (s->size == n && (n == 0 || memcmp(s->ptr, k, n) == 0))
+			return i;
+	}
+	return NOT_FOUND;
+}
+
+static size_t
+find_key(const struct idg__props *p, const msgpack_object *key)
+{
+	return find(p, key->via.str.ptr, key->via.str.size);
+}
+
+static int
+push(struct idg__props *p, const msgpack_object *key, const msgpack_object *val)
+{
+	if (reserve(p, 1))
+		return IDG_ENOMEM;
+	p->v[p->n].key = *key;
+	p->v[p->n].val = *val;
+	p->n++;
+	return IDG_OK;
+}
+
+int
+idg__props_set(struct idg__props *p, const void *map, size_t len, int once)
+{
+	msgpack_object m;
+	uint32_t i;
+	size_t at;
+	int rc = op_decode(p, map, len, MSGPACK_OBJECT_MAP, &m);
+
+	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++) {
+		const msgpack_object_kv *kv = &m.via.map.ptr[i];
+
+		at = find_key(p, &kv->key);
+		if (at == NOT_FOUND)
+			rc = push(p, &kv->key, &kv->val);
+		else if (!once)
+			p->v[at].val = kv->val;
+	}
+	return rc;
+}
+
+/*
+ * Equality by type and value, as JSON sees values: an integer never equals
+ * a float or a boolean, float32 and float64 are one type (as are str and
+ * bin), NaN equals NaN so that $union cannot add it twice, lists compare
+ * element by element and maps compare as sets of pairs, in any order.
+ */
+static int same(const msgpack_object *a, const msgpack_object *b);
+
+static msgpack_object_type
+type_class(msgpack_object_type t)
+{
+	if (t == MSGPACK_OBJECT_FLOAT32)
+		return MSGPACK_OBJECT_FLOAT64;
+	if (t == MSGPACK_OBJECT_BIN)
+		return MSGPACK_OBJECT_STR;
+	return t;
+}
+
+static int
+same_map(const msgpack_object_map *a, const msgpack_object_map *b)
+{
+	uint32_t i, j;
+
+	if (a->size != b->size)
+		return 0;
+	for (i = 0; i < a->size; i++) {
+		for (j = 0; j < b->size; j++)
+			if (same(&a->ptr[i].key, &b->ptr[j].key))
+				break;
+		if (j == b->size || !same(&a->ptr[i].val, &b->ptr[j].val))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+same(const msgpack_object *a, const msgpack_object *b)
+{
+	uint32_t i;
+
+	if (type_class(a->type) != type_class(b->type))
+		return 0;
+	switch (a->type) {
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return a->via.f64 == b->via.f64 ||
+		       (a->via.f64 != a->via.f64 && b->via.f64 != b->via.f64);
+	case MSGPACK_OBJECT_STR:
+	case MSGPACK_OBJECT_BIN:
+		/* str and bin share one layout: size, then ptr. */
+		return a->via.str.size == b->via.str.size &&
+		       (a->via.str.size == 0 ||
+			memcmp(a->via.str.ptr, b->via.str.ptr,
+			       a->via.str.size) == 0);
+	case MSGPACK_OBJECT_ARRAY:
+		if (a->via.array.size != b->via.array.size)
+			return 0;
+		for (i = 0; i < a->via.array.size; i++)
+			if (!same(&a->via.array.ptr[i], &b->via.array.ptr[i]))
+				return 0;
+		return 1;
+	case MSGPACK_OBJECT_MAP:
+		return same_map(&a->via.map, &b->via.map);
+	default:
+		/* nil, booleans, integers (msgpack-c decodes every integer
+		 * >= 0 as POSITIVE_INTEGER, and so do we), ext */
+		return msgpack_object_equal(*a, *b);
+	}
+}
+
+static int
+is_number(const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return 1;
+	case MSGPACK_OBJECT_EXT:
+		return o->via.ext.type == IDG__MP_EXT_BIGINT;
+	default:
+		return 0;
+	}
+}
+
+static int
+is_int(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	       o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+}
+
+static double
+to_double(const msgpack_object *o)
+{
+	char digits[400];
+	size_t n;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return (double)o->via.u64;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return (double)o->via.i64;
+	case MSGPACK_OBJECT_EXT:
+		/* Beyond 400 digits the value is beyond any double anyway. */
+		n = o->via.ext.size < sizeof(digits) - 1 ? o->via.ext.size
+							 : sizeof(digits) - 1;
+		if (n)
+			memcpy(digits, o->via.ext.ptr, n);
+		digits[n] = 0;
+		return strtod(digits, NULL);
+	default:
+		return o->via.f64;
+	}
+}
+
+static void
+set_double(msgpack_object *o, double d)
+{
+	o->type = MSGPACK_OBJECT_FLOAT64;
+	o->via.f64 = d;
+}
+
+/* The sum of two integers, kept exact when it fits int64 or uint64. */
+static int
+int_sum(const msgpack_object *a, const msgpack_object *b, msgpack_object *out)
+{
+	int64_t i;
+	uint64_t u;
+	int neg_a = a->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+	int neg_b = b->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+
+	if (neg_a && neg_b) {
+		if (__builtin_add_overflow(a->via.i64, b->via.i64, &i))
+			return -1;
+		out->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		out->via.i64 = i;
+		return 0;
+	}
+	if (!neg_a && !neg_b) {
+		if (__builtin_add_overflow(a->via.u64, b->via.u64, &u))
+			return -1;
+	} else {
+		/* One sign each: the exact sum lies between the operands, so
+		 * it fits int64 when negative and uint64 otherwise. */
+		uint64_t pos = neg_a ? b->via.u64 : a->via.u64;
+		int64_t neg = neg_a ? a->via.i64 : b->via.i64;
+
+		if (!__builtin_add_overflow(pos, neg, &i) && i < 0) {
+			out->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+			out->via.i64 = i;
+			return 0;
+		}
+		if (__builtin_add_overflow(pos, neg, &u))
+			return -1;
+	}
+	out->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+	out->via.u64 = u;
+	return 0;
+}
+
+/* A missing property counts as 0; 0 + n is n (a bigint becomes float). */
+static void
+add_to(msgpack_object *cur, const msgpack_object *n)
+{
+	if (is_int(cur) && is_int(n) && int_sum(cur, n, cur) == 0)
+		return;
+	set_double(cur, to_double(cur) + to_double(n));
+}
+
+int
+idg__props_add(struct idg__props *p, const void *map, size_t len,
+	       struct idg__props_warn *w)
+{
+	msgpack_object m, zero;
+	uint32_t i;
+	size_t at;
+	int rc = op_decode(p, map, len, MSGPACK_OBJECT_MAP, &m);
+
+	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++)
+		if (!is_number(&m.via.map.ptr[i].val))
+			rc = IDG_EINVAL;
+	zero.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+	zero.via.u64 = 0;
+	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++) {
+		const msgpack_object_kv *kv = &m.via.map.ptr[i];
+
+		at = find_key(p, &kv->key);
+		if (at == NOT_FOUND) {
+			rc = push(p, &kv->key, &zero);
+			at = p->n - 1;
+		} else if (!is_number(&p->v[at].val)) {
+			if (w)
+				w->clashes++;
+			continue;
+		}
+		if (rc == IDG_OK)
+			add_to(&p->v[at].val, &kv->val);
+	}
+	return rc;
+}
+
+/* A new list in the zone with room for n elements. */
+static int
+new_list(struct idg__props *p, uint32_t n, msgpack_object *out)
+{
+	out->type = MSGPACK_OBJECT_ARRAY;
+	out->via.array.size = 0;
+	out->via.array.ptr = NULL;
+	if (n == 0)
+		return IDG_OK;
+	out->via.array.ptr =
+	    msgpack_zone_malloc(&p->zone, (size_t)n * sizeof(msgpack_object));
+	return out->via.array.ptr ? IDG_OK : IDG_ENOMEM;
+}
+
+static int
+list_has(const msgpack_object_array *a, const msgpack_object *o)
+{
+	uint32_t i;
+
+	for (i = 0; i < a->size; i++)
+		if (same(&a->ptr[i], o))
+			return 1;
+	return 0;
+}
+
+int
+idg__props_append(struct idg__props *p, const void *map, size_t len,
+		  struct idg__props_warn *w)
+{
+	msgpack_object m, list, *cur;
+	msgpack_object_array old = {0, NULL};
+	uint32_t i;
+	size_t at;
+	int rc = op_decode(p, map, len, MSGPACK_OBJECT_MAP, &m);
+
+	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++) {
+		const msgpack_object_kv *kv = &m.via.map.ptr[i];
+
+		at = find_key(p, &kv->key);
+		cur = at == NOT_FOUND ? NULL : &p->v[at].val;
+		if (cur && cur->type != MSGPACK_OBJECT_ARRAY) {
+			if (w)
+				w->clashes++;
+			continue;
+		}
+		old = cur ? cur->via.array : (msgpack_object_array){0, NULL};
+		rc = new_list(p, old.size + 1, &list);
+		if (rc != IDG_OK)
+			break;
+		if (old.size)
+			memcpy(list.via.array.ptr, old.ptr,
+			       old.size * sizeof(msgpack_object));
+		list.via.array.ptr[old.size] = kv->val;
+		list.via.array.size = old.size + 1;
+		if (cur)
+			*cur = list;
+		else
+			rc = push(p, &kv->key, &list);
+	}
+	return rc;
+}
+
+/* old followed by the values of add not in old nor earlier in add. */
+static int
+union_list(struct idg__props *p, const msgpack_object_array *old,
+	   const msgpack_object_array *add, msgpack_object *out)
+{
+	msgpack_object_array *a;
+	uint32_t i;
+
+	if (new_list(p, old->size + add->size, out))
+		return IDG_ENOMEM;
+	a = &out->via.array;
+	if (old->size)
+		memcpy(a->ptr, old->ptr, old->size * sizeof(msgpack_object));
+	a->size = old->size;
+	for (i = 0; i < add->size; i++)
+		if (!list_has(a, &add->ptr[i]))
+			a->ptr[a->size++] = add->ptr[i];
+	return IDG_OK;
+}
+
+int
+idg__props_union(struct idg__props *p, const void *map, size_t len,
+		 struct idg__props_warn *w)
+{
+	static const msgpack_object_array none = {0, NULL};
+	msgpack_object m, list, *cur;
+	uint32_t i;
+	size_t at;
+	int rc = op_decode(p, map, len, MSGPACK_OBJECT_MAP, &m);
+
+	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++)
+		if (m.via.map.ptr[i].val.type != MSGPACK_OBJECT_ARRAY)
+			rc = IDG_EINVAL;
+	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++) {
+		const msgpack_object_kv *kv = &m.via.map.ptr[i];
+
+		at = find_key(p, &kv->key);
+		cur = at == NOT_FOUND ? NULL : &p->v[at].val;
+		if (cur && cur->type != MSGPACK_OBJECT_ARRAY) {
+			if (w)
+				w->clashes++;
+			continue;
+		}
+		rc = union_list(p, cur ? &cur->via.array : &none,
+				&kv->val.via.array, &list);
+		if (rc == IDG_OK && cur)
+			*cur = list;
+		else if (rc == IDG_OK)
+			rc = push(p, &kv->key, &list);
+	}
+	return rc;
+}
+
+int
+idg__props_remove(struct idg__props *p, const void *map, size_t len)
+{
+	msgpack_object m, list, *cur;
+	uint32_t i, j;
+	size_t at;
+	int rc = op_decode(p, map, len, MSGPACK_OBJECT_MAP, &m);
+
+	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++) {
+		const msgpack_object_kv *kv = &m.via.map.ptr[i];
+
+		at = find_key(p, &kv->key);
+		cur = at == NOT_FOUND ? NULL : &p->v[at].val;
+		if (!cur || cur->type != MSGPACK_OBJECT_ARRAY ||
+		    !list_has(&cur->via.array, &kv->val))
+			continue;
+		/* A new list: the old one may be shared with an operator's
+		 * value or another property. */
+		rc = new_list(p, cur->via.array.size, &list);
+		for (j = 0; rc == IDG_OK && j < cur->via.array.size; j++)
+			if (!same(&cur->via.array.ptr[j], &kv->val))
+				list.via.array.ptr[list.via.array.size++] =
+				    cur->via.array.ptr[j];
+		if (rc == IDG_OK)
+			*cur = list;
+	}
+	return rc;
+}
+
+int
+idg__props_unset(struct idg__props *p, const void *array, size_t len)
+{
+	msgpack_object a;
+	uint32_t i;
+	size_t at, k;
+	int rc = op_decode(p, array, len, MSGPACK_OBJECT_ARRAY, &a);
+
+	if (rc != IDG_OK)
+		return rc;
+	/* Mark, then close the gaps in one pass to keep the order. */
+	for (i = 0; i < a.via.array.size; i++) {
+		const msgpack_object *name = &a.via.array.ptr[i];
+
+		if (name->type != MSGPACK_OBJECT_STR)
+			continue;
+		at = find_key(p, name);
+		if (at != NOT_FOUND)
+			p->v[at].key.type = MSGPACK_OBJECT_NIL;
+	}
+	for (at = 0, k = 0; at < p->n; at++)
+		if (p->v[at].key.type == MSGPACK_OBJECT_STR)
+			p->v[k++] = p->v[at];
+	p->n = k;
+	return IDG_OK;
+}
+
+int
+idg__props_set_str(struct idg__props *p, const char *key, const char *val,
+		   size_t val_len)
+{
+	size_t klen = strlen(key), at = find(p, key, klen);
+	char *kcopy = NULL, *vcopy;
+	msgpack_object k, v;
+
+	vcopy = msgpack_zone_malloc_no_align(&p->zone, val_len + 1);
+	if (at == NOT_FOUND)
+		kcopy = msgpack_zone_malloc_no_align(&p->zone, klen + 1);
+	if (!vcopy || (at == NOT_FOUND && !kcopy))
+		return IDG_ENOMEM;
+	if (val_len)
+		memcpy(vcopy, val, val_len);
+	v.type = MSGPACK_OBJECT_STR;
+	v.via.str.ptr = vcopy;
+	v.via.str.size = (uint32_t)val_len;
+	if (at != NOT_FOUND) {
+		p->v[at].val = v;
+		return IDG_OK;
+	}
+	memcpy(kcopy, key, klen + 1);
+	k.type = MSGPACK_OBJECT_STR;
+	k.via.str.ptr = kcopy;
+	k.via.str.size = (uint32_t)klen;
+	return push(p, &k, &v);
+}
+
+size_t
+idg__props_count(const struct idg__props *p)
+{
+	return p->n;
+}
+
+int
+idg__props_encode(const struct idg__props *p, struct idg__mpw *w)
+{
+	size_t i;
+
+	idg__mpw_reset(w);
+	ok(w, msgpack_pack_map(&w->pk, (uint32_t)p->n));
+	for (i = 0; i < p->n && !w->failed; i++) {
+		ok(w, msgpack_pack_object(&w->pk, p->v[i].key));
+		ok(w, msgpack_pack_object(&w->pk, p->v[i].val));
+	}
+	return idg__mpw_error(w);
 }

@@ -131,6 +131,13 @@ int idg__mpin_sniff(unsigned char c);
 int idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 		   size_t *off, idg__inrec_fn cb, void *ctx);
 
+/*
+ * 1 if the map holds property key with a value equal to value: a string
+ * by its bytes, any other value by its JSON text (30, 2.5, true, null).
+ */
+int idg__mp_map_match(const void *map, size_t len, const char *key,
+		      const char *value);
+
 /* ---- profile properties and the People operators (SPEC §3) ---- */
 
 /*

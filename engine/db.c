@@ -13,6 +13,7 @@
 #include "codec_msgpack.h"
 #include "codec_json_in.h"
 #include "db.h"
+#include "profile.h"
 
 /* Version of the on-disk layout; a database of another layout is refused. */
 #define FORMAT_VERSION 1
@@ -214,6 +215,8 @@ idg_close(idg_db *db)
 	idg__store_close(db->store);
 	idg__jparser_free(db->jp);
 	idg__mpin_free(db->mpin);
+	idg__profiler_free(db->profiler);
+	idg__pview_free(db->pview);
 	idg__mpw_free(db->mpw);
 	free(db->out);
 	free(db);

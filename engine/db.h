@@ -27,6 +27,8 @@ struct idg__settings {
 struct idg__jparser;
 struct idg__mpw;
 struct idg__mpin;
+struct idg__profiler;
+struct idg__pview;
 
 struct idg_db {
 	struct idg__store *store;
@@ -36,6 +38,8 @@ struct idg_db {
 	unsigned flags;
 	struct idg__jparser *jp; /* made on first ingest */
 	struct idg__mpin *mpin;  /* MessagePack input, idem */
+	struct idg__profiler *profiler; /* profile updates, idem */
+	struct idg__pview *pview;       /* profiles handed out */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;
@@ -56,6 +60,8 @@ int idg__state_save(struct idg__txn *t, const struct idg__state *st,
 		    struct idg__err *e);
 int idg__settings_load(struct idg__txn *t, struct idg__settings *out,
 		       struct idg__err *e);
+
+void idg__pview_free(struct idg__pview *v);
 
 /* Copies s into the handle's output buffer, NUL-terminated. */
 const char *idg__db_keep(struct idg_db *db, const void *s, size_t n);

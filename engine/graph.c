@@ -58,6 +58,8 @@ idg__graph_add(struct idg__txn *t, uint32_t n, int64_t stamp,
 	    .size = 1,
 	    .canon = n,
 	    .flags = 0,
+	    .profile = 0,
+	    .spare = 0,
 	    .created = stamp,
 	    .linked = IDG__UNLINKED,
 	};
@@ -219,6 +221,7 @@ idg__graph_union(struct idg__txn *t, uint32_t a, uint32_t b, uint32_t canon,
 		return rc;
 	small.parent = bi;
 	small.linked = stamp;
+	small.profile = 0; /* only roots name a profile */
 	tmp = big.next;
 	big.next = small.next;
 	small.next = tmp;
@@ -232,4 +235,17 @@ idg__graph_union(struct idg__txn *t, uint32_t a, uint32_t b, uint32_t canon,
 	if (rc == IDG_OK)
 		*out = bi;
 	return rc;
+}
+
+int
+idg__graph_set_profile(struct idg__txn *t, uint32_t root, uint32_t profile,
+		       struct idg__err *e)
+{
+	struct idg__node r;
+	int rc = idg__graph_get(t, root, &r, e);
+
+	if (rc || r.profile == profile)
+		return rc;
+	r.profile = profile;
+	return idg__graph_put(t, root, &r, e);
 }

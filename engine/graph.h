@@ -22,6 +22,8 @@ struct idg__node {
 	uint32_t size;   /* roots: number of nodes in the live cluster */
 	uint32_t canon;  /* roots: the live cluster's canonical node */
 	uint32_t flags;  /* IDG__N_* */
+	uint32_t profile; /* roots: node the active profile is stored under */
+	uint32_t spare;
 	int64_t created; /* stamp of the record that first named it */
 	int64_t linked;  /* stamp of the link to parent, or IDG__UNLINKED */
 };
@@ -49,6 +51,10 @@ int idg__graph_canon_at(struct idg__txn *t, uint32_t root, int64_t at,
 int idg__graph_union(struct idg__txn *t, uint32_t a, uint32_t b,
 		     uint32_t canon, int64_t stamp, uint32_t *out,
 		     struct idg__err *e);
+
+/* Records the active profile (0: none) of the live cluster at root. */
+int idg__graph_set_profile(struct idg__txn *t, uint32_t root, uint32_t profile,
+			   struct idg__err *e);
 
 /* Makes canon the canonical node of the live cluster rooted at root. */
 int idg__graph_set_canon(struct idg__txn *t, uint32_t root, uint32_t canon,

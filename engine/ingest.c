@@ -21,6 +21,7 @@
 #include "events.h"
 #include "files.h"
 #include "graph.h"
+#include "profile.h"
 #include "ids.h"
 #include "log.h"
 #include "reader.h"
@@ -190,6 +191,37 @@ done:
 	return rc;
 }
 
+/* A profile update: stamped by its $time, else the current stamp. */
+static int
+apply_profile(struct ingest *in, const struct idg__prec *u)
+{
+	struct idg__state *st = &in->b.st;
+	struct idg__profile_stats ps = {0};
+	struct idg_ingest_stats *s = &in->stats;
+	int64_t clock = in->opts->clock == IDG_CLOCK_WALL ? in->now_ms
+			: u->has_time				   ? u->time_ms
+								   : st->stamp;
+	uint32_t node;
+	int rc;
+
+	if (clock > st->stamp)
+		st->stamp = clock;
+	rc = intern(in, &u->distinct_id, &node);
+	if (rc == IDG_OK)
+		rc = idg__profile_update(&in->b, u, node, &ps);
+	if (rc)
+		return rc;
+	st->records++;
+	s->profile_updates += ps.updates;
+	s->profiles_created += ps.created;
+	s->profiles_deleted += ps.deleted;
+	s->type_clashes += ps.clashes;
+	s->big_profiles += ps.big;
+	s->anonymous_profiles += ps.anonymous;
+	s->warnings += ps.clashes + ps.big + ps.anonymous;
+	return IDG_OK;
+}
+
 static int
 on_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	  int in_array, const char *error)
@@ -203,6 +235,14 @@ on_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	in->stats.records++;
 	if (error)
 		return reject(in, jr, index, in_array, "", error);
+	if (idg__record_is_profile(jr)) {
+		struct idg__prec u;
+
+		if (idg__profile_validate(jr, in->now_ms, &u, &why))
+			return reject(in, jr, index, in_array, why.field,
+				      why.msg);
+		return apply_profile(in, &u);
+	}
 	if (idg__record_validate(jr, in->now_ms, &r, &why))
 		return reject(in, jr, index, in_array, why.field, why.msg);
 	return apply(in, &r, jr);

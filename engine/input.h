@@ -27,6 +27,29 @@ enum idg__ft {
 	IDG__F_OBJECT,
 };
 
+/* The People operators, in the order they apply (SPEC §3). */
+enum idg__people_op {
+	IDG__OP_SET,
+	IDG__OP_SET_ONCE,
+	IDG__OP_ADD,
+	IDG__OP_APPEND,
+	IDG__OP_UNION,
+	IDG__OP_REMOVE,
+	IDG__OP_UNSET,
+	IDG__OP_DELETE,
+	IDG__OP_COUNT
+};
+
+/* An operator's value in a profile update, as MessagePack. */
+struct idg__opval {
+	int type;        /* enum idg__ft; MISSING when the operator is absent */
+	const void *mp;  /* its encoding */
+	size_t mp_len;
+	int all_numbers; /* an object whose values are all numbers */
+	int all_arrays;  /* an object whose values are all arrays */
+	int all_strings; /* an array whose elements are all strings */
+};
+
 struct idg__field {
 	int type;     /* enum idg__ft */
 	const char *s; /* STRING: the unescaped bytes; numbers: their text */
@@ -54,6 +77,10 @@ struct idg__inrec {
 	uint32_t merge_count;            /* its elements */
 	int merge_all_strings;           /* every element is a string */
 	struct idg__field merge_ids[2]; /* its first two elements */
+	struct idg__field ptime;          /* profile updates: $time */
+	struct idg__field ignore_time;    /* $ignore_time */
+	struct idg__field ignore_alias;   /* $ignore_alias */
+	struct idg__opval ops[IDG__OP_COUNT];
 	uint32_t nprops;                 /* properties of the record */
 	uint32_t long_strings;           /* string values over 255 bytes */
 	const void *props;               /* properties as a MessagePack map */

@@ -425,3 +425,25 @@ out:
 	idg__store_abort(t);
 	return rc;
 }
+
+int
+idg__members_live(struct idg__txn *t, uint32_t node, uint32_t **out,
+		  size_t *n, struct idg__err *e)
+{
+	struct idg__asof live = {INT64_MAX, INT64_MAX, 1};
+	struct members m;
+	struct idg__node nd;
+	int rc = idg__graph_get(t, node, &nd, e);
+
+	*out = NULL;
+	*n = 0;
+	if (rc == IDG_OK)
+		rc = collect_members(t, node, nd.root, &live, &m, e);
+	if (rc) {
+		free(m.v);
+		return rc;
+	}
+	*out = m.v;
+	*n = m.n;
+	return IDG_OK;
+}

@@ -102,10 +102,9 @@ invalid(struct idg__invalid *why, const char *field, const char *fmt, ...)
 }
 
 static int
-check_time(const struct idg__field *f, int64_t now_ms, int64_t *out,
-	   struct idg__invalid *why)
+check_time(const struct idg__field *f, const char *fld, int64_t now_ms,
+	   int64_t *out, struct idg__invalid *why)
 {
-	const char *fld = "properties.time";
 	double t;
 
 	if (f->type == IDG__F_MISSING)
@@ -260,10 +259,6 @@ check_event(const struct idg__inrec *jr, struct idg__rec *r,
 {
 	const struct idg__field *f = &jr->event;
 
-	if (f->type == IDG__F_MISSING && jr->profile_id.type != IDG__F_MISSING)
-		return invalid(why, "$distinct_id",
-			       "profile updates are not supported yet; "
-			       "keep this record for a later version");
 	if (f->type == IDG__F_MISSING)
 		return invalid(why, "event", "event is missing");
 	if (f->type != IDG__F_STRING)
@@ -290,7 +285,8 @@ idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
 		return invalid(why, "", "record is larger than 1 MiB (%zu bytes)",
 			       jr->raw_len);
 	if (check_event(jr, &r, why) ||
-	    check_time(&jr->time, now_ms, &r.time_ms, why) ||
+	    check_time(&jr->time, "properties.time", now_ms, &r.time_ms,
+		       why) ||
 	    check_insert_id(&jr->insert_id, &r.insert_id, why))
 		return -1;
 	r.kind = identity_kind(&r.event);
@@ -309,5 +305,113 @@ idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
 		return -1;
 	}
 	*out = r;
+	return 0;
+}
+
+int
+idg__record_is_profile(const struct idg__inrec *jr)
+{
+	return jr->event.type == IDG__F_MISSING &&
+	       jr->profile_id.type != IDG__F_MISSING;
+}
+
+static int
+check_flag(const struct idg__field *f, const char *fld, int *out,
+	   struct idg__invalid *why)
+{
+	*out = 0;
+	if (f->type == IDG__F_MISSING)
+		return 0;
+	if (f->type != IDG__F_BOOL)
+		return invalid(why, fld, "%s must be true or false", fld);
+	*out = f->i != 0;
+	return 0;
+}
+
+/* Each operator's value must have the type SPEC §4 names. */
+static int
+check_op(const struct idg__opval *op, int i, struct idg__invalid *why)
+{
+	static const char *const names[IDG__OP_COUNT] = {
+	    "$set",   "$set_once", "$add",   "$append",
+	    "$union", "$remove",   "$unset", "$delete"};
+	const char *name = names[i];
+
+	switch (i) {
+	case IDG__OP_ADD:
+		if (op->type != IDG__F_OBJECT || !op->all_numbers)
+			return invalid(why, name,
+				       "%s needs an object of numbers", name);
+		return 0;
+	case IDG__OP_UNION:
+		if (op->type != IDG__F_OBJECT || !op->all_arrays)
+			return invalid(why, name,
+				       "%s needs an object of arrays", name);
+		return 0;
+	case IDG__OP_UNSET:
+		if (op->type != IDG__F_ARRAY || !op->all_strings)
+			return invalid(why, name,
+				       "%s needs an array of property names",
+				       name);
+		return 0;
+	case IDG__OP_DELETE:
+		return 0; /* its value is ignored */
+	default:
+		if (op->type != IDG__F_OBJECT)
+			return invalid(why, name, "%s needs an object", name);
+		return 0;
+	}
+}
+
+int
+idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
+		      struct idg__prec *out, struct idg__invalid *why)
+{
+	struct idg__prec p;
+	const struct idg__field *id = &jr->profile_id;
+	int i, any = 0;
+
+	memset(&p, 0, sizeof(p));
+	if (jr->raw_len > IDG__MAX_RECORD_BYTES)
+		return invalid(why, "", "record is larger than 1 MiB (%zu bytes)",
+			       jr->raw_len);
+	if (id->type != IDG__F_STRING && id->type != IDG__F_INT &&
+	    id->type != IDG__F_BIGINT)
+		return invalid(why, "$distinct_id",
+			       "$distinct_id must be a string or an integer");
+	if (id->n == 0)
+		return invalid(why, "$distinct_id", "$distinct_id is empty");
+	if (idg__id_forbidden(id->s, id->n))
+		return invalid(why, "$distinct_id",
+			       "$distinct_id is a forbidden value: \"%.*s\"",
+			       (int)(id->n > 64 ? 64 : id->n), id->s);
+	p.distinct_id.p = id->s;
+	p.distinct_id.n = id->n;
+	for (i = 0; i < IDG__OP_COUNT; i++) {
+		const struct idg__opval *op = &jr->ops[i];
+
+		if (op->type == IDG__F_MISSING)
+			continue;
+		if (check_op(op, i, why))
+			return -1;
+		p.ops[i].p = op->mp;
+		p.ops[i].n = op->mp_len;
+		any = 1;
+	}
+	if (!any)
+		return invalid(why, "",
+			       "a profile update needs an operator: $set, "
+			       "$set_once, $add, $append, $union, $remove, "
+			       "$unset or $delete");
+	if (jr->ptime.type != IDG__F_MISSING) {
+		if (check_time(&jr->ptime, "$time", now_ms, &p.time_ms, why))
+			return -1;
+		p.has_time = 1;
+	}
+	if (check_flag(&jr->ignore_time, "$ignore_time", &p.ignore_time, why) ||
+	    check_flag(&jr->ignore_alias, "$ignore_alias", &p.ignore_alias,
+		       why))
+		return -1;
+	*out = p;
 	return 0;
 }

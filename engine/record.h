@@ -26,6 +26,16 @@ struct idg__rec {
 	struct idg__str ids[2];      /* ids the identity event names */
 };
 
+/* A profile update that passed validation (SPEC §3, §4). */
+struct idg__prec {
+	struct idg__str distinct_id;
+	int has_time;
+	int64_t time_ms;
+	int ignore_time;
+	int ignore_alias;
+	struct idg__str ops[IDG__OP_COUNT]; /* p == NULL when absent */
+};
+
 /* Why a record was rejected. */
 struct idg__invalid {
 	const char *field;
@@ -38,6 +48,13 @@ struct idg__invalid {
  */
 int idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
 			 struct idg__rec *out, struct idg__invalid *why);
+
+/* 1 if the record is a profile update: no "event", a "$distinct_id". */
+int idg__record_is_profile(const struct idg__inrec *jr);
+
+/* Validates a profile update; 0 and out, or -1 and why. */
+int idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
+			  struct idg__prec *out, struct idg__invalid *why);
 
 /* 1 if s is one of Mixpanel's forbidden id values. */
 int idg__id_forbidden(const char *s, size_t n);

@@ -13,6 +13,7 @@
 
 #include "graph.h"
 #include "log.h"
+#include "profile.h"
 
 /* The live root and cluster of a node, read once per check. */
 struct side {
@@ -93,8 +94,14 @@ merge(struct idg__batch *b, const struct side *w, const struct side *o,
 	if (!wid && oid)
 		canon = o->r.canon;
 	out->outcome = IDG_OUTCOME_MERGED;
-	return idg__graph_union(b->txn, w->root, o->root, canon, stamp, &root,
-				b->err);
+	rc = idg__graph_union(b->txn, w->root, o->root, canon, stamp, &root,
+			      b->err);
+	/* The side that keeps its canonical id keeps its profile. */
+	if (rc == IDG_OK && canon == w->r.canon)
+		rc = idg__profile_merged(b, root, w->r.profile, o->r.profile);
+	else if (rc == IDG_OK)
+		rc = idg__profile_merged(b, root, o->r.profile, w->r.profile);
+	return rc;
 }
 
 static int

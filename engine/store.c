@@ -41,6 +41,7 @@ static const struct {
     [IDG__T_EVBODY] = {"evbody", MDB_INTEGERKEY},
     [IDG__T_DEDUP] = {"dedup", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP},
     [IDG__T_FILES] = {"files", 0},
+    [IDG__T_PROFILES] = {"profiles", MDB_INTEGERKEY},
 };
 
 static int
@@ -248,13 +249,28 @@ idg__store_put(struct idg__txn *t, int table, const void *key, size_t klen,
 		f |= MDB_NODUPDATA;
 	rc = mdb_put((MDB_txn *)t, txn_store(t)->dbi[table], &k, &v, f);
 	if (rc == MDB_KEYEXIST && (f & MDB_APPEND)) {
-		/* Not in order after all: an ordinary put finds its place. */
-		f &= ~(unsigned)MDB_APPEND;
+		/* Not in order after all: an ordinary put finds its place,
+		 * but an append never overwrites. */
+		f = (f & ~(unsigned)MDB_APPEND) | MDB_NOOVERWRITE;
 		rc = mdb_put((MDB_txn *)t, txn_store(t)->dbi[table], &k, &v,
 			     f);
+		if (rc == MDB_KEYEXIST)
+			return idg__err_set(e, IDG_ECORRUPT,
+					    "%s: appending a key that exists",
+					    tables[table].name);
 	}
 	if (rc == MDB_KEYEXIST)
 		return IDG_OK; /* NODUPDATA: the pair is already there */
+	return rc ? map_error(rc, e, tables[table].name) : IDG_OK;
+}
+
+int
+idg__store_del(struct idg__txn *t, int table, const void *key, size_t klen,
+	       struct idg__err *e)
+{
+	MDB_val k = {klen, (void *)key};
+	int rc = mdb_del((MDB_txn *)t, txn_store(t)->dbi[table], &k, NULL);
+
 	return rc ? map_error(rc, e, tables[table].name) : IDG_OK;
 }
 

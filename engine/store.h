@@ -21,6 +21,7 @@ enum idg__table {
 	IDG__T_EVBODY,  /* seq (uint64) -> msgpack event body */
 	IDG__T_DEDUP,   /* dedup key hash -> event seqs (dup-sorted uint64) */
 	IDG__T_FILES,   /* input content hash -> msgpack ingest progress */
+	IDG__T_PROFILES, /* node (uint32) -> [hidden, properties map] */
 	IDG__T_COUNT
 };
 
@@ -69,6 +70,9 @@ int idg__store_get(struct idg__txn *t, int table, const void *key, size_t klen,
 		   struct idg__val *out, struct idg__err *e);
 int idg__store_put(struct idg__txn *t, int table, const void *key, size_t klen,
 		   const void *val, size_t vlen, unsigned flags,
+		   struct idg__err *e);
+/* Deletes a key (all its values); IDG_ENOTFOUND (no message) if absent. */
+int idg__store_del(struct idg__txn *t, int table, const void *key, size_t klen,
 		   struct idg__err *e);
 /* Number of entries in a table. */
 int idg__store_count(struct idg__txn *t, int table, size_t *out,

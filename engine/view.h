@@ -23,4 +23,11 @@ int idg__asof_root(struct idg__txn *t, uint32_t node,
 		   const struct idg__asof *a, uint32_t *root, uint32_t *canon,
 		   struct idg__err *e);
 
+/*
+ * The members of node's live cluster, as node numbers in the order first
+ * seen: *out is malloc'd (free it), *n its length.
+ */
+int idg__members_live(struct idg__txn *t, uint32_t node, uint32_t **out,
+		      size_t *n, struct idg__err *e);
+
 #endif

@@ -300,9 +300,15 @@ struct idg_ingest_stats {
 	uint64_t bytes;
 	uint64_t batches;
 	uint64_t duplicates;    /* events that replaced an earlier copy */
-	uint64_t warnings;      /* Mixpanel soft limits exceeded, in all: */
+	uint64_t warnings;      /* all the warnings below, added up: */
 	uint64_t long_strings;  /*   string values over 255 bytes */
 	uint64_t many_props;    /*   events with more than 255 properties */
+	uint64_t profile_updates;   /* valid profile updates */
+	uint64_t profiles_created;
+	uint64_t profiles_deleted;
+	uint64_t type_clashes;      /* warnings: $add on a non-number, ... */
+	uint64_t big_profiles;      /* warnings: over 2000 properties */
+	uint64_t anonymous_profiles; /* warnings: profiles_for_anonymous_ids */
 	int skipped;            /* idg_ingest_file(): already ingested */
 	uint64_t resumed_at;    /* idg_ingest_file(): first line (or value)
 				   read on --resume, else 0 */
@@ -488,6 +494,62 @@ int idg_report_funnel(idg_db *db, const struct idg_funnel_opts *opts,
 		      struct idg_funnel_step *out, uint64_t *pending);
 
 /* ------------------------------------------------------------------ */
+/* Profiles (the People API)                                           */
+
+/*
+ * A cluster has at most one active profile, which every update to any of
+ * its distinct_ids reaches. Profiles that lost a merge are hidden: kept,
+ * never shown by idg_profile_get(), listed and exported on request.
+ */
+struct idg_profile {
+	const char *distinct_id;  /* active: the cluster's canonical id;
+				     hidden: the id it is stored under */
+	size_t distinct_id_len;
+	const char *stored_under; /* the id the profile is stored under */
+	size_t stored_under_len;
+	int hidden;
+	const void *properties;   /* a MessagePack map: see idg_jw_msgpack() */
+	size_t properties_len;
+	const char *const *members; /* every distinct_id of the cluster of
+				       stored_under, in the order first seen */
+	const size_t *member_lens;
+	size_t nmembers;
+};
+
+/*
+ * The Explore view of distinct_id id: the active profile of its cluster
+ * (live view, at once). When the cluster has no profile, out->properties is
+ * NULL and the rest is filled. IDG_ENOTFOUND for an id never seen. Valid
+ * until the next call on the handle.
+ */
+int idg_profile_get(idg_db *db, const char *id, size_t len,
+		    struct idg_profile *out);
+
+/* What idg_profiles_foreach() lists. */
+struct idg_profiles_opts {
+	int hidden;             /* 0: active only; 1: hidden too */
+	const char *where_prop; /* only profiles whose property where_prop */
+	const char *where_value; /* equals this: a string property by its
+				    text, any other by its JSON text (30,
+				    true, null, [1,2]) */
+	uint64_t limit;         /* at most this many; 0: no limit */
+};
+
+typedef int (*idg_profile_cb)(void *user, const struct idg_profile *p);
+
+/* Calls cb for each profile, in the order they were made. */
+int idg_profiles_foreach(idg_db *db, const struct idg_profiles_opts *opts,
+			 idg_profile_cb cb, void *user);
+
+/*
+ * Writes every active profile (and the hidden ones when hidden is 1) as
+ * {"$distinct_id", "$properties", "$distinct_ids"} per line (hidden ones
+ * also carry "$hidden": true), or as MessagePack maps of the same shape.
+ */
+int idg_export_profiles(idg_db *db, FILE *out, int format, int hidden,
+			uint64_t *count);
+
+/* ------------------------------------------------------------------ */
 /* Events export                                                       */
 
 /* What idg_export_events() writes; zero-initialize, then set. */
@@ -550,6 +612,8 @@ void idg_jw_null(idg_jw *w);
 /* A number given as its JSON text, written as it is (for integers beyond
  * 64 bits, kept as their digits). The caller vouches that it is valid. */
 void idg_jw_number_text(idg_jw *w, const char *digits, size_t len);
+/* A MessagePack value (such as idg_profile.properties) as JSON. */
+void idg_jw_msgpack(idg_jw *w, const void *data, size_t len);
 /* Ends the current top-level value with '\n' (JSON lines). */
 void idg_jw_newline(idg_jw *w);
 /* Writes bytes as they are (for non-JSON text between values). */

@@ -110,8 +110,9 @@ Test(events, integer_distinct_id_exports_its_text)
 		   "\"time\":1700000000}}\n");
 	out = export_all(db);
 	/* An integer stands for its text: the same id, not a change. */
-	cr_assert_str_eq(out, "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
-			      "\"12345\",\"time\":1700000000}}\n");
+	cr_assert_str_eq(out,
+			 "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
+			 "\"12345\",\"time\":1700000000}}\n");
 	free(out);
 }
 
@@ -119,19 +120,19 @@ Test(events, export_resolves_and_keeps_id_as_sent)
 {
 	char *out;
 
-	ingest(db,
-	       "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"" D1
-	       "\",\"time\":1700000000}}\n"
-	       "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
-	       "\"U1\",\"$anon_distinct_id\":\"" D1 "\",\"time\":1700000600}}\n");
+	ingest(db, "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"" D1
+		   "\",\"time\":1700000000}}\n"
+		   "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+		   "\"U1\",\"$anon_distinct_id\":\"" D1
+		   "\",\"time\":1700000600}}\n");
 	out = export_all(db);
 	cr_assert_str_eq(
-	    out, "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"U1\","
-		 "\"$distinct_id_before_identity\":\"" D1
-		 "\",\"time\":1700000000}}\n"
-		 "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
-		 "\"U1\",\"$anon_distinct_id\":\"" D1
-		 "\",\"time\":1700000600}}\n");
+	    out,
+	    "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"U1\","
+	    "\"$distinct_id_before_identity\":\"" D1
+	    "\",\"time\":1700000000}}\n"
+	    "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+	    "\"U1\",\"$anon_distinct_id\":\"" D1 "\",\"time\":1700000600}}\n");
 	free(out);
 }
 
@@ -140,15 +141,16 @@ Test(events, export_as_of_before_the_merge)
 	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
 	char *out;
 
-	ingest(db,
-	       "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"" D1
-	       "\",\"time\":1700000000}}\n"
-	       "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
-	       "\"U1\",\"$anon_distinct_id\":\"" D1 "\",\"time\":1700000600}}\n");
+	ingest(db, "{\"event\":\"a\",\"properties\":{\"distinct_id\":\"" D1
+		   "\",\"time\":1700000000}}\n"
+		   "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+		   "\"U1\",\"$anon_distinct_id\":\"" D1
+		   "\",\"time\":1700000600}}\n");
 	o.at = INT64_C(1700000000000);
 	out = export_opts(db, &o, NULL);
-	cr_assert_str_eq(out, "{\"event\":\"a\",\"properties\":{\"distinct_id\":"
-			      "\"" D1 "\",\"time\":1700000000}}\n");
+	cr_assert_str_eq(out,
+			 "{\"event\":\"a\",\"properties\":{\"distinct_id\":"
+			 "\"" D1 "\",\"time\":1700000000}}\n");
 	free(out);
 	/* The reported view 30 minutes after the merge does not see it. */
 	o.at = INT64_C(1700000600000) + 30 * 60000;
@@ -217,8 +219,8 @@ Test(events, export_orders_by_time_then_ingestion)
 }
 
 #define EV(ins, t, extra)                                                      \
-	"{\"event\":\"buy\",\"properties\":{\"distinct_id\":\"u1\",\"time\":" t \
-	",\"$insert_id\":\"" ins "\"" extra "}}\n"
+	"{\"event\":\"buy\",\"properties\":{\"distinct_id\":\"u1\","           \
+	"\"time\":" t ",\"$insert_id\":\"" ins "\"" extra "}}\n"
 
 Test(events, dedup_last_copy_wins)
 {
@@ -249,12 +251,14 @@ Test(events, dedup_needs_every_key_part)
 
 	st = ingest(
 	    db,
-	    EV("abc", "1700000000", "") EV("abc", "1700000001", "")
-		"{\"event\":\"other\",\"properties\":{\"distinct_id\":\"u1\","
-		"\"time\":1700000000,\"$insert_id\":\"abc\"}}\n"
-		"{\"event\":\"buy\",\"properties\":{\"distinct_id\":\"u2\","
-		"\"time\":1700000000,\"$insert_id\":\"abc\"}}\n" EV(
-		    "abd", "1700000000", ""));
+	    EV("abc", "1700000000", "") EV(
+		"abc", "1700000001",
+		"") "{\"event\":\"other\",\"properties\":{\"distinct_id\":"
+		    "\"u1\","
+		    "\"time\":1700000000,\"$insert_id\":\"abc\"}}\n"
+		    "{\"event\":\"buy\",\"properties\":{\"distinct_id\":\"u2\","
+		    "\"time\":1700000000,\"$insert_id\":\"abc\"}}\n" EV(
+			"abd", "1700000000", ""));
 	cr_assert_eq(st.duplicates, 0);
 	free(export_opts(db, &o, &n));
 	cr_assert_eq(n, 5);
@@ -281,9 +285,10 @@ Test(events, no_insert_id_never_dedups)
 Test(events, duplicate_identity_event_merges_nothing_again)
 {
 	struct idg_ingest_stats st;
-	const char *line = "{\"event\":\"$merge\",\"properties\":{"
-			   "\"$distinct_ids\":[\"a\",\"b\"],\"time\":1700000000,"
-			   "\"$insert_id\":\"m1\"}}\n";
+	const char *line =
+	    "{\"event\":\"$merge\",\"properties\":{"
+	    "\"$distinct_ids\":[\"a\",\"b\"],\"time\":1700000000,"
+	    "\"$insert_id\":\"m1\"}}\n";
 	struct idg_info info;
 
 	ingest(db, line);
@@ -303,11 +308,12 @@ Test(events, failed_identity_event_keeps_failure_properties)
 		   "1700000000}}\n");
 	out = export_all(db);
 	cr_assert_str_eq(
-	    out, "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
-		 "\"u@x.com\",\"$anon_distinct_id\":\"abc\",\"time\":1700000000,"
-		 "\"$failure_reason\":\"errAnonDistinctIdNonGUIDForm\","
-		 "\"$failure_description\":\"$anon_distinct_id didn't match "
-		 "expected GUID pattern: abc\"}}\n");
+	    out,
+	    "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+	    "\"u@x.com\",\"$anon_distinct_id\":\"abc\",\"time\":1700000000,"
+	    "\"$failure_reason\":\"errAnonDistinctIdNonGUIDForm\","
+	    "\"$failure_description\":\"$anon_distinct_id didn't match "
+	    "expected GUID pattern: abc\"}}\n");
 	free(out);
 }
 
@@ -361,12 +367,12 @@ Test(events, same_file_twice_is_skipped)
 	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct idg_ingest_stats st;
 	struct idg_info before, after;
-	char *path = write_file("in.jsonl",
-				"{\"event\":\"a\",\"properties\":{\"distinct_id\":"
-				"\"x\",\"time\":1700000000}}\n"
-				"{\"event\":\"$merge\",\"properties\":{"
-				"\"$distinct_ids\":[\"x\",\"y\"],"
-				"\"time\":1700000001}}\n");
+	char *path = write_file(
+	    "in.jsonl", "{\"event\":\"a\",\"properties\":{\"distinct_id\":"
+			"\"x\",\"time\":1700000000}}\n"
+			"{\"event\":\"$merge\",\"properties\":{"
+			"\"$distinct_ids\":[\"x\",\"y\"],"
+			"\"time\":1700000001}}\n");
 	char *e1, *e2;
 
 	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0);
@@ -418,10 +424,11 @@ generated(int n)
 				     "\"time\":%lld}}\n",
 				     i % 50, (i * 13) % 97, t);
 		else if (i % 5 == 0)
-			p += sprintf(p,
-				     "{\"event\":\"e%d\",\"properties\":{"
-				     "\"distinct_id\":\"u%d\",\"time\":%lld}}\n",
-				     i % 3, i % 97, t);
+			p +=
+			    sprintf(p,
+				    "{\"event\":\"e%d\",\"properties\":{"
+				    "\"distinct_id\":\"u%d\",\"time\":%lld}}\n",
+				    i % 3, i % 97, t);
 		else
 			p += sprintf(p,
 				     "{\"event\":\"e%d\",\"properties\":{"
@@ -433,8 +440,7 @@ generated(int n)
 }
 
 static int
-mapping_line(void *user, const char *id, size_t il, const char *res,
-	     size_t rl)
+mapping_line(void *user, const char *id, size_t il, const char *res, size_t rl)
 {
 	FILE *fp = user;
 
@@ -462,9 +468,9 @@ dump(idg_db *h)
 	FILE *fp = open_memstream(&buf, &len);
 
 	cr_assert_eq(idg_export_events(h, fp, &o, NULL), 0);
-	cr_assert_eq(idg_mappings_foreach(h, IDG_NOW, IDG_VIEW_LIVE,
-					  mapping_line, fp),
-		     0);
+	cr_assert_eq(
+	    idg_mappings_foreach(h, IDG_NOW, IDG_VIEW_LIVE, mapping_line, fp),
+	    0);
 	cr_assert_eq(idg_log_foreach(h, log_line, fp), 0);
 	cr_assert_eq(idg_info(h, &info), 0);
 	fprintf(fp, "%lld %llu %llu %llu\n", (long long)info.stamp,
@@ -520,8 +526,8 @@ Test(events, resume_after_kill_equals_one_clean_ingest)
 	cr_assert_eq(idg_ingest_file(db, path, &io, &st), IDG_EPARTIAL);
 	cr_assert(strstr(idg_errmsg(db), "--resume") != NULL);
 	io.resume = 1;
-	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0,
-		     "%s", idg_errmsg(db));
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0, "%s",
+		     idg_errmsg(db));
 	cr_assert_eq(st.resumed_at, 601);
 	cr_assert_eq(st.records, 1400);
 	clean = open_at(clean_dir, 0);
@@ -638,9 +644,8 @@ Test(events, msgpack_input_equals_json_input)
 
 	io.on_reject = on_reject;
 	io.user = &rj;
-	cr_assert_eq(idg_ingest_buffer(db, json_twin, strlen(json_twin), &io,
-				       &sj),
-		     0);
+	cr_assert_eq(
+	    idg_ingest_buffer(db, json_twin, strlen(json_twin), &io, &sj), 0);
 	msgpack_sbuffer_init(&sb);
 	pack_twin(&sb);
 	m = open_at(mdir, 0);

@@ -114,7 +114,7 @@ ingest(idg_db *db, const char *buf, size_t len, struct rejects *rs)
 	memset(&st, 0xa5, sizeof(st));
 	rc = idg_ingest_buffer(db, buf, len, &io, &st);
 	cr_assert_eq(rc, 0, "ingest: %d %s", rc, idg_errmsg(db));
-	cr_assert_eq(st.records, st.rejected + st.events);
+	cr_assert_eq(st.records, st.rejected + st.events + st.profile_updates);
 	return st;
 }
 
@@ -1071,27 +1071,29 @@ Test(ingest_bad, deeply_nested)
 	char *s, *buf;
 	size_t n;
 
-	/* Every value is read (and kept), so nesting is bounded: over 128
-	 * levels the record is refused before it can exhaust the stack. */
+	/* Every value is read and kept as MessagePack, so nesting is
+	 * bounded: over 29 levels the record is refused. */
 	s = nested("{\"event\":", 100000,
 		   ",\"properties\":{\"distinct_id\":\"x\","
 		   "\"time\":1700000001}}");
-	reject_one(s, "", "nested more than 128 deep");
+	reject_one(s, "", "nested more than 29 deep");
 	free(s);
 	s = nested("{\"event\":\"e\",\"properties\":{\"distinct_id\":", 100000,
 		   ",\"time\":1700000001}}");
-	reject_one(s, "", "nested more than 128 deep");
+	reject_one(s, "", "nested more than 29 deep");
 	free(s);
-	/* A property value 128 lists deep is fine, 129 is not. */
+	/* A property value 29 lists deep is fine, 30 is not. */
 	s = nested("{\"event\":\"e\",\"properties\":{\"distinct_id\":\"x\","
-		   "\"time\":1700000001,\"d\":", 128, "}}");
+		   "\"time\":1700000001,\"d\":",
+		   29, "}}");
 	st = ingest(db, s, strlen(s), &rs);
-	cr_assert_eq(st.rejected, 0, "128 levels");
+	cr_assert_eq(st.rejected, 0, "29 levels");
 	free(s);
 	s = nested("{\"event\":\"e\",\"properties\":{\"distinct_id\":\"x\","
-		   "\"time\":1700000001,\"d\":", 129, "}}");
+		   "\"time\":1700000001,\"d\":",
+		   30, "}}");
 	st = ingest(db, s, strlen(s), &rs);
-	cr_assert_eq(st.rejected, 1, "129 levels");
+	cr_assert_eq(st.rejected, 1, "30 levels");
 	free(s);
 	rejects_free(&rs);
 	rs = (struct rejects){0};
@@ -1110,7 +1112,7 @@ Test(ingest_bad, deeply_nested)
 	free(s);
 
 	/* Moderate nesting in a property is an ordinary event. */
-	s = nested(DEEP_PROP, 100, "}}");
+	s = nested(DEEP_PROP, 29, "}}");
 	accept_resolves(s, "x", 1);
 	free(s);
 
@@ -1139,13 +1141,37 @@ Test(ingest_bad, deeply_nested)
 	tu_rmdir(dir);
 }
 
-Test(ingest_bad, profile_update_not_supported)
+Test(ingest_bad, profile_update_rules)
 {
-	reject_one("{\"$distinct_id\":\"u1\",\"$token\":\"t\",\"$set\":{"
-		   "\"name\":\"Ann\"}}",
-		   "$distinct_id", "profile");
-	reject_one("{\"$distinct_id\":\"u1\",\"$unset\":[\"name\"]}",
-		   "$distinct_id", "profile");
+	reject_one("{\"$distinct_id\":\"u1\",\"$token\":\"t\"}", "",
+		   "needs an operator");
+	reject_one("{\"$distinct_id\":\"null\",\"$set\":{\"a\":1}}",
+		   "$distinct_id", "forbidden");
+	reject_one("{\"$distinct_id\":\"\",\"$set\":{\"a\":1}}", "$distinct_id",
+		   "empty");
+	reject_one("{\"$distinct_id\":1.5,\"$set\":{\"a\":1}}", "$distinct_id",
+		   "string or an integer");
+	reject_one("{\"$distinct_id\":\"u1\",\"$set\":[1]}", "$set",
+		   "needs an object");
+	reject_one("{\"$distinct_id\":\"u1\",\"$set_once\":\"x\"}", "$set_once",
+		   "needs an object");
+	reject_one("{\"$distinct_id\":\"u1\",\"$add\":{\"n\":\"1\"}}", "$add",
+		   "object of numbers");
+	reject_one("{\"$distinct_id\":\"u1\",\"$union\":{\"l\":1}}", "$union",
+		   "object of arrays");
+	reject_one("{\"$distinct_id\":\"u1\",\"$unset\":[\"a\",1]}", "$unset",
+		   "array of property names");
+	reject_one("{\"$distinct_id\":\"u1\",\"$append\":null}", "$append",
+		   "needs an object");
+	reject_one("{\"$distinct_id\":\"u1\",\"$remove\":true}", "$remove",
+		   "needs an object");
+	reject_one("{\"$distinct_id\":\"u1\",\"$set\":{},\"$time\":\"x\"}",
+		   "$time", "number");
+	reject_one("{\"$distinct_id\":\"u1\",\"$set\":{},\"$time\":5}", "$time",
+		   "1971");
+	reject_one("{\"$distinct_id\":\"u1\",\"$set\":{},"
+		   "\"$ignore_time\":\"yes\"}",
+		   "$ignore_time", "true or false");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1244,7 +1270,7 @@ fuzz_check(idg_db *db, const char *buf, size_t len, int stream)
 		rc = idg_ingest_buffer(db, buf, len, &io, &st);
 	}
 	cr_assert_eq(rc, 0, "%d %s", rc, idg_errmsg(db));
-	cr_assert_eq(st.records, st.rejected + st.events);
+	cr_assert_eq(st.records, st.rejected + st.events + st.profile_updates);
 	cr_assert_eq((uint64_t)rs.n, st.rejected);
 	cr_assert_gt(st.rejected, 1000);
 	cr_assert_gt(st.events, 0);

@@ -637,9 +637,9 @@ Test(original, canonical_across_chain_of_merges)
 	{
 		struct idg_resolution r;
 
-		cr_assert_eq(idg_resolve(db, "z", 1, T0 + MIN, IDG_VIEW_LIVE,
-					 &r),
-			     IDG_ENOTFOUND);
+		cr_assert_eq(
+		    idg_resolve(db, "z", 1, T0 + MIN, IDG_VIEW_LIVE, &r),
+		    IDG_ENOTFOUND);
 	}
 }
 
@@ -667,9 +667,9 @@ Test(original, stamps_are_monotone)
 	merge("A", "B", T0);
 	flush();
 	cr_assert_eq(size_at("A", T0 + 10 * MIN, IDG_VIEW_LIVE), 2);
-	cr_assert_eq(idg_resolve(db, "B", 1, T0 + 10 * MIN - 1, IDG_VIEW_LIVE,
-				 &r),
-		     IDG_ENOTFOUND, "B is stamped with the current stamp");
+	cr_assert_eq(
+	    idg_resolve(db, "B", 1, T0 + 10 * MIN - 1, IDG_VIEW_LIVE, &r),
+	    IDG_ENOTFOUND, "B is stamped with the current stamp");
 }
 
 Test(original, ingest_summary_counts_outcomes)

@@ -122,13 +122,11 @@ Test(report, row_merge_visible_after_an_hour)
 	cr_assert_eq(uniques(db, NULL, t + 20 * MIN, IDG_VIEW_LIVE).uniques, 1);
 	cr_assert_eq(uniques(db, NULL, t + 71 * MIN, IDG_VIEW_LIVE).uniques, 1);
 	/* The boundary: merge stamp + delay counts one, 1 ms before two. */
-	cr_assert_eq(uniques(db, NULL, merged + 60 * MIN, IDG_VIEW_REPORTED)
-			 .uniques,
-		     1);
-	cr_assert_eq(uniques(db, NULL, merged + 60 * MIN - 1,
-			     IDG_VIEW_REPORTED)
-			 .uniques,
-		     2);
+	cr_assert_eq(
+	    uniques(db, NULL, merged + 60 * MIN, IDG_VIEW_REPORTED).uniques, 1);
+	cr_assert_eq(
+	    uniques(db, NULL, merged + 60 * MIN - 1, IDG_VIEW_REPORTED).uniques,
+	    2);
 	/* Default T is the current stamp (t + 11 min): still two. */
 	u = uniques(db, NULL, IDG_NOW, IDG_VIEW_REPORTED);
 	cr_assert_eq(u.uniques, 2);
@@ -239,10 +237,9 @@ Test(report, bad_arguments)
 	event("a", "x", T0);
 	flush();
 	o.event = "nope";
-	cr_assert_eq(idg_report_uniques(db, &o, &u, NULL, NULL),
-		     IDG_ENOTFOUND);
-	cr_assert(strstr(idg_errmsg(db), "known events: a") != NULL,
-		  "%s", idg_errmsg(db));
+	cr_assert_eq(idg_report_uniques(db, &o, &u, NULL, NULL), IDG_ENOTFOUND);
+	cr_assert(strstr(idg_errmsg(db), "known events: a") != NULL, "%s",
+		  idg_errmsg(db));
 	o.event = NULL;
 	o.from_ms = T0;
 	o.to_ms = T0;
@@ -285,7 +282,7 @@ Test(report, funnel_order_matters)
 	event("b", "u2", T0);
 	event("a", "u2", T0 + 1); /* b came before a: stops at step 1 */
 	event("c", "u2", T0 + 2);
-	event("b", "u3", T0);     /* never started */
+	event("b", "u3", T0); /* never started */
 	flush();
 	funnel(db, steps, 3, IDG_DEFAULT_FUNNEL_WINDOW_MS, IDG_NOW,
 	       IDG_VIEW_LIVE, out);
@@ -450,10 +447,11 @@ generate(struct rec *r, int n, uint64_t seed)
 		char dev[64], user[16];
 
 		t += (int64_t)(next_rand() % 20) * MIN;
-		time = next_rand() % 8 == 0 ? t - (int64_t)(next_rand() % 90) * MIN
-					    : t;
-		snprintf(dev, sizeof(dev),
-			 "6f1c3b1e-0000-4a1b-9c1d-%012u", next_rand() % 10);
+		time = next_rand() % 8 == 0
+			   ? t - (int64_t)(next_rand() % 90) * MIN
+			   : t;
+		snprintf(dev, sizeof(dev), "6f1c3b1e-0000-4a1b-9c1d-%012u",
+			 next_rand() % 10);
 		snprintf(user, sizeof(user), "user%u", next_rand() % 5);
 		k = (int)(next_rand() % 10);
 		if (k == 0)
@@ -516,8 +514,8 @@ compare_at(idg_db *full, idg_db *part, int64_t at, int view)
 	funnel(part, steps, 3, 45 * MIN, at, view, f2);
 	for (i = 0; i < 3; i++)
 		cr_assert_eq(f1[i].users, f2[i].users,
-			     "funnel step %d at %lld view %d", i,
-			     (long long)at, view);
+			     "funnel step %d at %lld view %d", i, (long long)at,
+			     view);
 }
 
 Test(report, time_travel_equals_rebuild)
@@ -535,7 +533,8 @@ Test(report, time_travel_equals_rebuild)
 		ingest_lines(db, r, NREC, INT64_MAX);
 		for (trial = 0; trial < 6; trial++) {
 			int64_t at = r[next_rand() % NREC].stamp +
-				     (int64_t)(next_rand() % 3) * 30 * MIN - MIN;
+				     (int64_t)(next_rand() % 3) * 30 * MIN -
+				     MIN;
 			char *pdir = tu_tmpdir();
 			idg_db *part = fresh(pdir);
 

@@ -1,0 +1,677 @@
+/*
+ * test_graph.c — the identity graph (engine/graph.c): live roots, sizes and
+ * rings after unions, union by size, as-of finds over the stamped forest,
+ * the log2(n) path bound, canonical-node history, and a randomized check of
+ * find_at against a naive union-find rebuilt from the unions up to T.
+ *
+ * Graphs are built directly with idg__graph_add / _union / _set_canon at
+ * chosen stamps; expected results are worked out by hand or by the naive
+ * reference, never read back from the code under test.
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "ids.h"
+#include "store.h"
+#include "testutil.h"
+
+/* A database with one open write transaction. */
+struct fx {
+	char *dir;
+	struct idg__store *s;
+	struct idg__txn *t;
+	struct idg__err e;
+};
+
+static void
+fx_open(struct fx *f)
+{
+	f->dir = tu_tmpdir();
+	cr_assert_eq(idg__store_open(&f->s, f->dir, IDG__STORE_CREATE, &f->e),
+		     IDG_OK, "%s", f->e.msg);
+	cr_assert_eq(idg__store_begin(f->s, 1, &f->t, &f->e), IDG_OK, "%s",
+		     f->e.msg);
+}
+
+static void
+fx_close(struct fx *f)
+{
+	idg__store_abort(f->t);
+	idg__store_close(f->s);
+	tu_rmdir(f->dir);
+}
+
+/*
+ * Each test (its own process) gets a fresh database in f. The fixture runs
+ * as .init/.fini so that a failed assertion still removes the directory.
+ */
+static struct fx f;
+
+static void
+setup(void)
+{
+	fx_open(&f);
+}
+
+static void
+teardown(void)
+{
+	fx_close(&f);
+}
+
+TestSuite(graph, .init = setup, .fini = teardown);
+
+/* Adds nodes 1..n, each a cluster of one created at stamp. */
+static void
+add_nodes(struct fx *f, uint32_t n, int64_t stamp)
+{
+	uint32_t i;
+
+	for (i = 1; i <= n; i++)
+		cr_assert_eq(idg__graph_add(f->t, i, stamp, &f->e), IDG_OK,
+			     "%s", f->e.msg);
+}
+
+static struct idg__node
+node(struct fx *f, uint32_t n)
+{
+	struct idg__node nd;
+
+	cr_assert_eq(idg__graph_get(f->t, n, &nd, &f->e), IDG_OK, "%s",
+		     f->e.msg);
+	return nd;
+}
+
+static uint32_t
+unite(struct fx *f, uint32_t a, uint32_t b, uint32_t canon, int64_t stamp)
+{
+	uint32_t r = 0;
+
+	cr_assert_eq(idg__graph_union(f->t, a, b, canon, stamp, &r, &f->e),
+		     IDG_OK, "%s", f->e.msg);
+	return r;
+}
+
+static uint32_t
+find_at(struct fx *f, uint32_t n, int64_t at)
+{
+	uint32_t r = 0;
+
+	cr_assert_eq(idg__graph_find_at(f->t, n, at, &r, &f->e), IDG_OK, "%s",
+		     f->e.msg);
+	return r;
+}
+
+static uint32_t
+canon_at(struct fx *f, uint32_t root, int64_t at)
+{
+	uint32_t c = 0;
+
+	cr_assert_eq(idg__graph_canon_at(f->t, root, at, &c, &f->e), IDG_OK,
+		     "%s", f->e.msg);
+	return c;
+}
+
+/* Checks that r is a well-formed root of a live cluster of size nodes. */
+static void
+expect_root(struct fx *f, uint32_t r, uint32_t size)
+{
+	struct idg__node nd = node(f, r);
+
+	cr_assert_eq(nd.parent, r, "root %u has parent %u", r, nd.parent);
+	cr_assert_eq(nd.root, r, "root %u is labelled %u", r, nd.root);
+	cr_assert_eq(nd.linked, IDG__UNLINKED, "root %u is linked", r);
+	cr_assert_eq(nd.size, size, "root %u: size %u, want %u", r, nd.size,
+		     size);
+}
+
+/* Ring collection: the members visited, in order. */
+struct members {
+	uint32_t v[2048];
+	size_t n;
+	size_t stop_after; /* 0: never stop */
+};
+
+static int
+collect(void *ctx, uint32_t x)
+{
+	struct members *m = ctx;
+
+	cr_assert_lt(m->n, sizeof(m->v) / sizeof(m->v[0]),
+		     "ring does not close");
+	m->v[m->n++] = x;
+	if (m->stop_after && m->n == m->stop_after)
+		return 42;
+	return 0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The ring from n visits exactly want[0..k) (any order), n first. */
+static void
+expect_ring(struct fx *f, uint32_t n, const uint32_t *want, size_t k)
+{
+	struct members m = {.n = 0};
+	uint32_t sorted[64];
+	size_t i;
+
+	cr_assert_leq(k, 64);
+	cr_assert_eq(idg__graph_ring(f->t, n, collect, &m, &f->e), IDG_OK);
+	cr_assert_eq(m.n, k, "ring of %u: %zu members, want %zu", n, m.n, k);
+	cr_assert_eq(m.v[0], n);
+	memcpy(sorted, want, k * sizeof(*want));
+	qsort(sorted, k, sizeof(*sorted), cmp_u32);
+	qsort(m.v, m.n, sizeof(*m.v), cmp_u32);
+	for (i = 0; i < k; i++)
+		cr_assert_eq(m.v[i], sorted[i],
+			     "ring of %u: member %u, want %u", n, m.v[i],
+			     sorted[i]);
+}
+
+Test(graph, add_makes_singleton)
+{
+	struct idg__node nd;
+
+	cr_assert_eq(idg__graph_add(f.t, 7, 123, &f.e), IDG_OK);
+	nd = node(&f, 7);
+	cr_assert_eq(nd.parent, 7);
+	cr_assert_eq(nd.root, 7);
+	cr_assert_eq(nd.next, 7);
+	cr_assert_eq(nd.size, 1);
+	cr_assert_eq(nd.canon, 7);
+	cr_assert_eq(nd.flags, 0);
+	cr_assert_eq(nd.created, 123);
+	cr_assert_eq(nd.linked, IDG__UNLINKED);
+	expect_ring(&f, 7, (uint32_t[]){7}, 1);
+	cr_assert_eq(find_at(&f, 7, INT64_MIN), 7);
+	cr_assert_eq(find_at(&f, 7, INT64_MAX), 7);
+	cr_assert_eq(canon_at(&f, 7, INT64_MAX), 7);
+	/* A node never added is missing. */
+	cr_assert_eq(idg__graph_get(f.t, 8, &nd, &f.e), IDG_ECORRUPT);
+}
+
+/*
+ * graph_add must store the node or fail: it must not report success for a
+ * node it did not write. Nodes added below the highest node so far (LMDB
+ * MDB_APPEND out of order) came back IDG_OK and unwritten, because
+ * idg__store_put maps MDB_KEYEXIST to IDG_OK whatever the flags.
+ */
+Test(graph, add_out_of_order_stores_or_fails)
+{
+	struct idg__node nd;
+	int rc;
+
+	cr_assert_eq(idg__graph_add(f.t, 5, 0, &f.e), IDG_OK);
+	rc = idg__graph_add(f.t, 3, 7, &f.e);
+	if (rc == IDG_OK) {
+		cr_assert_eq(idg__graph_get(f.t, 3, &nd, &f.e), IDG_OK,
+			     "graph_add(3) after 5 said IDG_OK but stored "
+			     "nothing");
+		cr_assert_eq(nd.created, 7);
+		cr_assert_eq(nd.root, 3);
+	}
+}
+
+/*
+ * Adding a node that exists must fail or leave it alone: resetting it to a
+ * cluster of one would break its cluster's ring, size and forest.
+ */
+Test(graph, add_existing_node_keeps_it_or_fails)
+{
+	struct idg__node nd;
+	int rc;
+
+	add_nodes(&f, 3, 0);
+	cr_assert_eq(unite(&f, 1, 2, 1, 10), 1);
+	rc = idg__graph_add(f.t, 2, 99, &f.e);
+	if (rc == IDG_OK) {
+		nd = node(&f, 2);
+		cr_assert(nd.root == 1 && nd.parent == 1 && nd.linked == 10 &&
+			      nd.created == 0,
+			  "graph_add(2) said IDG_OK and reset node 2: root "
+			  "%u parent %u linked %lld created %lld",
+			  nd.root, nd.parent, (long long)nd.linked,
+			  (long long)nd.created);
+	}
+	expect_root(&f, 1, 2);
+	expect_ring(&f, 1, (uint32_t[]){1, 2}, 2);
+	cr_assert_eq(find_at(&f, 2, 10), 1);
+}
+
+/* Ties keep the first argument's root; otherwise the larger root stays. */
+Test(graph, union_by_size)
+{
+	uint32_t x;
+
+	add_nodes(&f, 8, 0);
+	cr_assert_eq(unite(&f, 1, 2, 1, 10), 1, "tie: first argument's root");
+	cr_assert_eq(unite(&f, 4, 3, 4, 11), 4, "tie: first argument's root");
+	/* {5} is smaller than {1,2}: 1 stays root though it is second. */
+	cr_assert_eq(unite(&f, 5, 1, 1, 12), 1);
+	/* {4,3} is smaller than {1,2,5}. */
+	cr_assert_eq(unite(&f, 4, 1, 1, 13), 1);
+	cr_assert_eq(unite(&f, 6, 7, 6, 14), 6);
+	cr_assert_eq(unite(&f, 8, 6, 6, 15), 6);
+
+	expect_root(&f, 1, 5);
+	expect_root(&f, 6, 3);
+	for (x = 1; x <= 5; x++)
+		cr_assert_eq(node(&f, x).root, 1, "node %u", x);
+	for (x = 6; x <= 8; x++)
+		cr_assert_eq(node(&f, x).root, 6, "node %u", x);
+	/* Forest links and their stamps. */
+	cr_assert_eq(node(&f, 2).parent, 1);
+	cr_assert_eq(node(&f, 2).linked, 10);
+	cr_assert_eq(node(&f, 3).parent, 4);
+	cr_assert_eq(node(&f, 3).linked, 11);
+	cr_assert_eq(node(&f, 5).parent, 1);
+	cr_assert_eq(node(&f, 5).linked, 12);
+	cr_assert_eq(node(&f, 4).parent, 1);
+	cr_assert_eq(node(&f, 4).linked, 13);
+	cr_assert_eq(node(&f, 8).parent, 6);
+	cr_assert_eq(node(&f, 8).linked, 15);
+
+	/* 5 + 3: {1..5} absorbs {6,7,8} whichever argument it is. */
+	cr_assert_eq(unite(&f, 6, 1, 1, 16), 1);
+	expect_root(&f, 1, 8);
+	for (x = 1; x <= 8; x++)
+		cr_assert_eq(node(&f, x).root, 1, "node %u", x);
+	cr_assert_eq(node(&f, 6).parent, 1);
+	cr_assert_eq(node(&f, 6).linked, 16);
+	/* Sizes of former roots are not read again, but their links are. */
+	cr_assert_eq(node(&f, 4).linked, 13);
+}
+
+Test(graph, ring_visits_members)
+{
+	uint32_t all[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	struct members m = {.n = 0, .stop_after = 3};
+	uint32_t x;
+
+	add_nodes(&f, 10, 0);
+	expect_ring(&f, 3, (uint32_t[]){3}, 1);
+	unite(&f, 1, 2, 1, 1);
+	unite(&f, 3, 4, 3, 2);
+	unite(&f, 5, 6, 5, 3);
+	expect_ring(&f, 2, (uint32_t[]){1, 2}, 2);
+	expect_ring(&f, 4, (uint32_t[]){3, 4}, 2);
+	unite(&f, 1, 3, 1, 4);
+	for (x = 1; x <= 4; x++)
+		expect_ring(&f, x, (uint32_t[]){1, 2, 3, 4}, 4);
+	expect_ring(&f, 6, (uint32_t[]){5, 6}, 2);
+	expect_ring(&f, 7, (uint32_t[]){7}, 1);
+	unite(&f, 7, 5, 5, 5);
+	unite(&f, 8, 9, 8, 6);
+	unite(&f, 8, 10, 8, 7);
+	unite(&f, 5, 8, 8, 8);
+	unite(&f, 1, 8, 8, 9);
+	for (x = 1; x <= 10; x++)
+		expect_ring(&f, x, all, 10);
+
+	/* A callback's non-zero result stops the walk and is returned. */
+	cr_assert_eq(idg__graph_ring(f.t, 4, collect, &m, &f.e), 42);
+	cr_assert_eq(m.n, 3);
+	cr_assert_eq(m.v[0], 4);
+}
+
+/*
+ * Forest of depth 2:   1 <-(10)- 2,   3 <-(20)- 4,   1 <-(30)- 3.
+ * A link stamped s is followed by find_at(x, T) iff s <= T.
+ */
+Test(graph, find_at_follows_stamps)
+{
+	static const struct {
+		uint32_t x;
+		int64_t at;
+		uint32_t want;
+	} cases[] = {
+	    {1, INT64_MIN, 1}, {1, 9, 1},	  {1, 30, 1},
+	    {1, INT64_MAX, 1}, {2, INT64_MIN, 2}, {2, 9, 2},
+	    {2, 10, 1},	       {2, 11, 1},	  {2, 30, 1},
+	    {3, 19, 3},	       {3, 20, 3},	  {3, 29, 3},
+	    {3, 30, 1},	       {3, 31, 1},	  {3, INT64_MAX, 1},
+	    {4, 19, 4},	       {4, 20, 3},	  {4, 21, 3},
+	    {4, 29, 3},	       {4, 30, 1},	  {4, INT64_MAX, 1},
+	    {5, INT64_MIN, 5}, {5, 30, 5},	  {5, INT64_MAX, 5},
+	};
+	size_t i;
+
+	add_nodes(&f, 5, 0);
+	cr_assert_eq(unite(&f, 1, 2, 1, 10), 1);
+	cr_assert_eq(unite(&f, 3, 4, 3, 20), 3);
+	cr_assert_eq(unite(&f, 1, 3, 1, 30), 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(find_at(&f, cases[i].x, cases[i].at),
+			     cases[i].want, "find_at(%u, %lld)", cases[i].x,
+			     (long long)cases[i].at);
+}
+
+/* Negative stamps and unions sharing one stamp. */
+Test(graph, find_at_negative_and_equal_stamps)
+{
+
+	add_nodes(&f, 4, -100);
+	unite(&f, 1, 2, 1, -50);
+	unite(&f, 3, 4, 3, -50);
+	unite(&f, 1, 3, 1, -50);
+	cr_assert_eq(find_at(&f, 4, -51), 4);
+	cr_assert_eq(find_at(&f, 2, -51), 2);
+	cr_assert_eq(find_at(&f, 4, -50), 1);
+	cr_assert_eq(find_at(&f, 2, -50), 1);
+	cr_assert_eq(find_at(&f, 4, 0), 1);
+}
+
+/* A small deterministic generator (xorshift64*), the same on every host. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+static uint32_t
+rnd_below(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)(rnd(s) % n);
+}
+
+/*
+ * Union by size without path compression: a node at depth d lies in a tree
+ * of at least 2^d nodes, so every path is at most log2(n) links.
+ */
+Test(graph, path_length_bounded)
+{
+	enum { N = 1024 };
+	uint64_t seed = UINT64_C(0x9e3779b97f4a7c15);
+	struct idg__node nd;
+	uint32_t x, y, ra, rb, r, depth, maxdepth = 0;
+	int64_t stamp = 0;
+	unsigned unions = 0, i;
+
+	add_nodes(&f, N, 0);
+	for (i = 0; i < 8 * N && unions < N - 1; i++) {
+		x = 1 + rnd_below(&seed, N);
+		y = 1 + rnd_below(&seed, N);
+		ra = node(&f, x).root;
+		rb = node(&f, y).root;
+		if (ra == rb)
+			continue;
+		r = unite(&f, ra, rb, ra, ++stamp);
+		cr_assert(r == ra || r == rb);
+		unions++;
+	}
+	cr_assert_eq(unions, N - 1, "the random unions left %u clusters",
+		     N - unions);
+	expect_root(&f, node(&f, 1).root, N);
+	for (x = 1; x <= N; x++) {
+		depth = 0;
+		y = x;
+		for (nd = node(&f, y); nd.parent != y; nd = node(&f, y)) {
+			cr_assert_leq(nd.linked, stamp, "node %u", y);
+			y = nd.parent;
+			depth++;
+			cr_assert_leq(depth, 10, "path from %u is too long", x);
+		}
+		cr_assert_eq(y, node(&f, x).root, "node %u", x);
+		cr_assert_eq(find_at(&f, x, INT64_MAX), y);
+		if (depth > maxdepth)
+			maxdepth = depth;
+	}
+	/* log2(1024) = 10. */
+	cr_assert_leq(maxdepth, 10);
+	cr_assert_geq(maxdepth, 2, "the random unions made no real tree");
+}
+
+/* Per-subtree form of the bound, checked after each of many unions. */
+Test(graph, depth_within_log2_of_cluster_size)
+{
+	enum { N = 256 };
+	uint64_t seed = 12345;
+	uint32_t x, y, ra, rb, d, size;
+	int64_t stamp = 0;
+	unsigned i;
+
+	add_nodes(&f, N, 0);
+	for (i = 0; i < 400; i++) {
+		ra = node(&f, 1 + rnd_below(&seed, N)).root;
+		rb = node(&f, 1 + rnd_below(&seed, N)).root;
+		if (ra != rb)
+			unite(&f, ra, rb, rb, ++stamp);
+	}
+	for (x = 1; x <= N; x++) {
+		d = 0;
+		for (y = x; node(&f, y).parent != y; y = node(&f, y).parent)
+			d++;
+		size = node(&f, y).size;
+		cr_assert_leq((uint64_t)1 << d, size,
+			      "node %u at depth %u in a cluster of %u", x, d,
+			      size);
+	}
+}
+
+/* Sizes agree with the rings after random unions. */
+Test(graph, sizes_match_rings)
+{
+	enum { N = 200 };
+	uint64_t seed = 777;
+	struct members m;
+	uint32_t x, r, ra, rb, total = 0;
+	int64_t stamp = 0;
+	unsigned i;
+	size_t k;
+
+	add_nodes(&f, N, 0);
+	for (i = 0; i < 150; i++) {
+		ra = node(&f, 1 + rnd_below(&seed, N)).root;
+		rb = node(&f, 1 + rnd_below(&seed, N)).root;
+		if (ra != rb)
+			unite(&f, ra, rb, ra, ++stamp);
+	}
+	for (x = 1; x <= N; x++) {
+		r = node(&f, x).root;
+		m.n = 0;
+		m.stop_after = 0;
+		cr_assert_eq(idg__graph_ring(f.t, x, collect, &m, &f.e),
+			     IDG_OK);
+		cr_assert_eq(m.n, node(&f, r).size, "ring of %u", x);
+		for (k = 0; k < m.n; k++)
+			cr_assert_eq(node(&f, m.v[k]).root, r,
+				     "ring of %u holds %u of another cluster",
+				     x, m.v[k]);
+		if (r == x) {
+			expect_root(&f, x, (uint32_t)m.n);
+			total += (uint32_t)m.n;
+		}
+	}
+	cr_assert_eq(total, N, "clusters do not partition the nodes");
+}
+
+Test(graph, canon_history)
+{
+
+	add_nodes(&f, 9, 0);
+	cr_assert_eq(canon_at(&f, 1, INT64_MIN), 1);
+	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 1);
+	cr_assert_eq(idg__graph_set_canon(f.t, 1, 5, 100, &f.e), IDG_OK);
+	cr_assert_eq(idg__graph_set_canon(f.t, 1, 7, 200, &f.e), IDG_OK);
+	cr_assert_eq(node(&f, 1).canon, 7);
+	cr_assert_eq(canon_at(&f, 1, INT64_MIN), 1);
+	cr_assert_eq(canon_at(&f, 1, 99), 1);
+	cr_assert_eq(canon_at(&f, 1, 100), 5);
+	cr_assert_eq(canon_at(&f, 1, 150), 5);
+	cr_assert_eq(canon_at(&f, 1, 199), 5);
+	cr_assert_eq(canon_at(&f, 1, 200), 7);
+	cr_assert_eq(canon_at(&f, 1, 201), 7);
+	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 7);
+
+	/* Other roots' histories, before and after 1's, do not leak in. */
+	cr_assert_eq(idg__graph_set_canon(f.t, 2, 9, 50, &f.e), IDG_OK);
+	cr_assert_eq(canon_at(&f, 1, 60), 1);
+	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 7);
+	cr_assert_eq(canon_at(&f, 2, 49), 2);
+	cr_assert_eq(canon_at(&f, 2, 50), 9);
+	cr_assert_eq(canon_at(&f, 2, INT64_MAX), 9);
+	cr_assert_eq(canon_at(&f, 3, 150), 3, "3 has no history");
+	cr_assert_eq(canon_at(&f, 9, INT64_MAX), 9, "9 has no history");
+	cr_assert_eq(canon_at(&f, 0, INT64_MAX), 0);
+
+	/* Setting the canon it already has changes nothing. */
+	cr_assert_eq(idg__graph_set_canon(f.t, 1, 7, 300, &f.e), IDG_OK);
+	cr_assert_eq(canon_at(&f, 1, 250), 7);
+	/* Back to itself: the history says so from then on. */
+	cr_assert_eq(idg__graph_set_canon(f.t, 1, 1, 400, &f.e), IDG_OK);
+	cr_assert_eq(node(&f, 1).canon, 1);
+	cr_assert_eq(canon_at(&f, 1, 399), 7);
+	cr_assert_eq(canon_at(&f, 1, 400), 1);
+}
+
+/*
+ * Stamps on both sides of zero order as numbers, not as bytes. Real stamps
+ * are below INT64_MAX (IDG_NOW and IDG__UNLINKED are INT64_MAX), so the
+ * latest one tried is INT64_MAX - 1, which a query at INT64_MAX must see.
+ */
+Test(graph, canon_negative_stamps)
+{
+
+	add_nodes(&f, 4, INT64_MIN);
+	cr_assert_eq(idg__graph_set_canon(f.t, 1, 2, -5, &f.e), IDG_OK);
+	cr_assert_eq(idg__graph_set_canon(f.t, 1, 3, 5, &f.e), IDG_OK);
+	cr_assert_eq(idg__graph_set_canon(f.t, 1, 4, INT64_MAX - 1, &f.e),
+		     IDG_OK);
+	cr_assert_eq(canon_at(&f, 1, INT64_MIN), 1);
+	cr_assert_eq(canon_at(&f, 1, -6), 1);
+	cr_assert_eq(canon_at(&f, 1, -5), 2);
+	cr_assert_eq(canon_at(&f, 1, -1), 2);
+	cr_assert_eq(canon_at(&f, 1, 0), 2);
+	cr_assert_eq(canon_at(&f, 1, 4), 2);
+	cr_assert_eq(canon_at(&f, 1, 5), 3);
+	cr_assert_eq(canon_at(&f, 1, INT64_MAX - 2), 3);
+	cr_assert_eq(canon_at(&f, 1, INT64_MAX - 1), 4);
+	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 4);
+}
+
+Test(graph, canon_after_union)
+{
+
+	add_nodes(&f, 6, 0);
+	/* The canon given to a union is the root's from its stamp on. */
+	cr_assert_eq(unite(&f, 1, 2, 2, 10), 1);
+	cr_assert_eq(node(&f, 1).canon, 2);
+	cr_assert_eq(canon_at(&f, 1, 9), 1);
+	cr_assert_eq(canon_at(&f, 1, 10), 2);
+	/* The root that stays need not be the first argument. */
+	cr_assert_eq(unite(&f, 3, 1, 3, 20), 1);
+	cr_assert_eq(node(&f, 1).canon, 3);
+	cr_assert_eq(canon_at(&f, 1, 19), 2);
+	cr_assert_eq(canon_at(&f, 1, 20), 3);
+	/* Keeping the same canon through a union. */
+	cr_assert_eq(unite(&f, 1, 4, 3, 30), 1);
+	cr_assert_eq(node(&f, 1).canon, 3);
+	cr_assert_eq(canon_at(&f, 1, 30), 3);
+	/* The absorbed root keeps its own history up to its link. */
+	cr_assert_eq(idg__graph_set_canon(f.t, 5, 6, 35, &f.e), IDG_OK);
+	cr_assert_eq(unite(&f, 1, 5, 5, 40), 1);
+	cr_assert_eq(canon_at(&f, 5, 39), 6);
+	cr_assert_eq(canon_at(&f, 1, 39), 3);
+	cr_assert_eq(canon_at(&f, 1, 40), 5);
+	cr_assert_eq(canon_at(&f, find_at(&f, 5, 39), 39), 6);
+	cr_assert_eq(canon_at(&f, find_at(&f, 5, 40), 40), 5);
+}
+
+/* The naive reference: a plain array union-find, rebuilt per query. */
+static uint32_t
+ref_find(uint32_t *p, uint32_t x)
+{
+	while (p[x] != x)
+		x = p[x];
+	return x;
+}
+
+struct op {
+	uint32_t x, y;
+	int64_t stamp;
+};
+
+/*
+ * Random unions at non-decreasing stamps (often equal), then for random T
+ * (and every stamp used, and its neighbours) the partition given by
+ * find_at(x, T) equals the one of the unions stamped <= T.
+ */
+Test(graph, find_at_matches_reference)
+{
+	enum { N = 300, UNIONS = 250, QUERIES = 300 };
+	static struct op ops[UNIONS];
+	static uint32_t ref[N + 1], got[N + 1], map[N + 1], back[N + 1];
+	uint64_t seed = UINT64_C(0xdecafbad);
+	uint32_t x, y, ra, rb, rr, rg;
+	int64_t stamp = 1000, at;
+	size_t nops = 0, q, i;
+
+	add_nodes(&f, N, 0);
+	while (nops < UNIONS) {
+		x = 1 + rnd_below(&seed, N);
+		y = 1 + rnd_below(&seed, N);
+		ra = node(&f, x).root;
+		rb = node(&f, y).root;
+		stamp += rnd_below(&seed, 3); /* 0: same stamp as before */
+		if (ra != rb)
+			unite(&f, ra, rb, x, stamp);
+		/* Unions within a cluster are kept: the reference ignores
+		 * them too. */
+		ops[nops++] = (struct op){x, y, stamp};
+	}
+	for (q = 0; q < QUERIES + 3 * UNIONS; q++) {
+		if (q < QUERIES)
+			at = 998 +
+			     (int64_t)rnd_below(&seed, (uint32_t)(stamp - 995));
+		else
+			at = ops[(q - QUERIES) / 3].stamp - 1 +
+			     (int64_t)((q - QUERIES) % 3);
+		for (x = 0; x <= N; x++)
+			ref[x] = x;
+		for (i = 0; i < nops && ops[i].stamp <= at; i++) {
+			ra = ref_find(ref, ops[i].x);
+			rb = ref_find(ref, ops[i].y);
+			ref[ra] = rb;
+		}
+		for (x = 1; x <= N; x++)
+			got[x] = find_at(&f, x, at);
+		/* Same partition: the root maps are bijective. */
+		memset(map, 0, sizeof(map));
+		memset(back, 0, sizeof(back));
+		for (x = 1; x <= N; x++) {
+			rr = ref_find(ref, x);
+			rg = got[x];
+			cr_assert(rg >= 1 && rg <= N);
+			if (!map[rr])
+				map[rr] = rg;
+			if (!back[rg])
+				back[rg] = rr;
+			cr_assert_eq(map[rr], rg,
+				     "T=%lld: node %u split from its "
+				     "reference cluster",
+				     (long long)at, x);
+			cr_assert_eq(back[rg], rr,
+				     "T=%lld: node %u merged into another "
+				     "cluster",
+				     (long long)at, x);
+			/* find_at returns a node of the cluster itself. */
+			cr_assert_eq(ref_find(ref, rg), rr, "T=%lld",
+				     (long long)at);
+		}
+	}
+	/* At the end of time the forest agrees with the live map. */
+	for (x = 1; x <= N; x++)
+		cr_assert_eq(find_at(&f, x, INT64_MAX), node(&f, x).root);
+}
