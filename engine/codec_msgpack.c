@@ -598,6 +598,7 @@ idg__mp_map_match(const void *map, size_t len, const char *key,
 
 struct idg__mpin {
 	struct idg__mpw *props; /* the record's properties, re-encoded */
+	struct idg__mpw *ops;   /* a profile update's operator values */
 	struct idg__mpw *raw;   /* an array element's own bytes */
 	char text[TEXT_SLOTS][24];
 	int ntext;
@@ -611,8 +612,9 @@ idg__mpin_new(void)
 	if (!in)
 		return NULL;
 	in->props = idg__mpw_new();
+	in->ops = idg__mpw_new();
 	in->raw = idg__mpw_new();
-	if (!in->props || !in->raw) {
+	if (!in->props || !in->ops || !in->raw) {
 		idg__mpin_free(in);
 		return NULL;
 	}
@@ -625,6 +627,7 @@ idg__mpin_free(struct idg__mpin *in)
 	if (!in)
 		return;
 	idg__mpw_free(in->props);
+	idg__mpw_free(in->ops);
 	idg__mpw_free(in->raw);
 	free(in);
 }
@@ -792,15 +795,68 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 	return idg__mpw_error(in->props) ? "out of memory" : NULL;
 }
 
+static int
+mp_operator_of(const msgpack_object *k)
+{
+	static const char *const names[IDG__OP_COUNT] = {
+	    "$set",   "$set_once", "$add",   "$append",
+	    "$union", "$remove",   "$unset", "$delete"};
+	int i;
+
+	for (i = 0; i < IDG__OP_COUNT; i++)
+		if (key_is(k, names[i]))
+			return i;
+	return -1;
+}
+
+/* A number, as $add takes it (defined with the People operators). */
+static int is_number(const msgpack_object *o);
+
+/* An operator's value, re-encoded, with what its members are. */
+static void
+mp_operator(struct idg__mpin *in, const msgpack_object *v,
+	    struct idg__opval *op)
+{
+	struct idg__field f;
+	size_t start, end;
+	uint32_t i;
+
+	idg__mpw_data(in->ops, &start);
+	ok(in->ops, msgpack_pack_object(&in->ops->pk, *v));
+	idg__mpw_data(in->ops, &end);
+	memset(op, 0, sizeof(*op));
+	to_field(in, v, &f);
+	op->type = f.type;
+	op->mp = (const void *)start; /* an offset until the record ends */
+	op->mp_len = end - start;
+	if (v->type == MSGPACK_OBJECT_MAP) {
+		op->all_numbers = op->all_arrays = 1;
+		for (i = 0; i < v->via.map.size; i++) {
+			const msgpack_object *x = &v->via.map.ptr[i].val;
+
+			op->all_numbers &= is_number(x);
+			op->all_arrays &= x->type == MSGPACK_OBJECT_ARRAY;
+		}
+	} else if (v->type == MSGPACK_OBJECT_ARRAY) {
+		op->all_strings = 1;
+		for (i = 0; i < v->via.array.size; i++)
+			op->all_strings &=
+			    v->via.array.ptr[i].type == MSGPACK_OBJECT_STR;
+	}
+}
+
 static const char *
 mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 {
 	const msgpack_object_map *m;
-	const char *err = NULL;
+	const char *err = NULL, *base;
+	size_t len;
 	uint32_t i;
+	int op;
 
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return "record is not a map";
+	idg__mpw_reset(in->ops);
 	m = &o->via.map;
 	for (i = 0; i < m->size && !err; i++) {
 		const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
@@ -809,13 +865,23 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 			to_field(in, v, &r->event);
 		} else if (key_is(k, "$distinct_id")) {
 			to_field(in, v, &r->profile_id);
+		} else if (key_is(k, "$time")) {
+			to_field(in, v, &r->ptime);
+		} else if (key_is(k, "$ignore_time")) {
+			to_field(in, v, &r->ignore_time);
+		} else if (key_is(k, "$ignore_alias")) {
+			to_field(in, v, &r->ignore_alias);
+		} else if ((op = mp_operator_of(k)) >= 0) {
+			mp_operator(in, v, &r->ops[op]);
 		} else if (key_is(k, "properties")) {
-			struct idg__inrec fresh = {0};
+			struct idg__inrec fresh = *r;
 
-			fresh.event = r->event;
-			fresh.profile_id = r->profile_id;
-			fresh.raw = r->raw;
-			fresh.raw_len = r->raw_len;
+			/* Only the properties' own fields start over. */
+			memset(&fresh.distinct_id, 0,
+			       (size_t)((char *)&fresh.ptime -
+					(char *)&fresh.distinct_id));
+			fresh.nprops = 0;
+			fresh.long_strings = 0;
 			*r = fresh;
 			if (v->type == MSGPACK_OBJECT_MAP)
 				err = mp_properties(in, r, v);
@@ -823,6 +889,12 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 				to_field(in, v, &r->properties);
 		}
 	}
+	base = idg__mpw_data(in->ops, &len);
+	for (i = 0; i < IDG__OP_COUNT; i++)
+		if (r->ops[i].type != IDG__F_MISSING)
+			r->ops[i].mp = base + (size_t)r->ops[i].mp;
+	if (!err && idg__mpw_error(in->ops))
+		err = "out of memory";
 	return err;
 }
 

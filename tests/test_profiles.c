@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <msgpack.h>
+
 #include "idgraph.h"
 #include "testutil.h"
 
@@ -484,4 +486,56 @@ Test(profiles, explore_view_of_an_id_without_profile)
 	cr_assert_str_eq(p.distinct_id, "U1");
 	cr_assert_eq(p.nmembers, 2);
 	cr_assert_eq(idg_profile_get(db, "nobody", 6, &p), IDG_ENOTFOUND);
+}
+
+static void
+pstr(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+Test(profiles, msgpack_updates_equal_json_ones)
+{
+	struct idg_ingest_stats st;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	/* {"$distinct_id":"u1","$ignore_time":true,"$set":{"a":1,"l":[1]},
+	 *  "$add":{"n":2},"$append":{"l":"x"}} */
+	msgpack_pack_map(&pk, 5);
+	pstr(&pk, "$distinct_id");
+	pstr(&pk, "u1");
+	pstr(&pk, "$ignore_time");
+	msgpack_pack_true(&pk);
+	pstr(&pk, "$set");
+	msgpack_pack_map(&pk, 2);
+	pstr(&pk, "a");
+	msgpack_pack_int(&pk, 1);
+	pstr(&pk, "l");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_int(&pk, 1);
+	pstr(&pk, "$add");
+	msgpack_pack_map(&pk, 1);
+	pstr(&pk, "n");
+	msgpack_pack_int(&pk, 2);
+	pstr(&pk, "$append");
+	msgpack_pack_map(&pk, 1);
+	pstr(&pk, "l");
+	pstr(&pk, "x");
+	/* {"$distinct_id":"u1","$add":{"n":"x"}}: rejected for its type */
+	msgpack_pack_map(&pk, 2);
+	pstr(&pk, "$distinct_id");
+	pstr(&pk, "u1");
+	pstr(&pk, "$add");
+	msgpack_pack_map(&pk, 1);
+	pstr(&pk, "n");
+	pstr(&pk, "x");
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, NULL, &st), 0);
+	cr_assert_eq(st.profile_updates, 1);
+	cr_assert_eq(st.rejected, 1);
+	assert_props("u1", "{\"a\":1,\"l\":[1,\"x\"],\"n\":2}");
+	msgpack_sbuffer_destroy(&sb);
 }
