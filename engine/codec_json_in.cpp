@@ -342,6 +342,10 @@ property_slot(struct idg__inrec *r, std::string_view k)
 		return &r->anon_distinct_id;
 	if (k == "alias")
 		return &r->alias;
+	if (k == "$user_id")
+		return &r->user_id;
+	if (k == "$device_id")
+		return &r->device_id;
 	if (k == "$distinct_ids")
 		return &r->distinct_ids;
 	return NULL;

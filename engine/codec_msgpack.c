@@ -252,10 +252,11 @@ map_header(const unsigned char *p, size_t len, uint32_t *n, size_t *hdr)
 
 int
 idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
-		 const char *fail_reason, const char *fail_desc)
+		 const char *const *extra, int nextra)
 {
 	uint32_t n;
 	size_t hdr, at;
+	int i;
 
 	idg__mpw_reset(w);
 	idg__mpw_array(w, 5);
@@ -266,17 +267,15 @@ idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 		idg__mpw_str(w, b->ins, b->ins_len);
 	else
 		idg__mpw_nil(w);
-	if (!fail_reason)
+	if (nextra == 0)
 		return idg__mpw_raw(w, b->props, b->props_len);
 	if (map_header(b->props, b->props_len, &n, &hdr))
 		return IDG_ECORRUPT;
 	at = idg__mpw_map_begin(w);
 	idg__mpw_raw(w, (const char *)b->props + hdr, b->props_len - hdr);
-	idg__mpw_str(w, "$failure_reason", 15);
-	idg__mpw_str(w, fail_reason, strlen(fail_reason));
-	idg__mpw_str(w, "$failure_description", 20);
-	idg__mpw_str(w, fail_desc, strlen(fail_desc));
-	idg__mpw_map_end(w, at, n + 2);
+	for (i = 0; i < 2 * nextra; i++)
+		idg__mpw_str(w, extra[i], strlen(extra[i]));
+	idg__mpw_map_end(w, at, n + (uint32_t)nextra);
 	return idg__mpw_error(w);
 }
 
@@ -727,13 +726,13 @@ static struct idg__field *
 mp_slot(struct idg__inrec *r, const msgpack_object *k)
 {
 	static const char *const keys[] = {
-	    "distinct_id", "time",	     "$insert_id",
-	    "$identified_id", "$anon_id", "$anon_distinct_id",
-	    "alias"};
+	    "distinct_id",	 "time",     "$insert_id", "$identified_id",
+	    "$anon_id",	 "$anon_distinct_id", "alias",	   "$user_id",
+	    "$device_id"};
 	struct idg__field *slots[] = {
-	    &r->distinct_id,   &r->time,    &r->insert_id,
+	    &r->distinct_id, &r->time,		  &r->insert_id,
 	    &r->identified_id, &r->anon_id, &r->anon_distinct_id,
-	    &r->alias};
+	    &r->alias,	     &r->user_id,	  &r->device_id};
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

@@ -84,12 +84,13 @@ struct idg__body {
 };
 
 /*
- * Encodes b into w (after a reset). When fail_reason is not NULL the two
- * properties $failure_reason and $failure_description are appended to the
- * properties, as Mixpanel stores failed identity events.
+ * Encodes b into w (after a reset), with nextra string properties appended
+ * to its properties: extra[0] = extra[1], extra[2] = extra[3], ... (how
+ * Mixpanel marks failed identity events: $failure_reason and
+ * $failure_description, or $identity_failure_reason).
  */
 int idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
-		     const char *fail_reason, const char *fail_desc);
+		     const char *const *extra, int nextra);
 /* Decodes a body; strings point into data. 0 or IDG_ECORRUPT. */
 int idg__body_decode(const void *data, size_t len, struct idg__body *out);
 

@@ -117,11 +117,6 @@ check_settings(const struct idg_options *o, struct idg__err *e)
 {
 	if (!idg_mode_name(o->mode))
 		return idg__err_set(e, IDG_EINVAL, "unknown mode %d", o->mode);
-	if (o->mode != IDG_MODE_ORIGINAL)
-		return idg__err_set(e, IDG_EUNSUPPORTED,
-				    "%s mode is not implemented yet; only "
-				    "original mode is available",
-				    idg_mode_name(o->mode));
 	if (o->merge_delay_ms < 0)
 		return idg__err_set(e, IDG_EINVAL,
 				    "merge delay must not be negative");

@@ -138,8 +138,7 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	struct idg__mpw *w = b->db->mpw;
 	const void *data;
 	size_t len;
-	int rc = idg__body_encode(w, &ev->body, ev->fail_reason,
-				  ev->fail_desc);
+	int rc = idg__body_encode(w, &ev->body, ev->extra, ev->nextra);
 
 	if (rc)
 		return idg__err_set(b->err, rc, "encoding event %llu",

@@ -32,8 +32,8 @@ void idg__evkey_read(const void *key, size_t len, int64_t *time_ms,
 struct idg__event {
 	struct idg__body body;
 	struct idg__evhead head;
-	const char *fail_reason; /* failed identity event, else NULL */
-	const char *fail_desc;
+	const char *extra[4]; /* properties to add: key, value, key, value */
+	int nextra;           /* pairs in extra */
 };
 
 /*

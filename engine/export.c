@@ -69,6 +69,8 @@ resolved(struct exporter *x, uint32_t node, struct idg__val *out)
 		out->n = 0;
 		return IDG_OK;
 	}
+	if (x->db->set.mode == IDG_MODE_LEGACY) /* attributed for good */
+		return idg__ids_name(x->t, node, out, &x->db->err);
 	rc = idg__asof_root(x->t, node, &x->a, &root, &canon, &x->db->err);
 	return rc ? rc : idg__ids_name(x->t, canon, out, &x->db->err);
 }

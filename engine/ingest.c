@@ -47,6 +47,7 @@ struct ingest {
 	int stop;   /* a callback asked to stop */
 	int format; /* enum idg_format, once known */
 	int broken; /* a MessagePack stream that cannot be read further */
+	struct idg__scratch scratch; /* record validation's room */
 	const struct idg__file *file; /* idg_ingest_file(): what it is */
 	const unsigned char *file_key;
 };
@@ -80,27 +81,18 @@ intern(struct ingest *in, const struct idg__str *id, uint32_t *node)
 	return rc;
 }
 
+/* Counts an identity outcome, and logs it unless it is a simplified-mode
+ * no-op (every event that names both ids would be one). */
 static int
-apply_identity(struct ingest *in, const struct idg__rec *r,
-	       struct idg__outcome *out)
+log_identity(struct ingest *in, const struct idg__rec *r,
+	     const struct idg__ident *ev, const struct idg__outcome *out)
 {
-	struct idg__ident ev = {r->kind, {r->ids[0], r->ids[1]}, {0, 0},
-				in->b.st.stamp};
-	struct idg__log_rec lr;
-	int rc;
-
-	rc = intern(in, &r->ids[0], &ev.nodes[0]);
-	if (rc == IDG_OK)
-		rc = intern(in, &r->ids[1], &ev.nodes[1]);
-	if (rc == IDG_OK)
-		rc = idg__rules_original(&in->b, &ev, out);
-	if (rc)
-		return rc;
-	lr = (struct idg__log_rec){
-	    ev.stamp, r->kind, {ev.nodes[0], ev.nodes[1]},
+	struct idg__log_rec lr = {
+	    ev->stamp, ev->kind, {ev->nodes[0], ev->nodes[1]},
 	    r->insert_id.p, r->insert_id.n, out->outcome, out->reason,
 	    out->desc[0] ? out->desc : NULL, strlen(out->desc), out->canon,
 	};
+
 	in->stats.identity++;
 	if (out->outcome == IDG_OUTCOME_MERGED)
 		in->stats.merged++;
@@ -108,7 +100,66 @@ apply_identity(struct ingest *in, const struct idg__rec *r,
 		in->stats.noop++;
 	else
 		in->stats.refused[out->reason]++;
+	if (ev->kind == IDG__LINK && out->outcome == IDG_OUTCOME_NOOP)
+		return IDG_OK;
 	return idg__log_append(&in->b, &lr);
+}
+
+static int
+apply_identity(struct ingest *in, const struct idg__rec *r,
+	       struct idg__outcome *out)
+{
+	struct idg__ident ev = {r->kind, {r->ids[0], r->ids[1]}, {0, 0},
+				in->b.st.stamp};
+	int mode = in->b.db->set.mode, rc;
+
+	rc = intern(in, &r->ids[0], &ev.nodes[0]);
+	if (rc == IDG_OK)
+		rc = intern(in, &r->ids[1], &ev.nodes[1]);
+	if (rc == IDG_OK)
+		rc = mode == IDG_MODE_LEGACY ? idg__rules_legacy(&in->b, &ev, out)
+					     : idg__rules_original(&in->b, &ev,
+								   out);
+	return rc ? rc : log_identity(in, r, &ev, out);
+}
+
+/* Simplified mode: a user id is marked; a device named with it links. */
+static int
+apply_simplified(struct ingest *in, const struct idg__rec *r, uint32_t user,
+		 struct idg__event *evt)
+{
+	struct idg__ident ev = {IDG__LINK, {r->distinct_id, r->device},
+				{user, 0}, in->b.st.stamp};
+	struct idg__outcome out;
+	int rc = IDG_OK;
+
+	if (r->distinct_id.n < 8 || memcmp(r->distinct_id.p, "$device:", 8))
+		rc = idg__rules_mark_user(&in->b, user);
+	if (rc || !r->device.p)
+		return rc;
+	rc = intern(in, &r->device, &ev.nodes[1]);
+	if (rc == IDG_OK)
+		rc = idg__rules_simplified(&in->b, &ev, &out);
+	if (rc == IDG_OK && out.outcome == IDG_OUTCOME_REFUSED) {
+		evt->extra[0] = "$identity_failure_reason";
+		evt->extra[1] = idg_reason_name(out.reason);
+		evt->nextra = 1;
+	}
+	return rc ? rc : log_identity(in, r, &ev, &out);
+}
+
+/* Legacy mode: an event keeps the canonical id it had when ingested. */
+static int
+attribute(struct ingest *in, uint32_t *node)
+{
+	struct idg__node nd;
+	int rc = idg__graph_get(in->b.txn, *node, &nd, in->b.err);
+
+	if (rc == IDG_OK)
+		rc = idg__graph_get(in->b.txn, nd.root, &nd, in->b.err);
+	if (rc == IDG_OK)
+		*node = nd.canon;
+	return rc;
 }
 
 /* Mixpanel's soft limits: counted, never enforced by truncation. */
@@ -156,7 +207,7 @@ apply(struct ingest *in, const struct idg__rec *r, const struct idg__inrec *jr)
 	struct idg__outcome out;
 	struct idg__event ev;
 	uint64_t seq;
-	int rc;
+	int mode = in->b.db->set.mode, rc;
 
 	if (clock > st->stamp)
 		st->stamp = clock;
@@ -174,13 +225,20 @@ apply(struct ingest *in, const struct idg__rec *r, const struct idg__inrec *jr)
 		return rc;
 	rc = r->distinct_id.n ? intern(in, &r->distinct_id, &ev.head.node)
 			      : IDG_OK;
+	if (rc == IDG_OK && mode == IDG_MODE_SIMPLIFIED && ev.head.node)
+		rc = apply_simplified(in, r, ev.head.node, &ev);
 	if (rc == IDG_OK && r->identity)
 		rc = apply_identity(in, r, &out);
 	if (rc == IDG_OK && r->identity &&
 	    out.outcome == IDG_OUTCOME_REFUSED) {
-		ev.fail_reason = idg_reason_name(out.reason);
-		ev.fail_desc = out.desc;
+		ev.extra[0] = "$failure_reason";
+		ev.extra[1] = idg_reason_name(out.reason);
+		ev.extra[2] = "$failure_description";
+		ev.extra[3] = out.desc;
+		ev.nextra = 2;
 	}
+	if (rc == IDG_OK && mode == IDG_MODE_LEGACY && ev.head.node)
+		rc = attribute(in, &ev.head.node);
 	if (rc == IDG_OK)
 		rc = idg__events_insert(&in->b, &ev);
 done:
@@ -243,7 +301,8 @@ on_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 				      why.msg);
 		return apply_profile(in, &u);
 	}
-	if (idg__record_validate(jr, in->now_ms, &r, &why))
+	if (idg__record_validate(jr, in->now_ms, in->b.db->set.mode,
+				 &in->scratch, &r, &why))
 		return reject(in, jr, index, in_array, why.field, why.msg);
 	return apply(in, &r, jr);
 }
@@ -517,6 +576,7 @@ run(struct idg_db *db, struct idg__reader *rd,
 	rc = prepare(db);
 	if (rc == IDG_OK)
 		rc = ingest_all(&in, rd);
+	free(in.scratch.p);
 	if (stats)
 		*stats = in.stats;
 	return rc;
@@ -634,6 +694,7 @@ idg_ingest_file(idg_db *db, const char *path,
 		rc = file_plan(&in, path, &f, &rd);
 	if (rc == IDG_OK && !in.stats.skipped)
 		rc = ingest_all(&in, &rd);
+	free(in.scratch.p);
 	if (stats)
 		*stats = in.stats;
 	idg__reader_free(&rd);

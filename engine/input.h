@@ -73,6 +73,8 @@ struct idg__inrec {
 	struct idg__field anon_id;
 	struct idg__field anon_distinct_id;
 	struct idg__field alias;
+	struct idg__field user_id;      /* $user_id (simplified mode) */
+	struct idg__field device_id;    /* $device_id (simplified mode) */
 	struct idg__field distinct_ids; /* $distinct_ids: type */
 	uint32_t merge_count;            /* its elements */
 	int merge_all_strings;           /* every element is a string */

@@ -14,9 +14,9 @@ const char *
 idg__ident_name(int kind)
 {
 	static const char *const names[] = {"$identify", "$create_alias",
-					    "$merge"};
+					    "$merge", "$link_device"};
 
-	return kind >= 0 && kind <= IDG__MERGE ? names[kind] : "";
+	return kind >= 0 && kind <= IDG__LINK ? names[kind] : "";
 }
 
 static int

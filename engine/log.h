@@ -11,6 +11,7 @@ enum idg__ident_kind {
 	IDG__IDENTIFY,
 	IDG__ALIAS,
 	IDG__MERGE,
+	IDG__LINK, /* simplified mode: a device linked to a user */
 };
 
 /* The event names of the kinds: "$identify", "$create_alias", "$merge". */

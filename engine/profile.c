@@ -119,12 +119,12 @@ set_hidden(struct idg__batch *b, uint32_t node, int hidden)
 
 int
 idg__profile_merged(struct idg__batch *b, uint32_t root, uint32_t keep,
-		    uint32_t other)
+		    uint32_t other, int other_stays_hidden)
 {
-	int rc = idg__graph_set_profile(b->txn, root, keep ? keep : other,
-					b->err);
+	uint32_t active = keep || other_stays_hidden ? keep : other;
+	int rc = idg__graph_set_profile(b->txn, root, active, b->err);
 
-	if (rc == IDG_OK && keep && other)
+	if (rc == IDG_OK && other && other != active)
 		rc = set_hidden(b, other, 1);
 	return rc;
 }
@@ -171,6 +171,28 @@ anonymous(struct idg__batch *b, uint32_t id, const struct idg__node *root,
 }
 
 /*
+ * Legacy mode with $ignore_alias: the profile stored under exactly the
+ * update's id, not the alias chain's; hidden unless it is the cluster's.
+ */
+static int
+own_profile(struct idg__batch *b, const struct idg__prec *u,
+	    struct idg__node root, uint32_t *pid, struct idg__profile_rec *rec,
+	    struct idg__profile_stats *ps)
+{
+	int rc = idg__profile_get(b->txn, *pid, rec, b->err);
+
+	if (rc == IDG_ENOTFOUND && creates(u)) {
+		memset(rec, 0, sizeof(*rec));
+		rec->hidden = root.profile != *pid;
+		ps->created++;
+		return IDG_OK;
+	}
+	if (rc == IDG_ENOTFOUND)
+		*pid = 0;
+	return rc == IDG_ENOTFOUND ? IDG_OK : rc;
+}
+
+/*
  * The profile an update edits: the cluster's active one, or a new one
  * under the canonical id (a hidden one stored there comes back).
  */
@@ -182,6 +204,9 @@ target(struct idg__batch *b, const struct idg__prec *u, uint32_t root_id,
 	struct idg__node root;
 	int rc = idg__graph_get(b->txn, root_id, &root, b->err), anon;
 
+	if (rc == IDG_OK && u->ignore_alias &&
+	    b->db->set.mode == IDG_MODE_LEGACY)
+		return own_profile(b, u, root, pid, rec, ps);
 	*pid = root.profile;
 	if (rc == IDG_OK && *pid)
 		return idg__profile_get(b->txn, *pid, rec, b->err);
@@ -189,6 +214,7 @@ target(struct idg__batch *b, const struct idg__prec *u, uint32_t root_id,
 		return rc;
 	*pid = root.canon;
 	rc = idg__profile_get(b->txn, *pid, rec, b->err);
+	rec->hidden = 0; /* new, or a hidden one that comes back */
 	if (rc == IDG_ENOTFOUND) {
 		memset(rec, 0, sizeof(*rec));
 		ps->created++;
@@ -287,7 +313,7 @@ edit(struct idg__batch *b, const struct idg__prec *u, uint32_t pid,
 	if (rc)
 		return idg__err_set(b->err, rc, "updating a profile failed");
 	map = idg__mpw_data(pr->w, &len);
-	return store(b, pr, pid, 0, map, len);
+	return store(b, pr, pid, rec->hidden, map, len);
 }
 
 /* $delete: the active profile, or with $ignore_alias exactly node's. */
@@ -325,8 +351,11 @@ idg__profile_update(struct idg__batch *b, const struct idg__prec *u,
 
 	ps->updates++;
 	rc = idg__graph_get(b->txn, node, &nd, b->err);
+	pid = node; /* legacy $ignore_alias: this id's own profile */
 	if (rc == IDG_OK && edits(u))
 		rc = target(b, u, nd.root, &pid, &rec, ps);
+	else
+		pid = 0;
 	if (rc == IDG_OK && pid)
 		rc = edit(b, u, pid, &rec, ps);
 	if (rc == IDG_OK && u->ops[IDG__OP_DELETE].p) {

@@ -27,10 +27,11 @@ int idg__profile_update(struct idg__batch *b, const struct idg__prec *u,
 /*
  * After two clusters merged into root: the side that kept its canonical
  * id keeps its active profile (keep); if it had none, the other side's
- * (other) becomes active; a profile that loses is hidden, never deleted.
+ * (other) becomes active, unless other_stays_hidden (a simplified-mode
+ * device profile); a profile that loses is hidden, never deleted.
  */
 int idg__profile_merged(struct idg__batch *b, uint32_t root, uint32_t keep,
-			uint32_t other);
+			uint32_t other, int other_stays_hidden);
 
 /* Frees the per-handle profile tools (db.h's profiler). NULL is a no-op. */
 struct idg__profiler;

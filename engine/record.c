@@ -10,9 +10,11 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "idgraph.h"
 #include "log.h"
 
 /* 1971-01-01T00:00:00Z in milliseconds. */
@@ -275,11 +277,67 @@ check_event(const struct idg__inrec *jr, struct idg__rec *r,
 	return 0;
 }
 
+/* "$device:" + d, in the scratch buffer. */
+static int
+device_name(const struct idg__str *d, struct idg__scratch *sc,
+	    struct idg__str *out, struct idg__invalid *why)
+{
+	size_t n = d->n + 8;
+
+	if (n > sc->cap) {
+		char *p = realloc(sc->p, n);
+
+		if (!p)
+			return invalid(why, "", "out of memory");
+		sc->p = p;
+		sc->cap = n;
+	}
+	memcpy(sc->p, "$device:", 8);
+	memcpy(sc->p + 8, d->p, d->n);
+	out->p = sc->p;
+	out->n = n;
+	return 0;
+}
+
+/*
+ * Simplified ID Merge (SPEC §2.2): the event's distinct_id is its
+ * $user_id, else "$device:" + its $device_id, else distinct_id as sent;
+ * one that names both, and is not an identity event, links the device.
+ */
+static int
+simplified_ids(const struct idg__inrec *jr, int kind, struct idg__rec *r,
+	       struct idg__scratch *sc, struct idg__invalid *why)
+{
+	struct idg__str user = {0}, dev = {0};
+
+	if (jr->user_id.type != IDG__F_MISSING &&
+	    check_id(&jr->user_id, "properties.$user_id", 0, &user, why))
+		return -1;
+	if (jr->device_id.type != IDG__F_MISSING &&
+	    (check_id(&jr->device_id, "properties.$device_id", 0, &dev, why) ||
+	     device_name(&dev, sc, &dev, why)))
+		return -1;
+	if (user.p) {
+		r->distinct_id = user;
+		if (dev.p && kind < 0)
+			r->device = dev;
+		return 0;
+	}
+	if (dev.p) {
+		r->distinct_id = dev;
+		return 0;
+	}
+	return check_id(&jr->distinct_id, "properties.distinct_id", 1,
+			&r->distinct_id, why);
+}
+
 int
-idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
-		     struct idg__rec *out, struct idg__invalid *why)
+idg__record_validate(const struct idg__inrec *jr, int64_t now_ms, int mode,
+		     struct idg__scratch *sc, struct idg__rec *out,
+		     struct idg__invalid *why)
 {
 	struct idg__rec r = {0};
+	int kind;
 
 	if (jr->raw_len > IDG__MAX_RECORD_BYTES)
 		return invalid(why, "", "record is larger than 1 MiB (%zu bytes)",
@@ -289,7 +347,15 @@ idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
 		       why) ||
 	    check_insert_id(&jr->insert_id, &r.insert_id, why))
 		return -1;
-	r.kind = identity_kind(&r.event);
+	kind = identity_kind(&r.event);
+	if (mode == IDG_MODE_SIMPLIFIED) {
+		if (simplified_ids(jr, kind, &r, sc, why))
+			return -1;
+		*out = r;
+		return 0;
+	}
+	/* Legacy knows only $create_alias; original all three. */
+	r.kind = mode == IDG_MODE_LEGACY && kind != IDG__ALIAS ? -1 : kind;
 	r.identity = r.kind >= 0;
 	if (r.identity) {
 		if (check_identity(jr, &r, why))

@@ -21,9 +21,18 @@ struct idg__rec {
 	struct idg__str distinct_id; /* "" for an event of no user */
 	int64_t time_ms;
 	struct idg__str insert_id;   /* p == NULL when absent */
-	int identity;                /* 1 for $identify/$create_alias/$merge */
+	int identity;                /* an identity event of the mode */
 	int kind;                    /* enum idg__ident_kind, if identity */
 	struct idg__str ids[2];      /* ids the identity event names */
+	struct idg__str device;      /* simplified: "$device:<$device_id>"
+					of an event that also names a
+					$user_id (a link), else p == NULL */
+};
+
+/* Room for "$device:" + a $device_id; grown by validation as needed. */
+struct idg__scratch {
+	char *p;
+	size_t cap;
 };
 
 /* A profile update that passed validation (SPEC §3, §4). */
@@ -43,11 +52,14 @@ struct idg__invalid {
 };
 
 /*
- * Validates a parsed record against SPEC §4 at wall-clock time now_ms.
- * Returns 0 and fills out, or -1 and fills why.
+ * Validates a parsed record against SPEC §4 at wall-clock time now_ms, for
+ * a database in mode (enum idg_mode): which events are identity events,
+ * and how the distinct_id is found (SPEC §2.2), depend on it. Returns 0
+ * and fills out, or -1 and fills why. out may point into sc.
  */
-int idg__record_validate(const struct idg__inrec *jr, int64_t now_ms,
-			 struct idg__rec *out, struct idg__invalid *why);
+int idg__record_validate(const struct idg__inrec *jr, int64_t now_ms, int mode,
+			 struct idg__scratch *sc, struct idg__rec *out,
+			 struct idg__invalid *why);
 
 /* 1 if the record is a profile update: no "event", a "$distinct_id". */
 int idg__record_is_profile(const struct idg__inrec *jr);

@@ -163,6 +163,11 @@ user_of(struct report *r, uint32_t node, uint32_t *root)
 	uint64_t *v;
 	int made, rc;
 
+	if (r->db->set.mode == IDG_MODE_LEGACY) {
+		/* Attributed at ingestion, for good: no view changes it. */
+		*root = node;
+		return IDG_OK;
+	}
 	v = map_at(&r->memo, node, &made);
 	if (!v)
 		return idg__err_set(&r->db->err, IDG_ENOMEM, "out of memory");

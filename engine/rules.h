@@ -27,4 +27,21 @@ struct idg__outcome {
 int idg__rules_original(struct idg__batch *b, const struct idg__ident *ev,
 			struct idg__outcome *out);
 
+/*
+ * Simplified ID Merge (SPEC §2.2): an event naming a user (nodes[0]) and a
+ * device (nodes[1]) links the device into the user's cluster.
+ */
+int idg__rules_simplified(struct idg__batch *b, const struct idg__ident *ev,
+			  struct idg__outcome *out);
+
+/* Legacy ID management (SPEC §2.3): $create_alias, target then alias. */
+int idg__rules_legacy(struct idg__batch *b, const struct idg__ident *ev,
+		      struct idg__outcome *out);
+
+/*
+ * Marks node a user id (simplified mode: any id without the "$device:"
+ * prefix), so its cluster counts as having one.
+ */
+int idg__rules_mark_user(struct idg__batch *b, uint32_t node);
+
 #endif

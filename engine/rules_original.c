@@ -98,9 +98,11 @@ merge(struct idg__batch *b, const struct side *w, const struct side *o,
 			      b->err);
 	/* The side that keeps its canonical id keeps its profile. */
 	if (rc == IDG_OK && canon == w->r.canon)
-		rc = idg__profile_merged(b, root, w->r.profile, o->r.profile);
+		rc = idg__profile_merged(b, root, w->r.profile, o->r.profile,
+					 0);
 	else if (rc == IDG_OK)
-		rc = idg__profile_merged(b, root, o->r.profile, w->r.profile);
+		rc = idg__profile_merged(b, root, o->r.profile, w->r.profile,
+					 0);
 	return rc;
 }
 
