@@ -447,3 +447,71 @@ idg__members_live(struct idg__txn *t, uint32_t node, uint32_t **out,
 	*n = m.n;
 	return IDG_OK;
 }
+
+/* Counts the clusters of two or more, and the largest one. */
+static int
+cluster_stats(struct idg__txn *t, struct idg_graph_stats *out,
+	      struct idg__err *e)
+{
+	struct idg__cursor *c;
+	struct idg__node nd;
+	struct idg__val k, v;
+	int rc, op = IDG__FIRST;
+
+	rc = idg__cursor_open(t, IDG__T_NODES, &c, e);
+	while (rc == IDG_OK && (rc = idg__cursor_get(c, op, &k, &v, e)) == 0) {
+		uint32_t n;
+
+		op = IDG__NEXT;
+		memcpy(&n, k.p, sizeof(n));
+		memcpy(&nd, v.p, sizeof(nd));
+		out->distinct_ids++;
+		if (nd.parent != n)
+			continue;
+		out->clusters += nd.size >= 2;
+		if (nd.size > out->largest_cluster)
+			out->largest_cluster = nd.size;
+	}
+	idg__cursor_close(c);
+	return rc == IDG_ENOTFOUND ? IDG_OK : rc;
+}
+
+static int
+profile_stats(struct idg__txn *t, struct idg_graph_stats *out,
+	      struct idg__err *e)
+{
+	struct idg__cursor *c;
+	struct idg__val k, v;
+	int rc, op = IDG__FIRST;
+
+	rc = idg__cursor_open(t, IDG__T_PROFILES, &c, e);
+	while (rc == IDG_OK && (rc = idg__cursor_get(c, op, &k, &v, e)) == 0) {
+		op = IDG__NEXT;
+		/* [hidden, properties]: the second byte says which. */
+		if (v.n >= 2 && ((const unsigned char *)v.p)[1])
+			out->profiles_hidden++;
+		else
+			out->profiles_active++;
+	}
+	idg__cursor_close(c);
+	return rc == IDG_ENOTFOUND ? IDG_OK : rc;
+}
+
+int
+idg_graph_stats(idg_db *db, struct idg_graph_stats *out)
+{
+	struct idg__txn *t = NULL;
+	int rc;
+
+	if (!db || !out)
+		return IDG_EINVAL;
+	memset(out, 0, sizeof(*out));
+	idg__err_clear(&db->err);
+	rc = idg__store_begin(db->store, 0, &t, &db->err);
+	if (rc == IDG_OK)
+		rc = cluster_stats(t, out, &db->err);
+	if (rc == IDG_OK)
+		rc = profile_stats(t, out, &db->err);
+	idg__store_abort(t);
+	return rc;
+}

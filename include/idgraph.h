@@ -192,6 +192,19 @@ struct idg_info {
 
 int idg_info(idg_db *db, struct idg_info *out);
 
+/* The shape of the identity graph now (live view), for comparisons. */
+struct idg_graph_stats {
+	uint64_t distinct_ids;    /* nodes */
+	uint64_t clusters;        /* clusters of two or more nodes */
+	uint64_t largest_cluster; /* nodes in the largest cluster (1 if none
+				     merged; 0 for an empty database) */
+	uint64_t profiles_active;
+	uint64_t profiles_hidden;
+};
+
+/* Walks every node and profile once: cost grows with the database. */
+int idg_graph_stats(idg_db *db, struct idg_graph_stats *out);
+
 /*
  * Changes the database's settings to those of opts (mode, merge_delay_ms,
  * cluster_cap). Changing the mode of a database that holds a record gives

@@ -483,3 +483,20 @@ Test(legacy, time_travel_equals_rebuild)
 			     0);
 	compare_rebuild(IDG_MODE_LEGACY, lines, 6);
 }
+
+Test(simplified, graph_stats)
+{
+	struct idg_graph_stats gs;
+
+	ingest("{\"$distinct_id\":\"$device:D9\",\"$set\":{\"a\":1}}\n");
+	ev("a", "D1", "U1", NULL, T0);
+	ev("a", "D2", "U1", NULL, T0);
+	ev("a", "D9", "U2", NULL, T0);
+	ev("a", NULL, "U3", NULL, T0);
+	cr_assert_eq(idg_graph_stats(db, &gs), 0);
+	cr_assert_eq(gs.distinct_ids, 6);
+	cr_assert_eq(gs.clusters, 2);
+	cr_assert_eq(gs.largest_cluster, 3);
+	cr_assert_eq(gs.profiles_active, 0);
+	cr_assert_eq(gs.profiles_hidden, 1);
+}
