@@ -13,6 +13,7 @@
 #include "codec_msgpack.h"
 #include "codec_json_in.h"
 #include "db.h"
+#include "idcache.h"
 #include "profile.h"
 
 /* Version of the on-disk layout; a database of another layout is refused. */
@@ -91,7 +92,7 @@ int
 idg__settings_load(struct idg__txn *t, struct idg__settings *out,
 		   struct idg__err *e)
 {
-	int64_t mode, cap, format;
+	int64_t mode = 0, cap = 0, format = -1;
 	int rc = meta_get(t, "format", &format, -1, e);
 
 	if (rc == IDG_OK && format != FORMAT_VERSION)
@@ -143,7 +144,7 @@ static int
 setup(struct idg_db *db, const struct idg_options *o)
 {
 	struct idg__txn *t = NULL;
-	int64_t format;
+	int64_t format = -1;
 	int write = !(db->flags & IDG_OPEN_RDONLY), rc;
 
 	rc = idg__store_begin(db->store, write, &t, &db->err);
@@ -212,6 +213,8 @@ idg_close(idg_db *db)
 	idg__mpin_free(db->mpin);
 	idg__profiler_free(db->profiler);
 	idg__pview_free(db->pview);
+	idg__idcache_free(db->idcache);
+	idg__idcache_free(db->namecache);
 	idg__mpw_free(db->mpw);
 	free(db->out);
 	free(db);

@@ -29,6 +29,7 @@ struct idg__mpw;
 struct idg__mpin;
 struct idg__profiler;
 struct idg__pview;
+struct idg__idcache;
 
 struct idg_db {
 	struct idg__store *store;
@@ -40,6 +41,8 @@ struct idg_db {
 	struct idg__mpin *mpin;  /* MessagePack input, idem */
 	struct idg__profiler *profiler; /* profile updates, idem */
 	struct idg__pview *pview;       /* profiles handed out */
+	struct idg__idcache *idcache;   /* ingest: distinct_id -> node */
+	struct idg__idcache *namecache; /* ingest: event name -> number */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;

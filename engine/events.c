@@ -1,19 +1,20 @@
 /*
  * events.c — the event store: every valid event, kept whole.
  *
- * An event is stored three times over, each for one kind of reader:
- *   - ev:     (time, seq) -> head, for reports and exports over a time range;
- *   - evname: (name, time, seq) -> head, for those limited to one event;
+ * An event is stored twice, once for each kind of reader:
+ *   - ev:     (time, seq) -> head (stamp, node, name, dedup hash), for
+ *             reports, which scan the small heads and never a property;
  *   - evbody: seq -> msgpack body (name, time, distinct_id as sent,
  *             $insert_id, properties with their exact types), for exports.
- * Reports scan the heads alone and never decode a property. seq counts
- * events in ingestion order, so it breaks ties of time in that order.
+ * seq counts events in ingestion order, so it breaks ties of time in that
+ * order. Both tables are appended to when events come in time order.
  *
- * Deduplication: the dedup table maps the hash of (name, time, distinct_id
- * as sent, $insert_id) to the seqs stored under it; a hash match is
- * confirmed against the stored body, so a collision never merges two
- * events. The last copy ingested wins: its properties replace the earlier
- * copy's body, while the head (the first copy's stamp and node) stays.
+ * Deduplication: two copies of an event share their time, so the heads
+ * stored under that millisecond are the only candidates; one whose hash of
+ * (name, time, distinct_id as sent, $insert_id) matches is confirmed
+ * against its body, so a collision never merges two events. The last copy
+ * ingested wins: its properties replace the earlier copy's body, while the
+ * head (the first copy's stamp and node) stays.
  */
 #include "events.h"
 
@@ -52,14 +53,6 @@ idg__evkey(unsigned char key[IDG__EVKEY_BYTES], int64_t time_ms, uint64_t seq)
 }
 
 void
-idg__evnamekey(unsigned char key[IDG__EVNAMEKEY_BYTES], uint32_t name,
-	       int64_t time_ms, uint64_t seq)
-{
-	put_be(key, name, 4);
-	idg__evkey(key + 4, time_ms, seq);
-}
-
-void
 idg__evkey_read(const void *key, size_t len, int64_t *time_ms, uint64_t *seq)
 {
 	const unsigned char *p = (const unsigned char *)key + len - 16;
@@ -68,17 +61,21 @@ idg__evkey_read(const void *key, size_t len, int64_t *time_ms, uint64_t *seq)
 	*seq = get_be(p + 8, 8);
 }
 
-static void
-dedup_key(const struct idg__body *body, unsigned char key[IDG__HASH_BYTES])
+/* The dedup hash of an event with $insert_id: never 0. */
+static uint64_t
+dedup_hash(const struct idg__body *body)
 {
-	unsigned char name[4], time[8];
+	unsigned char name[4], time[8], h[IDG__HASH_BYTES];
 	struct idg__val parts[4] = {
 	    {name, 4}, {time, 8}, {body->did, body->did_len},
 	    {body->ins, body->ins_len}};
+	uint64_t v;
 
 	put_be(name, body->name, 4);
 	put_be(time, FLIP(body->time_ms), 8);
-	idg__hash_parts(parts, 4, key);
+	idg__hash_parts(parts, 4, h);
+	memcpy(&v, h, sizeof(v));
+	return v ? v : 1;
 }
 
 static int
@@ -109,20 +106,31 @@ int
 idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 		     uint64_t *seq)
 {
-	unsigned char key[IDG__HASH_BYTES];
+	unsigned char key[IDG__EVKEY_BYTES];
 	struct idg__val k = {key, sizeof(key)}, v;
 	struct idg__cursor *c;
+	struct idg__evhead h;
 	struct idg__body old;
-	int rc, op = IDG__SET_KEY;
+	uint64_t want;
+	int64_t time;
+	int rc, op = IDG__SET_RANGE;
 
 	if (!body->ins)
 		return IDG_ENOTFOUND;
-	dedup_key(body, key);
-	rc = idg__cursor_open(b->txn, IDG__T_DEDUP, &c, b->err);
+	want = dedup_hash(body);
+	idg__evkey(key, body->time_ms, 0);
+	rc = idg__cursor_open(b->txn, IDG__T_EV, &c, b->err);
 	while (rc == IDG_OK &&
 	       (rc = idg__cursor_get(c, op, &k, &v, b->err)) == IDG_OK) {
-		op = IDG__NEXT_DUP;
-		memcpy(seq, v.p, sizeof(*seq));
+		op = IDG__NEXT;
+		idg__evkey_read(k.p, k.n, &time, seq);
+		if (time != body->time_ms) {
+			rc = IDG_ENOTFOUND;
+			break;
+		}
+		memcpy(&h, v.p, sizeof(h));
+		if (h.dedup != want)
+			continue;
 		rc = body_get(b, *seq, &old);
 		if (rc == IDG_OK && same_event(&old, body))
 			break;
@@ -149,29 +157,19 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 }
 
 int
-idg__events_insert(struct idg__batch *b, const struct idg__event *ev)
+idg__events_insert(struct idg__batch *b, struct idg__event *ev)
 {
-	unsigned char key[IDG__EVNAMEKEY_BYTES], dkey[IDG__HASH_BYTES];
+	unsigned char key[IDG__EVKEY_BYTES];
 	uint64_t seq = b->st.ev_seq + 1;
-	int64_t t = ev->body.time_ms;
 	int rc;
 
-	idg__evkey(key, t, seq);
+	ev->head.dedup = ev->body.ins ? dedup_hash(&ev->body) : 0;
+	idg__evkey(key, ev->body.time_ms, seq);
 	rc = idg__store_put(b->txn, IDG__T_EV, key, IDG__EVKEY_BYTES,
 			    &ev->head, sizeof(ev->head), IDG__PUT_APPEND,
 			    b->err);
-	idg__evnamekey(key, ev->body.name, t, seq);
-	if (rc == IDG_OK)
-		rc = idg__store_put(b->txn, IDG__T_EVNAME, key,
-				    IDG__EVNAMEKEY_BYTES, &ev->head,
-				    sizeof(ev->head), 0, b->err);
 	if (rc == IDG_OK)
 		rc = body_put(b, seq, ev, IDG__PUT_APPEND);
-	if (rc == IDG_OK && ev->body.ins) {
-		dedup_key(&ev->body, dkey);
-		rc = idg__store_put(b->txn, IDG__T_DEDUP, dkey, sizeof(dkey),
-				    &seq, sizeof(seq), 0, b->err);
-	}
 	if (rc == IDG_OK)
 		b->st.ev_seq = seq;
 	return rc;
@@ -189,30 +187,24 @@ idg__events_scan(struct idg__txn *t, uint32_t name, int64_t from_ms,
 		 int64_t to_ms, idg__event_fn fn, void *ctx,
 		 struct idg__err *e)
 {
-	unsigned char start[IDG__EVNAMEKEY_BYTES];
-	size_t klen = name ? IDG__EVNAMEKEY_BYTES : IDG__EVKEY_BYTES;
-	struct idg__val k = {start, klen}, v;
+	unsigned char start[IDG__EVKEY_BYTES];
+	struct idg__val k = {start, sizeof(start)}, v;
 	struct idg__cursor *c;
 	struct idg__evhead h;
 	int64_t time;
 	uint64_t seq;
 	int rc, op = IDG__SET_RANGE;
 
-	if (name)
-		idg__evnamekey(start, name, from_ms, 0);
-	else
-		idg__evkey(start, from_ms, 0);
-	rc = idg__cursor_open(t, name ? IDG__T_EVNAME : IDG__T_EV, &c, e);
+	idg__evkey(start, from_ms, 0);
+	rc = idg__cursor_open(t, IDG__T_EV, &c, e);
 	while (rc == IDG_OK && (rc = idg__cursor_get(c, op, &k, &v, e)) == 0) {
 		op = IDG__NEXT;
-		/* Past the name's run of keys, or past the range: done. */
-		if (k.n != klen || memcmp(k.p, start, klen - 16) != 0)
-			break;
 		idg__evkey_read(k.p, k.n, &time, &seq);
 		if (time >= to_ms)
 			break;
 		memcpy(&h, v.p, sizeof(h));
-		rc = fn(ctx, time, seq, &h);
+		if (!name || h.name == name)
+			rc = fn(ctx, time, seq, &h);
 	}
 	idg__cursor_close(c);
 	return rc == IDG_ENOTFOUND ? IDG_OK : rc;

@@ -13,18 +13,16 @@
  */
 struct idg__evhead {
 	int64_t stamp;
-	uint32_t node; /* 0 for an event of no user (empty distinct_id) */
+	uint32_t node;  /* 0 for an event of no user (empty distinct_id) */
 	uint32_t name;
+	uint64_t dedup; /* hash of the dedup key; 0 without $insert_id */
 };
 
-/* Index keys: (time, seq) and (name, time, seq), big-endian. */
+/* Index key: (time, seq), big-endian. */
 #define IDG__EVKEY_BYTES 16
-#define IDG__EVNAMEKEY_BYTES 20
 void idg__evkey(unsigned char key[IDG__EVKEY_BYTES], int64_t time_ms,
 		uint64_t seq);
-void idg__evnamekey(unsigned char key[IDG__EVNAMEKEY_BYTES], uint32_t name,
-		    int64_t time_ms, uint64_t seq);
-/* Reads back the time and seq of an index key (of either kind). */
+/* Reads back the time and seq of an index key. */
 void idg__evkey_read(const void *key, size_t len, int64_t *time_ms,
 		     uint64_t *seq);
 
@@ -43,8 +41,8 @@ struct idg__event {
  */
 int idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 			 uint64_t *seq);
-/* Stores a new event under seq st.ev_seq + 1. */
-int idg__events_insert(struct idg__batch *b, const struct idg__event *ev);
+/* Stores a new event under seq st.ev_seq + 1 (ev->head.dedup is set). */
+int idg__events_insert(struct idg__batch *b, struct idg__event *ev);
 /* Replaces the properties of event seq with those of ev (last one wins). */
 int idg__events_replace(struct idg__batch *b, uint64_t seq,
 			const struct idg__event *ev);

@@ -60,14 +60,38 @@ idg__hash(const void *p, size_t n, unsigned char out[IDG__HASH_BYTES])
 	cut(XXH3_128bits(p, n), out);
 }
 
+uint64_t
+idg__hash64(const void *p, size_t n)
+{
+	return XXH3_64bits(p, n);
+}
+
 void
 idg__hash_parts(const struct idg__val *parts, int n,
 		unsigned char out[IDG__HASH_BYTES])
 {
 	XXH3_state_t st;
+	unsigned char buf[512];
 	uint64_t len;
+	size_t used = 0;
 	int i;
 
+	/* Small inputs (the common case) in one call: streaming costs more. */
+	for (i = 0; i < n && used <= sizeof(buf); i++)
+		used += sizeof(len) + parts[i].n;
+	if (used <= sizeof(buf)) {
+		used = 0;
+		for (i = 0; i < n; i++) {
+			len = parts[i].n;
+			memcpy(buf + used, &len, sizeof(len));
+			if (parts[i].n)
+				memcpy(buf + used + sizeof(len), parts[i].p,
+				       parts[i].n);
+			used += sizeof(len) + parts[i].n;
+		}
+		cut(XXH3_128bits(buf, used), out);
+		return;
+	}
 	XXH3_128bits_reset(&st);
 	for (i = 0; i < n; i++) {
 		len = parts[i].n;

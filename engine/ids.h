@@ -36,6 +36,8 @@ int idg__evname_name(struct idg__txn *t, uint32_t id, struct idg__val *out,
 /* The build's id hash (XXH3-128 cut to hash_bits) of p[0..n). */
 #define IDG__HASH_BYTES 16
 void idg__hash(const void *p, size_t n, unsigned char out[IDG__HASH_BYTES]);
+/* A full 64-bit hash (never cut to hash_bits), for in-memory tables. */
+uint64_t idg__hash64(const void *p, size_t n);
 /* The hash of several byte ranges, each prefixed with its length. */
 void idg__hash_parts(const struct idg__val *parts, int n,
 		     unsigned char out[IDG__HASH_BYTES]);

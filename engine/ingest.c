@@ -22,6 +22,7 @@
 #include "files.h"
 #include "graph.h"
 #include "profile.h"
+#include "idcache.h"
 #include "ids.h"
 #include "log.h"
 #include "reader.h"
@@ -66,18 +67,26 @@ reject(struct ingest *in, const struct idg__inrec *jr, uint32_t index,
 	return IDG_OK;
 }
 
+/* The node of an id, made if new; the id cache answers most of them. */
 static int
 intern(struct ingest *in, const struct idg__str *id, uint32_t *node)
 {
 	struct idg__batch *b = &in->b;
+	struct idg__idcache *cache = b->db->idcache;
+	uint64_t h = idg__hash64(id->p, id->n);
 	int created, rc;
 
+	*node = idg__idcache_get(cache, id->p, id->n, h);
+	if (*node)
+		return IDG_OK;
 	rc = idg__ids_intern(b->txn, id->p, id->n, &b->st.next_node, node,
 			     &created, b->err);
 	if (rc == IDG_OK && created) {
 		in->stats.nodes_created++;
 		rc = idg__graph_add(b->txn, *node, b->st.stamp, b->err);
 	}
+	if (rc == IDG_OK)
+		idg__idcache_put(cache, id->p, id->n, h, *node);
 	return rc;
 }
 
@@ -180,6 +189,7 @@ make_event(struct ingest *in, const struct idg__rec *r,
 	   const struct idg__inrec *jr, struct idg__event *ev)
 {
 	struct idg__batch *b = &in->b;
+	uint64_t h;
 	int created, rc;
 
 	memset(ev, 0, sizeof(*ev));
@@ -191,9 +201,19 @@ make_event(struct ingest *in, const struct idg__rec *r,
 	ev->body.props = jr->props;
 	ev->body.props_len = jr->props_len;
 	ev->head.stamp = b->st.stamp;
-	rc = idg__evname_intern(b->txn, r->event.p, r->event.n,
-				&b->st.next_evname, &ev->body.name, &created,
-				b->err);
+	/* Event names are few: the cache answers nearly every one. */
+	h = idg__hash64(r->event.p, r->event.n);
+	ev->body.name = idg__idcache_get(b->db->namecache, r->event.p,
+					 r->event.n, h);
+	rc = IDG_OK;
+	if (!ev->body.name) {
+		rc = idg__evname_intern(b->txn, r->event.p, r->event.n,
+					&b->st.next_evname, &ev->body.name,
+					&created, b->err);
+		if (rc == IDG_OK)
+			idg__idcache_put(b->db->namecache, r->event.p,
+					 r->event.n, h, ev->body.name);
+	}
 	ev->head.name = ev->body.name;
 	return rc;
 }
@@ -405,7 +425,11 @@ prepare(struct idg_db *db)
 		db->jp = idg__jparser_new();
 	if (!db->mpin)
 		db->mpin = idg__mpin_new();
-	if (!db->jp || !db->mpin)
+	if (!db->idcache)
+		db->idcache = idg__idcache_new();
+	if (!db->namecache)
+		db->namecache = idg__idcache_new();
+	if (!db->jp || !db->mpin || !db->idcache || !db->namecache)
 		return idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	return IDG_OK;
 }
@@ -541,6 +565,8 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		idg__store_abort(in->b.txn);
 		in->b.txn = NULL;
 		in->stats = saved; /* the failed batch left no trace */
+		idg__idcache_clear(db->idcache); /* nor its new nodes */
+		idg__idcache_clear(db->namecache);
 	} else if (in->stop) {
 		rc = idg__err_set(&db->err, IDG_ESTOPPED,
 				  "stopped by the callback after %s %llu",

@@ -382,10 +382,15 @@ collect_hit(void *ctx, int64_t time_ms, uint64_t seq,
 {
 	struct funnel *f = ctx;
 	uint32_t root;
+	size_t i;
 	int rc;
 
 	if (h->stamp > f->r.a.at || h->node == 0)
 		return IDG_OK;
+	for (i = 0; i < f->o->nsteps && f->step[i] != h->name; i++)
+		;
+	if (i == f->o->nsteps)
+		return IDG_OK; /* not a step of this funnel */
 	rc = user_of(&f->r, h->node, &root);
 	if (rc)
 		return rc;
@@ -463,24 +468,17 @@ funnel_names(struct funnel *f)
 	return rc;
 }
 
-/* Gathers every event of a step name, once per distinct name. */
+/* Gathers, in one scan, every event of a step's name. */
 static int
 funnel_collect(struct funnel *f)
 {
 	int64_t to = f->o->to_ms, end;
-	size_t i, j;
-	int rc = IDG_OK;
+	int rc;
 
 	end = to > INT64_MAX - f->o->window_ms ? INT64_MAX
 					      : to + f->o->window_ms;
-	for (i = 0; rc == IDG_OK && i < f->o->nsteps; i++) {
-		for (j = 0; j < i && f->step[j] != f->step[i]; j++)
-			;
-		if (j < i)
-			continue; /* a repeated step name: already here */
-		rc = idg__events_scan(f->r.t, f->step[i], f->o->from_ms, end,
-				      collect_hit, f, &f->r.db->err);
-	}
+	rc = idg__events_scan(f->r.t, 0, f->o->from_ms, end, collect_hit, f,
+			      &f->r.db->err);
 	if (rc == IDG_ENOMEM)
 		idg__err_set(&f->r.db->err, rc, "out of memory");
 	return rc;

@@ -15,8 +15,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Virtual size of the map. The file grows only as data is written. */
-#define MAP_SIZE ((size_t)1 << 38)
+/*
+ * Virtual size of the map: the file grows only as data is written. Where
+ * address space is short (ulimit -v, valgrind) a smaller map is tried.
+ */
+#define MAP_SIZE_MAX ((size_t)1 << 38)
+#define MAP_SIZE_MIN ((size_t)1 << 30)
 
 struct idg__store {
 	MDB_env *env;
@@ -37,9 +41,7 @@ static const struct {
 		       MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP},
     [IDG__T_EVNAMES] = {"evnames", MDB_INTEGERKEY},
     [IDG__T_EV] = {"ev", 0},
-    [IDG__T_EVNAME] = {"evname", 0},
     [IDG__T_EVBODY] = {"evbody", MDB_INTEGERKEY},
-    [IDG__T_DEDUP] = {"dedup", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP},
     [IDG__T_FILES] = {"files", 0},
     [IDG__T_PROFILES] = {"profiles", MDB_INTEGERKEY},
 };
@@ -129,6 +131,32 @@ check_dir(const char *dir, unsigned flags, struct idg__err *e)
 	return IDG_OK;
 }
 
+static int
+open_env(struct idg__store *s, const char *dir, unsigned envflags)
+{
+	size_t size;
+	int rc = ENOMEM;
+
+	/* mmap refuses a map it cannot place with ENOMEM or EINVAL. */
+	for (size = MAP_SIZE_MAX;
+	     (rc == ENOMEM || rc == EINVAL) && size >= MAP_SIZE_MIN;
+	     size /= 4) {
+		if (s->env)
+			mdb_env_close(s->env);
+		s->env = NULL;
+		rc = mdb_env_create(&s->env);
+		if (rc == 0)
+			rc = mdb_env_set_userctx(s->env, s);
+		if (rc == 0)
+			rc = mdb_env_set_maxdbs(s->env, IDG__T_COUNT + 4);
+		if (rc == 0)
+			rc = mdb_env_set_mapsize(s->env, size);
+		if (rc == 0)
+			rc = mdb_env_open(s->env, dir, envflags, 0666);
+	}
+	return rc;
+}
+
 int
 idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		struct idg__err *e)
@@ -148,15 +176,7 @@ idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		envflags |= MDB_RDONLY;
 	if (flags & IDG__STORE_NOSYNC)
 		envflags |= MDB_NOSYNC;
-	rc = mdb_env_create(&s->env);
-	if (rc == 0)
-		rc = mdb_env_set_userctx(s->env, s);
-	if (rc == 0)
-		rc = mdb_env_set_maxdbs(s->env, IDG__T_COUNT + 4);
-	if (rc == 0)
-		rc = mdb_env_set_mapsize(s->env, MAP_SIZE);
-	if (rc == 0)
-		rc = mdb_env_open(s->env, dir, envflags, 0666);
+	rc = open_env(s, dir, envflags);
 	if (rc) {
 		rc = map_error(rc, e, dir);
 		goto fail;

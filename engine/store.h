@@ -17,9 +17,7 @@ enum idg__table {
 	IDG__T_EVHASH,  /* event name hash -> name numbers (dup-sorted) */
 	IDG__T_EVNAMES, /* name number (uint32) -> event name bytes */
 	IDG__T_EV,      /* (time, seq) big-endian -> struct idg__evhead */
-	IDG__T_EVNAME,  /* (name, time, seq) big-endian -> struct idg__evhead */
 	IDG__T_EVBODY,  /* seq (uint64) -> msgpack event body */
-	IDG__T_DEDUP,   /* dedup key hash -> event seqs (dup-sorted uint64) */
 	IDG__T_FILES,   /* input content hash -> msgpack ingest progress */
 	IDG__T_PROFILES, /* node (uint32) -> [hidden, properties map] */
 	IDG__T_COUNT
