@@ -13,6 +13,7 @@ export LC_ALL=C
 
 BIN=${1:?usage: cli.sh /path/to/idgraph [source_root]}
 case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+SRC=${2:-$(dirname "$0")/..}
 T=$(mktemp -d "${TMPDIR:-/tmp}/idgraph-cli.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
@@ -300,7 +301,11 @@ expect_json_has "ingest row 1 summary" \
       "errAnonDistinctIdNonGUIDForm":0,"errAnonDistinctIdAssignedAlready":0,
       "errManyIDs":0,"errAliasAlreadyExists":0,"errAliasCycle":0,
       "errMergeRequiresImport":0}}'
-expect_eq "summary files" "$(jq_py 'd["files"]')" "['$T/row1.jsonl']"
+expect_eq "summary files" "$(jq_py 'd["files"]')" \
+  "[{'name': '$T/row1.jsonl', 'format': 'jsonl', 'records': 4, 'rejected': 0, 'skipped': False, 'resumed_at': None}]"
+expect_json_has "summary: no skips, no warnings" \
+  '{"skipped_files":[],"duplicates":0,"warnings":0,
+    "warning_counts":{"long_strings":0,"many_properties":0}}'
 expect_eq "summary timing fields" \
   "$(jq_py 'type(d["seconds"]) in (int, float) and type(d["records_per_second"]) in (int, float)')" \
   "True"
@@ -440,7 +445,9 @@ expect_out "export mappings, reported view" "distinct_id,resolved_distinct_id"
 run_in "$T/row1.jsonl" ingest "$T/db1" --json
 expect_rc "ingest from stdin" 0
 expect_json_has "re-ingest outcomes" '{"records":4,"nodes_created":0}'
-expect_eq "stdin is named - in files" "$(jq_py 'd["files"]')" "['-']"
+expect_eq "stdin is named - in files" "$(jq_py '[f["name"] for f in d["files"]]')" "['-']"
+expect_json_has "stdin is not remembered: ingested again" \
+  '{"skipped_files":[],"events":4}'
 run cluster "$T/db1" U1
 expect_out "cluster unchanged after re-ingest" "$D1
 U1
@@ -551,9 +558,10 @@ members: D"
 run init "$T/db3"
 run ingest "$T/db3" "$T/rows.jsonl"
 expect_rc "ingest, people's summary" 0
-expect_eq "people's summary" "$(head -n 12 "$T/out")" "records: 17
+expect_eq "people's summary" "$(head -n 14 "$T/out")" "records: 17
 rejected: 0
 events: 17
+duplicates: 0
 identity events: 13
 nodes created: 17
 merged: 8
@@ -562,9 +570,10 @@ refused: 4
   errSameIDs: 1
   errAnonDistinctIdNonGUIDForm: 1
   errAnonDistinctIdAssignedAlready: 1
-  errAliasAlreadyExists: 1"
-expect_eq "people's summary: last line" "$(sed -n '13s/ .*//p' "$T/out")" \
-  "files:"
+  errAliasAlreadyExists: 1
+warnings: 0"
+expect_eq "people's summary: last line" "$(sed -n '15s/, [0-9.]* s, .*//p' "$T/out")" \
+  "files: 1"
 
 ###########################################################################
 # CSV quoting (RFC 4180) of ids holding a comma, a quote or a newline.
@@ -660,7 +669,7 @@ run_in "$T/f1.jsonl" ingest "$T/dbrej" "$T/f1.jsonl" - "$T/f2.jsonl" --json \
   --batch-size 1 --nosync --clock event
 expect_rc "several files" 0
 expect_json_has "several files" '{"records":3}'
-expect_eq "several files: names" "$(jq_py 'd["files"]')" \
+expect_eq "several files: names" "$(jq_py '[f["name"] for f in d["files"]]')" \
   "['$T/f1.jsonl', '-', '$T/f2.jsonl']"
 run resolve "$T/dbrej" F2
 expect_rc "last file ingested" 0
@@ -711,7 +720,7 @@ if script -qc true /dev/null >/dev/null 2>&1; then
   else
     ko "progress shown on a terminal" "$(cat -A "$T/tty" | head -c 2000)"
   fi
-  script -qc "'$BIN' ingest '$T/dbprog' '$T/progress.jsonl' --batch-size 100 --quiet --json >/dev/null" \
+  script -qc "'$BIN' ingest '$T/dbprog' '$T/progress.jsonl' --batch-size 100 --quiet --force --json >/dev/null" \
     "$T/tty" >/dev/null 2>&1 </dev/null
   if grep -q "records/s" "$T/tty"; then
     ko "no progress with --quiet" "$(cat -A "$T/tty" | head -c 2000)"
@@ -719,6 +728,407 @@ if script -qc true /dev/null >/dev/null 2>&1; then
     ok "no progress with --quiet"
   fi
 fi
+
+###########################################################################
+# The event store: export events, file memory, MessagePack, resume.
+
+# Help names every new option and the choices made.
+run ingest --help
+for w in '--format auto|jsonl|msgpack' '--force' '--resume' \
+  'raw bytes as they are' 'The last copy ingested wins' \
+  'an identity event is not applied again' 'a hash of its content' \
+  'value N[:INDEX]' 'warnings'; do
+  grep -qF -- "$w" "$T/out" && ok "ingest help: $w" ||
+    ko "ingest help lacks: $w"
+done
+run export --help
+for w in 'usage: idgraph export mappings DIR' '       idgraph export events DIR' \
+  '--from T1' '--to T2' '--event NAME' 'jsonl (default) or msgpack' \
+  '$distinct_id_before_identity'; do
+  grep -qF -- "$w" "$T/out" && ok "export help: $w" ||
+    ko "export help lacks: $w"
+done
+run --help
+grep -q '^  export events DIR' "$T/out" && ok "overview lists export events" ||
+  ko "overview lists export events"
+
+# Usage errors of the new options: status 2, one line, nothing done.
+run init "$T/dbev"
+expect_usage "ingest bad --format" ingest "$T/dbev" --format xml
+expect_usage "ingest --force with --resume" ingest "$T/dbev" --force --resume
+expect_usage "export events bad --from" export events "$T/dbev" --from soon
+expect_usage "export events bad --to" export events "$T/dbev" --to 2024-13-01
+expect_usage "export events --from = --to" export events "$T/dbev" \
+  --from $t0 --to $t0
+expect_err "export events --from after --to" \
+  "idgraph: --from $t0 is not before --to $t0: the range is [from, to), give a --from earlier than --to"
+expect_usage "export events --from after --to" export events "$T/dbev" \
+  --from 2024-05-02 --to 2024-05-01
+expect_usage "export events bad --format" export events "$T/dbev" --format csv
+expect_err "export events bad --format" \
+  "idgraph: bad --format value 'csv': use jsonl or msgpack"
+expect_usage "export mappings --event" export mappings "$T/dbev" --event e
+expect_usage "export unknown kind" export people "$T/dbev"
+run export events "$T/nodb"
+expect_rc "export events on missing db" 1
+expect_err "export events on missing db" \
+  "idgraph: no database at $T/nodb; create one with: idgraph init $T/nodb"
+
+# Round trip: every value and type comes back exact, byte for byte in the
+# writer's canonical form (\/ as /, 1e300 as 1e+300, \u escapes of
+# printable text as UTF-8, integers in full beyond 2^53 and 2^64).
+cat >"$T/rt.jsonl" <<'EOF'
+{"event":"Ünïcode ✓ \"q\"","properties":{"distinct_id":"rt-1","time":1714564800123,"$insert_id":"rt-1","esc":"q\" b\\ s\/ \b\f\n\r\t \u0001 \u001f \u007f","uni":"é € 😀 \u00e9 \ud83d\ude00","big":18446744073709551615,"neg":-9223372036854775808,"b53":9007199254740993,"huge":123456789012345678901234567890,"f":0.1,"f2":1e300,"f3":-2.5e-7,"zero":-0.0,"i":0,"t":true,"fa":false,"n":null,"nested":{"a":[1,[2,[3,{"k":"v"}]],"x",null,true,{}],"o":{"":""}},"empty":[]}}
+EOF
+cat >"$T/rt.want" <<'EOF'
+{"event":"Ünïcode ✓ \"q\"","properties":{"distinct_id":"rt-1","time":1714564800123,"$insert_id":"rt-1","esc":"q\" b\\ s/ \b\f\n\r\t \u0001 \u001f \u007f","uni":"é € 😀 é 😀","big":18446744073709551615,"neg":-9223372036854775808,"b53":9007199254740993,"huge":123456789012345678901234567890,"f":0.1,"f2":1e+300,"f3":-2.5e-07,"zero":-0.0,"i":0,"t":true,"fa":false,"n":null,"nested":{"a":[1,[2,[3,{"k":"v"}]],"x",null,true,{}],"o":{"":""}},"empty":[]}}
+EOF
+run ingest "$T/dbev" "$T/rt.jsonl" --json
+expect_rc "ingest round-trip line" 0
+expect_json_has "ingest round-trip line" '{"records":1,"events":1,"rejected":0}'
+run export events "$T/dbev"
+expect_rc "export events" 0
+if cmp -s "$T/rt.want" "$T/out"; then ok "export events: round trip byte for byte"; else
+  ko "export events: round trip differs" "$(diff "$T/rt.want" "$T/out")"
+fi
+expect_eq "export events: same values as the input (Python's reading)" \
+  "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read()) == json.loads(open(sys.argv[2]).read()))' "$T/rt.jsonl" "$T/out")" \
+  True
+
+# Invalid UTF-8 in JSON input: the record is rejected, never mangled.
+printf '{"event":"e","properties":{"distinct_id":"iv","time":%s,"s":"a\377b"}}\n' \
+  $t0 >"$T/iv.jsonl"
+run ingest "$T/dbev" "$T/iv.jsonl" --json
+expect_json_has "invalid UTF-8 rejected" '{"records":1,"rejected":1}'
+expect_err "invalid UTF-8 rejected" "idgraph: $T/iv.jsonl:1: invalid UTF-8"
+
+# Soft limits: counted as warnings, data kept whole.
+python3 -c '
+import json
+p = {"distinct_id": "w1", "time": 1714564800, "$insert_id": "w1"}
+for i in range(256): p["p%d" % i] = i
+print(json.dumps({"event": "wide", "properties": p}))
+print(json.dumps({"event": "long", "properties": {"distinct_id": "w2",
+  "time": 1714564801, "s": "x" * 256, "l": ["y" * 300, {"z": "z" * 256}]}}))
+' >"$T/warn.jsonl"
+run ingest "$T/dbev" "$T/warn.jsonl"
+expect_rc "soft limits" 0
+expect_eq "soft limits: people's summary" "$(sed -n '1,4p;9,12p' "$T/out")" \
+  "records: 2
+rejected: 0
+events: 2
+duplicates: 0
+refused: 0
+warnings: 4
+  strings over 255 bytes: 3
+  events with more than 255 properties: 1"
+run export events "$T/dbev" --event long
+expect_eq "soft limits: long strings kept whole" \
+  "$(jq_py 'len(d["properties"]["s"]), len(d["properties"]["l"][0])')" "(256, 300)"
+run export events "$T/dbev" --event wide
+expect_eq "soft limits: 256 properties kept" "$(jq_py 'len(d["properties"])')" 259
+
+# MessagePack: export the events of a database without merges (so every
+# distinct_id is as sent), ingest that into a fresh database, and both
+# export the same, in either format.
+{
+  ev "Page View" MP1 $((t0 + 10))
+  ev "Page View" MP2 $((t0 + 11))
+  ev "Page View" 12345 $((t0 + 12))
+} >"$T/nomerge.jsonl"
+run ingest "$T/dbev" "$T/nomerge.jsonl" --json
+expect_json_has "no merges in the source database" \
+  '{"identity_events":0,"events":3}'
+"$BIN" export events "$T/dbev" --format msgpack >"$T/ev.mp" 2>"$T/err"
+rc=$?
+expect_rc "export events --format msgpack" 0
+expect_eq "MessagePack export starts with a map" \
+  "$(head -c 1 "$T/ev.mp" | od -An -tx1 | tr -d ' ')" 82
+run init "$T/dbmp"
+run ingest "$T/dbmp" "$T/ev.mp" --json
+expect_rc "ingest MessagePack (auto)" 0
+expect_json_has "ingest MessagePack (auto)" '{"records":6,"rejected":0,"events":6,"warnings":4}'
+expect_eq "MessagePack detected" "$(jq_py 'd["files"][0]["format"]')" msgpack
+for f in jsonl msgpack; do
+  "$BIN" export events "$T/dbev" --format $f >"$T/ex1" 2>&1
+  "$BIN" export events "$T/dbmp" --format $f >"$T/ex2" 2>&1
+  if [ -s "$T/ex1" ] && cmp -s "$T/ex1" "$T/ex2"; then
+    ok "MessagePack in = JSON in: export events --format $f equal"
+  else
+    ko "MessagePack in = JSON in: export events --format $f differ" \
+      "$(cmp "$T/ex1" "$T/ex2")"
+  fi
+done
+run init "$T/dbmp2"
+run_in "$T/ev.mp" ingest "$T/dbmp2" - --format msgpack --json
+expect_rc "ingest MessagePack from stdin, --format msgpack" 0
+expect_json_has "ingest MessagePack from stdin" '{"records":6,"rejected":0}'
+run_in "$T/ev.mp" ingest "$T/dbmp2" --format jsonl --json
+expect_rc "MessagePack read as --format jsonl" 0
+expect_eq "MessagePack read as --format jsonl: all rejected" \
+  "$(jq_py 'd["records"] > 0 and d["rejected"] == d["records"] and d["events"] == 0')" True
+
+# MessagePack rejects: "value N[:INDEX]" in messages; --rejects gets the
+# raw bytes of each rejected value, a MessagePack stream of them.
+cat >"$T/mp.py" <<'EOF'
+# JSON lines on stdin -> one MessagePack value per line on stdout.
+import json, struct, sys
+def enc(o):
+    if o is None: return b'\xc0'
+    if o is True: return b'\xc3'
+    if o is False: return b'\xc2'
+    if isinstance(o, int):
+        if 0 <= o < 128: return bytes([o])
+        if 0 <= o < 2**32: return b'\xce' + struct.pack('>I', o)
+        if -2**31 <= o < 0: return b'\xd2' + struct.pack('>i', o)
+        return b'\xcf' + struct.pack('>Q', o)
+    if isinstance(o, float): return b'\xcb' + struct.pack('>d', o)
+    if isinstance(o, str):
+        b = o.encode()
+        return (bytes([0xa0 | len(b)]) if len(b) < 32
+                else b'\xd9' + bytes([len(b)])) + b
+    if isinstance(o, list):
+        return bytes([0x90 | len(o)]) + b''.join(enc(x) for x in o)
+    return bytes([0x80 | len(o)]) + b''.join(enc(k) + enc(v)
+                                             for k, v in o.items())
+for line in sys.stdin:
+    sys.stdout.buffer.write(enc(json.loads(line)))
+EOF
+{
+  ev e MQ1 $t0
+  ev e anon $t0
+  printf '[%s,%s]\n' "$(ev e MQ2 $t0)" "$(ev '' MQ3 $t0)"
+  printf '5\n'
+  ev e MQ4 $t0
+} >"$T/mpbad.jsonl"
+python3 "$T/mp.py" <"$T/mpbad.jsonl" >"$T/mpbad.mp"
+{ sed -n 2p "$T/mpbad.jsonl"; ev '' MQ3 $t0; echo 5; } | python3 "$T/mp.py" \
+  >"$T/mpbad.want"
+run ingest "$T/dbmp" "$T/mpbad.mp" --rejects "$T/mprej.out" --json
+expect_rc "MessagePack with rejects" 0
+expect_json_has "MessagePack with rejects" '{"records":6,"rejected":3,"events":3}'
+expect_out_err() { # the stderr lines, exactly
+  printf '%s\n' "$2" >"$T/want"
+  if cmp -s "$T/want" "$T/err"; then ok "$1"; else
+    ko "$1" "$(diff "$T/want" "$T/err")"
+  fi
+}
+expect_out_err "MessagePack rejects name the value" \
+  "idgraph: $T/mpbad.mp: value 2: properties.distinct_id: distinct_id is a forbidden value: \"anon\"
+idgraph: $T/mpbad.mp: value 3:1: event: event is empty
+idgraph: $T/mpbad.mp: value 4: record is not a map"
+if cmp -s "$T/mpbad.want" "$T/mprej.out"; then
+  ok "MessagePack rejects file: raw bytes, back to back"
+else
+  ko "MessagePack rejects file differs" \
+    "$(od -An -tx1 "$T/mprej.out" | head; echo; od -An -tx1 "$T/mpbad.want" | head)"
+fi
+run ingest "$T/dbmp" "$T/mprej.out" --json
+expect_json_has "the rejects file reads back as MessagePack" \
+  '{"records":3,"rejected":3}'
+expect_eq "the rejects file reads back as MessagePack: format" \
+  "$(jq_py 'd["files"][0]["format"]')" msgpack
+run ingest "$T/dbmp" "$T/rt.jsonl" "$T/mpbad.mp" --rejects "$T/mixed.out"
+expect_rc "--rejects with JSON and MessagePack inputs" 2
+expect_err "--rejects with JSON and MessagePack inputs" \
+  "idgraph: --rejects cannot hold both JSON lines ($T/rt.jsonl) and MessagePack ($T/mpbad.mp); ingest them in separate runs"
+
+# $distinct_id_before_identity after a merge, and the filters.
+{
+  printf '{"event":"Page View","properties":{"distinct_id":"%s","time":%s,"$insert_id":"p1"}}\n' "$D1" $t0
+  identify U1 "$D1" $((t0 + 600))
+  ev Buy U1 $((t0 + 700))
+  ev Buy "$D2" $((t0 + 800))
+} >"$T/merge.jsonl"
+run init "$T/dbm"
+run ingest "$T/dbm" "$T/merge.jsonl"
+PV_AS_SENT="{\"event\":\"Page View\",\"properties\":{\"distinct_id\":\"$D1\",\"time\":$t0,\"\$insert_id\":\"p1\"}}"
+PV_RESOLVED="{\"event\":\"Page View\",\"properties\":{\"distinct_id\":\"U1\",\"\$distinct_id_before_identity\":\"$D1\",\"time\":$t0,\"\$insert_id\":\"p1\"}}"
+IDENT="{\"event\":\"\$identify\",\"properties\":{\"distinct_id\":\"U1\",\"\$anon_distinct_id\":\"$D1\",\"time\":$((t0 + 600))}}"
+BUY1="{\"event\":\"Buy\",\"properties\":{\"distinct_id\":\"U1\",\"time\":$((t0 + 700))}}"
+BUY2="{\"event\":\"Buy\",\"properties\":{\"distinct_id\":\"$D2\",\"time\":$((t0 + 800))}}"
+run export events "$T/dbm"
+expect_out "export events: \$distinct_id_before_identity after a merge" \
+  "$PV_RESOLVED
+$IDENT
+$BUY1
+$BUY2"
+run export events "$T/dbm" --at $((t0 + 300))
+expect_out "export events --at before the merge" "$PV_AS_SENT"
+run export events "$T/dbm" --at 2024-05-01T12:11:00Z
+expect_out "export events --at after the merge" "$PV_RESOLVED
+$IDENT"
+run export events "$T/dbm" --view reported
+expect_out "export events --view reported" "$PV_AS_SENT
+$IDENT
+$BUY1
+$BUY2"
+run export events "$T/dbm" --event Buy
+expect_out "export events --event" "$BUY1
+$BUY2"
+run export events "$T/dbm" --event Nope
+expect_rc "export events --event with no match" 0
+[ ! -s "$T/out" ] && ok "export events --event with no match: no output" ||
+  ko "export events --event with no match: output" "$(cat "$T/out")"
+run export events "$T/dbm" --from $((t0 + 600)) --to $(((t0 + 800) * 1000))
+expect_out "export events --from/--to [from, to)" "$IDENT
+$BUY1"
+run export events "$T/dbm" --from 2024-05-01T12:11:41Z --event Buy
+expect_out "export events --from with --event" "$BUY2"
+run export events "$T/dbm" --to 2024-05-01T12:00:00.001Z
+expect_out "export events --to alone" "$PV_RESOLVED"
+
+# File memory: the same file again is skipped and changes nothing; so is
+# a copy under another name; --force ingests it again.
+snapshot() { # snapshot DB FILE: everything a database answers
+  {
+    "$BIN" export events "$1"
+    "$BIN" export mappings "$1"
+    "$BIN" log "$1" --json
+    "$BIN" info "$1" --json
+  } >"$2" 2>&1
+}
+snapshot "$T/dbm" "$T/snap1"
+run ingest "$T/dbm" "$T/merge.jsonl"
+expect_rc "re-ingest the same file" 0
+expect_err "re-ingest: the note" \
+  "idgraph: $T/merge.jsonl: already ingested (same content); skipped — use --force to ingest it again"
+expect_eq "re-ingest: summary" "$(sed -n '1,3p;/^files:/s/, [0-9.]* s, .*//p' "$T/out")" \
+  "records: 0
+rejected: 0
+events: 0
+files: 1 (1 skipped)"
+snapshot "$T/dbm" "$T/snap2"
+if cmp -s "$T/snap1" "$T/snap2"; then ok "re-ingest: database unchanged"; else
+  ko "re-ingest changed the database" "$(diff "$T/snap1" "$T/snap2")"
+fi
+cp "$T/merge.jsonl" "$T/merge-copy.jsonl"
+run ingest "$T/dbm" "$T/merge-copy.jsonl" "$T/f1.jsonl" --json
+expect_rc "a copy under another name" 0
+expect_json_has "a copy under another name: skipped" \
+  "{\"records\":1,\"skipped_files\":[\"$T/merge-copy.jsonl\"]}"
+expect_eq "skipped file in files" "$(jq_py '[(f["skipped"], f["records"]) for f in d["files"]]')" \
+  "[(True, 0), (False, 1)]"
+expect_err "a copy under another name: the note" \
+  "idgraph: $T/merge-copy.jsonl: already ingested (same content); skipped — use --force to ingest it again"
+snapshot "$T/dbm" "$T/snap1"
+run ingest "$T/dbm" "$T/merge.jsonl" --force --json
+expect_rc "--force" 0
+expect_json_has "--force ingests again: the \$insert_id event is a duplicate" \
+  '{"records":4,"events":4,"duplicates":1,"skipped_files":[]}'
+run export events "$T/dbm" --event Buy
+expect_eq "--force: events without \$insert_id are stored again" \
+  "$(wc -l <"$T/out")" 4
+run export events "$T/dbm" --event "Page View"
+expect_out "--force: the duplicate replaced the copy" "$PV_RESOLVED"
+
+# A duplicate identity event is not applied again: same log, same graph.
+printf '{"event":"$identify","properties":{"distinct_id":"U7","$anon_distinct_id":"%s","time":%s,"$insert_id":"id-7"}}\n' \
+  "$D3" $t0 >"$T/ident.jsonl"
+run ingest "$T/dbm" "$T/ident.jsonl"
+"$BIN" log "$T/dbm" --json >"$T/log1"
+"$BIN" export mappings "$T/dbm" >>"$T/log1"
+run ingest "$T/dbm" "$T/ident.jsonl" --force --json
+expect_json_has "duplicate \$identify: a duplicate, not applied" \
+  '{"records":1,"events":1,"duplicates":1,"identity_events":0,"nodes_created":0}'
+"$BIN" log "$T/dbm" --json >"$T/log2"
+"$BIN" export mappings "$T/dbm" >>"$T/log2"
+if cmp -s "$T/log1" "$T/log2"; then
+  ok "duplicate \$identify: log and mappings unchanged"
+else
+  ko "duplicate \$identify: log or mappings changed" "$(diff "$T/log1" "$T/log2")"
+fi
+
+# Pipes are read as streams and not remembered.
+run init "$T/dbpipe"
+"$BIN" ingest "$T/dbpipe" <(cat "$T/merge.jsonl") --json >"$T/out" 2>"$T/err"
+rc=$?
+expect_rc "ingest a pipe by name" 0
+expect_json_has "ingest a pipe by name" '{"records":4,"rejected":0}'
+"$BIN" ingest "$T/dbpipe" <(cat "$T/merge.jsonl") --json >"$T/out" 2>"$T/err"
+expect_json_has "a pipe again: not remembered" '{"records":4,"skipped_files":[]}'
+
+# THE RESUME TEST: kill -9 an ingest mid-file, see the next ingest refuse
+# the half-done file, resume it, and compare with one clean ingest.
+resume_test() {
+  local big=$T/big.jsonl db=$T/dbkill pid n=0 i ms total=300000 batch
+  python3 "$SRC/bench/gen_events.py" $total >"$big" || {
+    ko "resume test: cannot generate $big"
+    return
+  }
+  # A collision build (-Dhash_bits=4) ingests this workload in quadratic
+  # time: when 10000 records take over 2 s, a file of 20000 is as good a
+  # test (the kill still lands after the first of several batches) and the
+  # script stays within meson's timeout.
+  head -n 10000 "$big" >"$T/calib.jsonl"
+  "$BIN" init "$T/dbcalib" >/dev/null
+  ms=$(date +%s%3N)
+  "$BIN" ingest "$T/dbcalib" "$T/calib.jsonl" --nosync >/dev/null 2>&1
+  ms=$(($(date +%s%3N) - ms))
+  rm -rf "$T/dbcalib" "$T/calib.jsonl"
+  if [ $ms -gt 2000 ]; then
+    total=20000
+    printf '# resume test: 10000 records took %d ms; a file of %d records\n' \
+      $ms $total
+    python3 "$SRC/bench/gen_events.py" $total >"$big"
+  fi
+  for batch in 5000 1000; do
+    [ $total -lt 100000 ] && batch=$((batch / 5))
+    rm -rf "$db"
+    "$BIN" init "$db" >/dev/null
+    "$BIN" ingest "$db" "$big" --batch-size $batch --quiet >/dev/null 2>&1 &
+    pid=$!
+    for i in $(seq 1 1200); do
+      n=$("$BIN" info "$db" 2>/dev/null | sed -n 's/^records: //p')
+      [ "${n:-0}" -gt 0 ] && break
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    n=$("$BIN" info "$db" | sed -n 's/^records: //p')
+    [ "${n:-0}" -gt 0 ] && [ "$n" -lt $total ] && break
+    printf '# resume test: the ingest was not killed mid-file (records %s); again with smaller batches\n' "$n"
+  done
+  if [ "${n:-0}" -gt 0 ] && [ "$n" -lt $total ]; then
+    ok "resume test: killed mid-file ($n of $total records committed)"
+  else
+    ko "resume test: could not kill the ingest mid-file (records: $n)"
+    return
+  fi
+  run ingest "$db" "$big"
+  expect_rc "after kill -9: ingest without --resume" 1
+  expect_err_one "after kill -9: ingest without --resume" \
+    "idgraph: $big was partly ingested before ($n lines committed); continue it with --resume, or start over with --force"
+  run ingest "$db" "$big" --resume --json --quiet
+  expect_rc "ingest --resume" 0
+  expect_json_has "ingest --resume: the rest of the file" \
+    "{\"records\":$(($total - n)),\"rejected\":0}"
+  expect_eq "ingest --resume: resumed_at" "$(jq_py 'd["files"][0]["resumed_at"]')" \
+    $((n + 1))
+  expect_err "ingest --resume: the note" \
+    "idgraph: $big: resumed at line $((n + 1)); what came before it was ingested by an earlier run"
+  run ingest "$db" "$big" --resume
+  expect_rc "ingest --resume once done" 0
+  expect_err "ingest --resume once done: skipped" \
+    "idgraph: $big: already ingested (same content); skipped — use --force to ingest it again"
+  run init "$T/dbclean"
+  run ingest "$T/dbclean" "$big" --nosync --json
+  expect_json_has "clean ingest" "{\"records\":$total,\"rejected\":0}"
+  for q in "export events" "export mappings" "log --json" "info --json"; do
+    # shellcheck disable=SC2086
+    "$BIN" $q "$db" >"$T/k1" 2>&1
+    # shellcheck disable=SC2086
+    "$BIN" $q "$T/dbclean" >"$T/k2" 2>&1
+    if [ -s "$T/k1" ] && cmp -s "$T/k1" "$T/k2"; then
+      ok "resumed = clean ingest: $q"
+    else
+      ko "resumed != clean ingest: $q" "$(cmp "$T/k1" "$T/k2"; head -c 300 "$T/k1")"
+    fi
+  done
+  rm -rf "$db" "$T/dbclean" "$big"
+}
+resume_test
 
 ###########################################################################
 

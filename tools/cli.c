@@ -19,16 +19,19 @@ static const struct command commands[] = {
     {"init", cmd_init, O(OPT_MODE) | O(OPT_MERGE_DELAY) | O(OPT_CLUSTER_CAP), 1,
      1, "DIR", &help_init},
     {"ingest", cmd_ingest,
-     O(OPT_REJECTS) | O(OPT_CLOCK) | O(OPT_BATCH_SIZE) | O(OPT_NOSYNC) |
-	 O(OPT_QUIET) | O(OPT_JSON),
+     O(OPT_REJECTS) | O(OPT_CLOCK) | O(OPT_FORMAT) | O(OPT_FORCE) |
+	 O(OPT_RESUME) | O(OPT_BATCH_SIZE) | O(OPT_NOSYNC) | O(OPT_QUIET) |
+	 O(OPT_JSON),
      1, -1, "DIR [FILE ...|-]", &help_ingest},
     {"resolve", cmd_resolve, O(OPT_AT) | O(OPT_VIEW) | O(OPT_JSON), 2, 2,
      "DIR DISTINCT_ID", &help_resolve},
     {"cluster", cmd_cluster, O(OPT_AT) | O(OPT_VIEW) | O(OPT_JSON), 2, 2,
      "DIR DISTINCT_ID", &help_cluster},
     {"log", cmd_log, O(OPT_JSON), 1, 1, "DIR", &help_log},
-    {"export", cmd_export, O(OPT_FORMAT) | O(OPT_AT) | O(OPT_VIEW), 2, 2,
-     "mappings DIR", &help_export},
+    {"export", cmd_export,
+     O(OPT_FORMAT) | O(OPT_AT) | O(OPT_VIEW) | O(OPT_FROM) | O(OPT_TO) |
+	 O(OPT_EVENT),
+     2, 2, "mappings|events DIR", &help_export},
     {"info", cmd_info, O(OPT_JSON), 1, 1, "DIR", &help_info},
     {"version", cmd_version, 0, 0, 0, "", &help_version},
 };
@@ -63,6 +66,11 @@ static const struct optdef {
     [OPT_AT] = {"at", 1},
     [OPT_VIEW] = {"view", 1},
     [OPT_FORMAT] = {"format", 1},
+    [OPT_FORCE] = {"force", 0},
+    [OPT_RESUME] = {"resume", 0},
+    [OPT_FROM] = {"from", 1},
+    [OPT_TO] = {"to", 1},
+    [OPT_EVENT] = {"event", 1},
 };
 
 static int
@@ -188,6 +196,18 @@ parse_at(const struct args *a, int64_t *at, int *given)
 	if (*given && cli_time_parse(at, a->val[OPT_AT], &why))
 		return usage_error("bad --at value '%s': %s", a->val[OPT_AT],
 				   why);
+	return 0;
+}
+
+/* The time value of option k (--from, --to) as *t; unchanged when absent. */
+int
+parse_time_opt(const struct args *a, int k, int64_t *t)
+{
+	const char *why;
+
+	if (a->val[k] && cli_time_parse(t, a->val[k], &why))
+		return usage_error("bad --%s value '%s': %s", optdefs[k].name,
+				   a->val[k], why);
 	return 0;
 }
 

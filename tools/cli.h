@@ -40,6 +40,11 @@ enum opt {
 	OPT_AT,
 	OPT_VIEW,
 	OPT_FORMAT,
+	OPT_FORCE,
+	OPT_RESUME,
+	OPT_FROM,
+	OPT_TO,
+	OPT_EVENT,
 	OPT_COUNT
 };
 
@@ -80,6 +85,9 @@ int parse_uint_opt(const struct args *a, int k, uint64_t min, uint64_t max,
 /* The --at value as *at (IDG_NOW when absent); *given says if present. */
 int parse_at(const struct args *a, int64_t *at, int *given);
 
+/* The time value of option k (--from, --to) as *t; unchanged when absent. */
+int parse_time_opt(const struct args *a, int k, int64_t *t);
+
 /* The --view value as *view (IDG_VIEW_LIVE when absent). */
 int parse_view(const struct args *a, int *view);
 
@@ -105,7 +113,7 @@ extern const struct cmd_help help_init, help_ingest, help_resolve, help_cluster,
 /* init DIR: creates a database or changes its settings (cmd_init.c). */
 int cmd_init(struct args *a);
 
-/* ingest DIR [FILE ...|-]: ingests JSON lines (cmd_ingest.c). */
+/* ingest DIR [FILE ...|-]: ingests JSON lines or MessagePack (cmd_ingest.c). */
 int cmd_ingest(struct args *a);
 
 /* resolve DIR ID: canonical id, size and members (cmd_query.c). */
@@ -123,7 +131,8 @@ int cmd_version(struct args *a);
 /* log DIR: the identity log as a table or JSON lines (cmd_log.c). */
 int cmd_log(struct args *a);
 
-/* export mappings DIR: identity mappings as CSV or JSON lines. */
+/* export mappings|events DIR: identity mappings as CSV or JSON lines, or
+ * the stored events as JSON lines or MessagePack (cmd_export.c). */
 int cmd_export(struct args *a);
 
 /* ------------------------------------------------------------------ */

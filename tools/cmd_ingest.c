@@ -1,5 +1,13 @@
-/* cmd_ingest.c — idgraph ingest: progress, rejects and the summary. */
-#include "cli.h"
+/*
+ * cmd_ingest.c — idgraph ingest: inputs, file memory, rejects.
+ *
+ * Regular files go through idg_ingest_file(), which remembers each one by
+ * the hash of its content: a file ingested whole before is skipped, one an
+ * earlier run left half done is refused unless --resume or --force says
+ * what to do. stdin and pipes cannot be read twice (hashed, then ingested),
+ * so they go through idg_ingest_stream() and are never remembered.
+ */
+#include "cli_ingest.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -7,102 +15,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Rejected records printed to stderr per input file; the rest are counted. */
 #define REJECTS_SHOWN 20
-/* Widest progress line: one line of a standard terminal. */
-#define PROGRESS_WIDTH 79
 
-struct ingest {
-	const char *name;  /* input name for messages */
-	FILE *rejects;	   /* --rejects file, or NULL */
-	int rejects_errno; /* set when writing it failed */
-	uint64_t file_rejected;
-	int progress;	   /* show progress on stderr */
-	int64_t file_size; /* -1 when unknown (a pipe) */
-	struct timespec file_start;
-	int progress_len; /* width of the progress line on screen */
-	double shown_at;  /* seconds into the file of the last update */
-};
-
-static double
-seconds_since(const struct timespec *t0)
+/* 1 if byte c starts a MessagePack map or array (the library's rule). */
+static int
+msgpack_first_byte(int c)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	return (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
 }
 
+/* "FILE:LINE[:INDEX]" for JSON lines, "FILE: value N[:INDEX]" otherwise. */
 static void
-clear_progress(struct ingest *g)
+print_where(const struct input *in, const struct idg_reject *r)
 {
-	if (g->progress_len > 0) {
-		fprintf(stderr, "\r%*s\r", g->progress_len, "");
-		g->progress_len = 0;
-	}
-}
-
-/* "N records, R records/s, P%" (the share only for a regular file). */
-static void
-format_progress(char *buf, size_t size, const struct ingest *g,
-		const struct idg_progress *p, double secs)
-{
-	uint64_t size_in = g->file_size > 0 ? (uint64_t)g->file_size : 0;
-	int n = snprintf(buf, size, "%" PRIu64 " records", p->records);
-
-	if (secs > 0 && n > 0 && (size_t)n < size)
-		n += snprintf(buf + n, size - (size_t)n, ", %.0f records/s",
-			      (double)p->records / secs);
-	if (size_in > 0 && n > 0 && (size_t)n < size)
-		snprintf(buf + n, size - (size_t)n, ", %d%%",
-			 (int)(p->bytes >= size_in ? 100
-						   : p->bytes * 100 / size_in));
+	if (in->format == IDG_FORMAT_MSGPACK)
+		fprintf(stderr, "idgraph: %s: value %" PRIu64, in->name,
+			r->line);
+	else
+		fprintf(stderr, "idgraph: %s:%" PRIu64, in->name, r->line);
+	if (r->in_array)
+		fprintf(stderr, ":%" PRIu32, r->index);
 }
 
 /*
- * Redraws the progress line in place (\r), at most ten times a second. The
- * line must fit one terminal line for \r to redraw it, so a long file name
- * is cut from the left.
+ * Reports a rejected record on stderr and writes its bytes to --rejects:
+ * a JSON record as a line, a MessagePack record as it is, so that the
+ * rejects file is a valid input of the same format.
  */
-static int
-on_progress(void *user, const struct idg_progress *p)
-{
-	struct ingest *g = user;
-	char stats[128];
-	double secs = seconds_since(&g->file_start);
-	int room, n, len = (int)strlen(g->name);
-
-	if (!g->progress || (g->progress_len > 0 && secs - g->shown_at < 0.1))
-		return 0;
-	g->shown_at = secs;
-	format_progress(stats, sizeof stats, g, p, secs);
-	room = PROGRESS_WIDTH - (int)strlen("idgraph: : ") - (int)strlen(stats);
-	if (room < 8)
-		room = 8;
-	if (len <= room)
-		n = fprintf(stderr, "\ridgraph: %s: %s", g->name, stats);
-	else
-		n = fprintf(stderr, "\ridgraph: ...%s: %s",
-			    g->name + len - (room - 3), stats);
-	if (n > 0 && --n < g->progress_len)
-		fprintf(stderr, "%*s", g->progress_len - n, "");
-	g->progress_len = n > g->progress_len ? n : g->progress_len;
-	return 0;
-}
-
 static int
 on_reject(void *user, const struct idg_reject *r)
 {
 	struct ingest *g = user;
+	int json = g->in->format != IDG_FORMAT_MSGPACK;
 
 	if (++g->file_rejected <= REJECTS_SHOWN) {
 		clear_progress(g);
-		fprintf(stderr, "idgraph: %s:%" PRIu64, g->name, r->line);
-		if (r->in_array)
-			fprintf(stderr, ":%" PRIu32, r->index);
+		print_where(g->in, r);
 		if (r->field && *r->field)
 			fprintf(stderr, ": %s", r->field);
 		fprintf(stderr, ": %s\n", r->message ? r->message : "");
@@ -111,168 +62,144 @@ on_reject(void *user, const struct idg_reject *r)
 		return 0;
 	errno = 0;
 	if (fwrite(r->raw, 1, r->raw_len, g->rejects) != r->raw_len ||
-	    putc('\n', g->rejects) == EOF) {
+	    (json && putc('\n', g->rejects) == EOF)) {
 		g->rejects_errno = errno ? errno : EIO;
 		return 1; /* stop: a reject must never be lost silently */
 	}
 	return 0;
 }
 
-static void
-add_stats(struct idg_ingest_stats *sum, const struct idg_ingest_stats *s)
-{
-	sum->records += s->records;
-	sum->rejected += s->rejected;
-	sum->events += s->events;
-	sum->identity += s->identity;
-	sum->nodes_created += s->nodes_created;
-	sum->merged += s->merged;
-	sum->noop += s->noop;
-	for (int i = 0; i < IDG_REASON_COUNT; i++)
-		sum->refused[i] += s->refused[i];
-	sum->bytes += s->bytes;
-	sum->batches += s->batches;
-}
-
-static const char *
-input_name(const char *arg)
-{
-	return strcmp(arg, "-") == 0 ? "<stdin>" : arg;
-}
-
-/* Checks that every input file can be read before ingesting any. */
+/*
+ * Opens an input to learn its kind and format (--format, else its first
+ * byte). stdin and pipes stay open, with the byte pushed back, since they
+ * cannot be opened again.
+ */
 static int
-check_inputs(char **files, int n)
+probe_input(struct input *in, int format)
 {
-	for (int i = 0; i < n; i++) {
-		FILE *fp;
-		if (strcmp(files[i], "-") == 0)
-			continue;
-		fp = fopen(files[i], "rb");
-		if (fp == NULL)
-			return fail("cannot read %s: %s; nothing was ingested",
-				    files[i], strerror(errno));
-		fclose(fp);
+	struct stat st;
+	FILE *fp = strcmp(in->arg, "-") == 0 ? stdin : fopen(in->arg, "rb");
+	int c;
+
+	in->name = fp == stdin ? "<stdin>" : in->arg;
+	if (fp == NULL)
+		return fail("cannot read %s: %s; nothing was ingested", in->arg,
+			    strerror(errno));
+	in->regular =
+	    fp != stdin && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode);
+	in->format = format;
+	if (format == IDG_FORMAT_AUTO) {
+		c = getc(fp);
+		in->format = c != EOF && msgpack_first_byte(c)
+				 ? IDG_FORMAT_MSGPACK
+				 : IDG_FORMAT_JSONL;
+		if (c != EOF)
+			ungetc(c, fp);
 	}
+	if (in->regular)
+		fclose(fp);
+	else
+		in->fp = fp;
 	return 0;
 }
 
-/* Ingests one input (a path or "-") into db, adding its counts to *sum. */
+/*
+ * Checks that every input can be read before ingesting any, and that a
+ * --rejects file would hold a single format.
+ */
 static int
-ingest_one(idg_db *db, const char *arg, struct ingest *g,
-	   struct idg_ingest_opts *io, struct idg_ingest_stats *sum)
+check_inputs(const struct args *a, struct input *inputs, int n, int format)
 {
-	struct idg_ingest_stats s;
-	struct stat st;
-	FILE *fp = strcmp(arg, "-") == 0 ? stdin : fopen(arg, "rb");
+	const char *json = NULL, *msgpack = NULL;
 	int rc;
 
-	if (fp == NULL)
-		return fail("cannot read %s: %s", arg, strerror(errno));
-	g->name = input_name(arg);
+	for (int i = 0; i < n; i++) {
+		if ((rc = probe_input(&inputs[i], format)) != 0)
+			return rc;
+		if (inputs[i].format == IDG_FORMAT_MSGPACK && !msgpack)
+			msgpack = inputs[i].name;
+		else if (inputs[i].format == IDG_FORMAT_JSONL && !json)
+			json = inputs[i].name;
+	}
+	if (a->val[OPT_REJECTS] && json && msgpack)
+		return usage_error("--rejects cannot hold both JSON lines (%s) "
+				   "and MessagePack (%s); ingest them in "
+				   "separate runs",
+				   json, msgpack);
+	return 0;
+}
+
+/* The notes on stderr about a file the database remembered. */
+static void
+print_file_notes(const struct input *in)
+{
+	if (in->stats.skipped)
+		fprintf(stderr,
+			"idgraph: %s: already ingested (same content); "
+			"skipped \xe2\x80\x94 use --force to ingest it again\n",
+			in->name);
+	if (in->stats.resumed_at)
+		fprintf(stderr,
+			"idgraph: %s: resumed at %s %" PRIu64
+			"; what came before it was ingested by an earlier "
+			"run\n",
+			in->name,
+			in->format == IDG_FORMAT_MSGPACK ? "value" : "line",
+			in->stats.resumed_at);
+}
+
+/* Ingests one input into db; its counts go to in->stats. */
+static int
+ingest_one(idg_db *db, struct input *in, struct ingest *g,
+	   struct idg_ingest_opts *io)
+{
+	struct stat st;
+	int rc;
+
+	g->in = in;
 	g->file_rejected = 0;
-	g->file_size = fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)
-			   ? (int64_t)st.st_size
-			   : -1;
+	g->file_size = -1;
+	if (in->regular && stat(in->arg, &st) == 0)
+		g->file_size = (int64_t)st.st_size;
 	clock_gettime(CLOCK_MONOTONIC, &g->file_start);
-	memset(&s, 0, sizeof s);
-	rc = idg_ingest_stream(db, fp, io, &s);
+	if (in->regular)
+		rc = idg_ingest_file(db, in->arg, io, &in->stats);
+	else
+		rc = idg_ingest_stream(db, in->fp, io, &in->stats);
 	clear_progress(g);
-	if (fp != stdin)
-		fclose(fp);
-	add_stats(sum, &s);
 	if (g->file_rejected > REJECTS_SHOWN)
 		fprintf(stderr, "idgraph: %s: ... %" PRIu64 " more rejected\n",
-			g->name, g->file_rejected - REJECTS_SHOWN);
+			in->name, g->file_rejected - REJECTS_SHOWN);
 	if (rc == IDG_ESTOPPED && g->rejects_errno)
 		return fail("cannot write the rejects file: %s; the batches "
 			    "committed before were kept",
 			    strerror(g->rejects_errno));
+	if (rc == IDG_EPARTIAL)
+		return fail("%s", detail(db, rc));
 	if (rc != 0)
 		return fail("ingest of %s failed: %s; the batches committed "
 			    "before it were kept",
-			    g->name, detail(db, rc));
+			    in->name, detail(db, rc));
+	print_file_notes(in);
 	return 0;
 }
 
-static void
-print_summary_json(idg_jw *w, const struct idg_ingest_stats *s, char **files,
-		   int nfiles, double secs)
-{
-	idg_jw_object_begin(w);
-	jw_key(w, "records");
-	idg_jw_uint(w, s->records);
-	jw_key(w, "rejected");
-	idg_jw_uint(w, s->rejected);
-	jw_key(w, "events");
-	idg_jw_uint(w, s->events);
-	jw_key(w, "identity_events");
-	idg_jw_uint(w, s->identity);
-	jw_key(w, "nodes_created");
-	idg_jw_uint(w, s->nodes_created);
-	jw_key(w, "outcomes");
-	idg_jw_object_begin(w);
-	jw_key(w, "merged");
-	idg_jw_uint(w, s->merged);
-	jw_key(w, "noop");
-	idg_jw_uint(w, s->noop);
-	for (int i = IDG_REASON_NONE + 1; i < IDG_REASON_COUNT; i++) {
-		jw_key(w, idg_reason_name(i));
-		idg_jw_uint(w, s->refused[i]);
-	}
-	idg_jw_object_end(w);
-	jw_key(w, "files");
-	idg_jw_array_begin(w);
-	for (int i = 0; i < nfiles; i++)
-		jw_str(w, files[i]);
-	idg_jw_array_end(w);
-	jw_key(w, "seconds");
-	idg_jw_double(w, (double)(int64_t)(secs * 1e6 + 0.5) / 1e6);
-	jw_key(w, "records_per_second");
-	idg_jw_uint(w, secs > 0 ? (uint64_t)((double)s->records / secs) : 0);
-	idg_jw_object_end(w);
-	idg_jw_newline(w);
-}
-
-static void
-print_summary_people(const struct idg_ingest_stats *s, int nfiles, double secs)
-{
-	uint64_t refused = 0;
-
-	for (int i = IDG_REASON_NONE + 1; i < IDG_REASON_COUNT; i++)
-		refused += s->refused[i];
-	printf("records: %" PRIu64 "\n", s->records);
-	printf("rejected: %" PRIu64 "\n", s->rejected);
-	printf("events: %" PRIu64 "\n", s->events);
-	printf("identity events: %" PRIu64 "\n", s->identity);
-	printf("nodes created: %" PRIu64 "\n", s->nodes_created);
-	printf("merged: %" PRIu64 "\n", s->merged);
-	printf("noop: %" PRIu64 "\n", s->noop);
-	printf("refused: %" PRIu64 "\n", refused);
-	for (int i = IDG_REASON_NONE + 1; i < IDG_REASON_COUNT; i++)
-		if (s->refused[i])
-			printf("  %s: %" PRIu64 "\n", idg_reason_name(i),
-			       s->refused[i]);
-	printf("files: %d, %.3f s, %.0f records/s\n", nfiles, secs,
-	       secs > 0 ? (double)s->records / secs : 0.0);
-}
-
 static int
-print_summary(const struct args *a, const struct idg_ingest_stats *s,
-	      char **files, int nfiles, double secs)
+parse_input_format(const struct args *a, int *format)
 {
-	idg_jw *w;
+	const char *f = a->val[OPT_FORMAT];
 
-	if (!a->val[OPT_JSON]) {
-		print_summary_people(s, nfiles, secs);
-		return finish_stdout();
-	}
-	if ((w = open_writer()) == NULL)
-		return EXIT_FAILURE;
-	print_summary_json(w, s, files, nfiles, secs);
-	if (close_writer(w) != 0)
-		return EXIT_FAILURE;
-	return finish_stdout();
+	if (f == NULL || strcmp(f, "auto") == 0)
+		*format = IDG_FORMAT_AUTO;
+	else if (strcmp(f, "jsonl") == 0)
+		*format = IDG_FORMAT_JSONL;
+	else if (strcmp(f, "msgpack") == 0)
+		*format = IDG_FORMAT_MSGPACK;
+	else
+		return usage_error("bad --format value '%s': use auto, jsonl "
+				   "or msgpack",
+				   f);
+	return 0;
 }
 
 /* The handle's options and the ingest options from the command line. */
@@ -297,7 +224,41 @@ ingest_options(const struct args *a, struct idg_options *o,
 	else
 		return usage_error("bad --clock value '%s': use event or wall",
 				   clock);
-	return 0;
+	if (a->val[OPT_FORCE] && a->val[OPT_RESUME])
+		return usage_error("--force starts a file over and --resume "
+				   "continues it: give one of them");
+	io->force = a->val[OPT_FORCE] != NULL;
+	io->resume = a->val[OPT_RESUME] != NULL;
+	return parse_input_format(a, &io->format);
+}
+
+/* Ingests every input in order; stops at the first failure. */
+static int
+ingest_all(const struct args *a, idg_db *db, struct input *inputs, int n,
+	   struct idg_ingest_opts *io)
+{
+	struct ingest g;
+	struct timespec t0;
+	int rc = 0;
+
+	memset(&g, 0, sizeof g);
+	if (a->val[OPT_REJECTS] &&
+	    (g.rejects = fopen(a->val[OPT_REJECTS], "wb")) == NULL)
+		return fail("cannot create the rejects file %s: %s",
+			    a->val[OPT_REJECTS], strerror(errno));
+	g.progress = !a->val[OPT_QUIET] && isatty(STDERR_FILENO);
+	io->on_reject = on_reject;
+	io->on_progress = on_progress;
+	io->user = &g;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = ingest_one(db, &inputs[i], &g, io);
+	if (g.rejects && fclose(g.rejects) != 0 && rc == 0)
+		rc = fail("cannot write the rejects file %s: %s",
+			  a->val[OPT_REJECTS], strerror(errno));
+	if (rc == 0)
+		rc = print_summary(a, inputs, n, seconds_since(&t0));
+	return rc;
 }
 
 int
@@ -305,46 +266,28 @@ cmd_ingest(struct args *a)
 {
 	static char stdin_arg[] = "-";
 	static char *only_stdin[] = {stdin_arg};
-	const char *dir = a->pos[0];
 	char **files = a->npos > 1 ? a->pos + 1 : only_stdin;
-	int nfiles = a->npos > 1 ? a->npos - 1 : 1, rc;
+	int n = a->npos > 1 ? a->npos - 1 : 1, rc;
 	struct idg_options o = IDG_OPTIONS_INIT;
 	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
-	struct idg_ingest_stats sum;
-	struct ingest g;
-	struct timespec t0;
+	struct input *inputs;
 	idg_db *db = NULL;
 
-	memset(&g, 0, sizeof g);
-	memset(&sum, 0, sizeof sum);
 	if ((rc = ingest_options(a, &o, &io)) != 0)
 		return rc;
-	if ((rc = check_inputs(files, nfiles)) != 0)
-		return rc;
-	if ((rc = open_db(&db, dir, &o, 0)) != 0)
-		return rc;
-	if (a->val[OPT_REJECTS] &&
-	    (g.rejects = fopen(a->val[OPT_REJECTS], "wb")) == NULL) {
-		rc = fail("cannot create the rejects file %s: %s",
-			  a->val[OPT_REJECTS], strerror(errno));
-		goto out;
-	}
-	g.progress = !a->val[OPT_QUIET] && isatty(STDERR_FILENO);
-	io.on_reject = on_reject;
-	io.on_progress = on_progress;
-	io.user = &g;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < nfiles && rc == 0; i++)
-		rc = ingest_one(db, files[i], &g, &io, &sum);
-	if (g.rejects && fclose(g.rejects) != 0 && rc == 0)
-		rc = fail("cannot write the rejects file %s: %s",
-			  a->val[OPT_REJECTS], strerror(errno));
-	g.rejects = NULL;
+	if ((inputs = calloc((size_t)n, sizeof *inputs)) == NULL)
+		return fail("out of memory");
+	for (int i = 0; i < n; i++)
+		inputs[i].arg = files[i];
+	rc = check_inputs(a, inputs, n, io.format);
 	if (rc == 0)
-		rc = print_summary(a, &sum, files, nfiles, seconds_since(&t0));
-out:
-	if (g.rejects)
-		fclose(g.rejects);
+		rc = open_db(&db, a->pos[0], &o, 0);
+	if (rc == 0)
+		rc = ingest_all(a, db, inputs, n, &io);
 	idg_close(db);
+	for (int i = 0; i < n; i++)
+		if (inputs[i].fp && inputs[i].fp != stdin)
+			fclose(inputs[i].fp);
+	free(inputs);
 	return rc;
 }
