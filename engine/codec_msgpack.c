@@ -230,23 +230,24 @@ out:
 	return rc;
 }
 
-/* The count and header length of a map header at p, or -1. */
 static int
-map_header(const unsigned char *p, size_t len, uint32_t *n, size_t *hdr)
+key_is(const msgpack_object *k, const char *s)
 {
-	if (len >= 1 && p[0] >= 0x80 && p[0] <= 0x8f) {
-		*n = p[0] & 0x0f;
-		*hdr = 1;
-	} else if (len >= 3 && p[0] == 0xde) {
-		*n = (uint32_t)p[1] << 8 | p[2];
-		*hdr = 3;
-	} else if (len >= 5 && p[0] == 0xdf) {
-		*n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
-		     (uint32_t)p[3] << 8 | p[4];
-		*hdr = 5;
-	} else {
-		return -1;
-	}
+	size_t n = strlen(s);
+
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+	       memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+/* 1 if k is one of the extra keys (even entries of extra). */
+static int
+is_extra_key(const msgpack_object *k, const char *const *extra, int nextra)
+{
+	int i;
+
+	for (i = 0; i < nextra; i++)
+		if (key_is(k, extra[2 * i]))
+			return 1;
 	return 0;
 }
 
@@ -254,9 +255,10 @@ int
 idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 		 const char *const *extra, int nextra)
 {
-	uint32_t n;
-	size_t hdr, at;
-	int i;
+	msgpack_unpacked up;
+	size_t at, off = 0;
+	uint32_t i, n = 0;
+	int j;
 
 	idg__mpw_reset(w);
 	idg__mpw_array(w, 5);
@@ -269,12 +271,28 @@ idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 		idg__mpw_nil(w);
 	if (nextra == 0)
 		return idg__mpw_raw(w, b->props, b->props_len);
-	if (map_header(b->props, b->props_len, &n, &hdr))
+	/* The extras replace properties of the same names (a failed
+	 * identity event ingested again from an export carries them). */
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, b->props, b->props_len, &off) !=
+		MSGPACK_UNPACK_SUCCESS ||
+	    up.data.type != MSGPACK_OBJECT_MAP) {
+		msgpack_unpacked_destroy(&up);
 		return IDG_ECORRUPT;
+	}
 	at = idg__mpw_map_begin(w);
-	idg__mpw_raw(w, (const char *)b->props + hdr, b->props_len - hdr);
-	for (i = 0; i < 2 * nextra; i++)
-		idg__mpw_str(w, extra[i], strlen(extra[i]));
+	for (i = 0; i < up.data.via.map.size; i++) {
+		const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+
+		if (is_extra_key(&kv->key, extra, nextra))
+			continue;
+		ok(w, msgpack_pack_object(&w->pk, kv->key));
+		ok(w, msgpack_pack_object(&w->pk, kv->val));
+		n++;
+	}
+	msgpack_unpacked_destroy(&up);
+	for (j = 0; j < 2 * nextra; j++)
+		idg__mpw_str(w, extra[j], strlen(extra[j]));
 	idg__mpw_map_end(w, at, n + (uint32_t)nextra);
 	return idg__mpw_error(w);
 }
@@ -384,14 +402,6 @@ object_to_json(idg_jw *jw, const msgpack_object *o)
 	}
 }
 
-static int
-key_is(const msgpack_object *k, const char *s)
-{
-	size_t n = strlen(s);
-
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	       memcmp(k->via.str.ptr, s, n) == 0;
-}
 
 /* Decodes the properties map of a body into up. */
 static int

@@ -41,7 +41,8 @@ uint64_t idg__hash64(const void *p, size_t n);
 /* The hash of several byte ranges, each prefixed with its length. */
 void idg__hash_parts(const struct idg__val *parts, int n,
 		     unsigned char out[IDG__HASH_BYTES]);
-/* The hash of a stream's bytes from its position to its end. */
+/* The full XXH3-128 (never cut to hash_bits) of a stream's bytes from
+ * its position to its end: a file's identity. */
 int idg__hash_stream(FILE *fp, unsigned char out[IDG__HASH_BYTES]);
 
 #endif

@@ -720,3 +720,43 @@ Test(events, msgpack_from_a_stream_in_small_reads)
 	tu_rmdir(mdir);
 	msgpack_sbuffer_destroy(&sb);
 }
+
+Test(events, different_files_are_never_taken_for_the_same)
+{
+	struct idg_ingest_stats st;
+	char name[32], line[160];
+	int i;
+
+	/* File memory uses the full hash even in the collision build. */
+	for (i = 0; i < 40; i++) {
+		char *path;
+
+		snprintf(name, sizeof(name), "f%d.jsonl", i);
+		snprintf(line, sizeof(line),
+			 "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
+			 "\"u%d\",\"time\":1700000000}}\n",
+			 i);
+		path = write_file(name, line);
+		cr_assert_eq(idg_ingest_file(db, path, NULL, &st), 0);
+		cr_assert_eq(st.skipped, 0, "file %d taken for another", i);
+		free(path);
+	}
+}
+
+Test(events, failure_properties_are_replaced_not_repeated)
+{
+	char *first, *second, *d2 = tu_tmpdir();
+	idg_db *other = open_at(d2, 0);
+
+	ingest(db, "{\"event\":\"$identify\",\"properties\":{\"distinct_id\":"
+		   "\"x\",\"$anon_distinct_id\":\"x\",\"time\":1700000000}}\n");
+	first = export_all(db);
+	cr_assert(strstr(first, "\"$failure_reason\":\"errSameIDs\"") != NULL);
+	ingest(other, first);
+	second = export_all(other);
+	cr_assert_str_eq(second, first);
+	free(first);
+	free(second);
+	idg_close(other);
+	tu_rmdir(d2);
+}
