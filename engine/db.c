@@ -70,6 +70,12 @@ idg__state_load(struct idg__txn *t, struct idg__state *out,
 }
 
 int
+idg__state_stamp(struct idg__txn *t, int64_t *out, struct idg__err *e)
+{
+	return meta_get(t, "stamp", out, INT64_MIN, e);
+}
+
+int
 idg__state_save(struct idg__txn *t, const struct idg__state *st,
 		struct idg__err *e)
 {
@@ -215,6 +221,7 @@ idg_close(idg_db *db)
 	idg__pview_free(db->pview);
 	idg__idcache_free(db->idcache);
 	idg__idcache_free(db->namecache);
+	idg__rcache_free(db->rcache);
 	idg__mpw_free(db->mpw);
 	free(db->out);
 	free(db);

@@ -30,6 +30,7 @@ struct idg__mpin;
 struct idg__profiler;
 struct idg__pview;
 struct idg__idcache;
+struct idg__rcache;
 
 struct idg_db {
 	struct idg__store *store;
@@ -43,6 +44,7 @@ struct idg_db {
 	struct idg__pview *pview;       /* profiles handed out */
 	struct idg__idcache *idcache;   /* ingest: distinct_id -> node */
 	struct idg__idcache *namecache; /* ingest: event name -> number */
+	struct idg__rcache *rcache;     /* resolve: answers per snapshot */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;
@@ -59,12 +61,15 @@ struct idg__batch {
 
 int idg__state_load(struct idg__txn *t, struct idg__state *out,
 		    struct idg__err *e);
+/* Only the current stamp: what a query as of T needs. */
+int idg__state_stamp(struct idg__txn *t, int64_t *out, struct idg__err *e);
 int idg__state_save(struct idg__txn *t, const struct idg__state *st,
 		    struct idg__err *e);
 int idg__settings_load(struct idg__txn *t, struct idg__settings *out,
 		       struct idg__err *e);
 
 void idg__pview_free(struct idg__pview *v);
+void idg__rcache_free(struct idg__rcache *c);
 
 /* Copies s into the handle's output buffer, NUL-terminated. */
 const char *idg__db_keep(struct idg_db *db, const void *s, size_t n);

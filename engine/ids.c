@@ -145,6 +145,18 @@ find_in_chain(const struct dict *d, struct idg__txn *t,
 	uint32_t node;
 	int rc, op = IDG__SET_KEY;
 
+	/* Most hashes name one id: a plain get finds it without a cursor. */
+	rc = idg__store_get(t, d->hashes, key, HASH_BYTES, &v, e);
+	if (rc)
+		return rc;
+	memcpy(&node, v.p, sizeof(node));
+	rc = dict_name(d, t, node, &nm, e);
+	if (rc == IDG_OK && nm.n == len && memcmp(nm.p, name, len) == 0) {
+		*out = node;
+		return IDG_OK;
+	}
+	if (rc)
+		return rc;
 	rc = idg__cursor_open(t, d->hashes, &c, e);
 	if (rc)
 		return rc;

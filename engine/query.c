@@ -15,6 +15,7 @@
 #include "graph.h"
 #include "ids.h"
 #include "log.h"
+#include "idcache.h"
 #include "view.h"
 
 /* NUL-terminated copies of a few names, for one callback at a time. */
@@ -46,6 +47,18 @@ names_add(struct names *nm, struct idg__txn *t, uint32_t node, size_t *off,
 	*off = nm->len;
 	nm->len += v.n + 1;
 	return IDG_OK;
+}
+
+/* A read transaction and the current stamp, for a query as of T. */
+static int
+begin_stamp(struct idg_db *db, struct idg__txn **t, struct idg__state *st)
+{
+	int rc = idg__store_begin(db->store, 0, t, &db->err);
+
+	memset(st, 0, sizeof(*st));
+	if (rc == IDG_OK)
+		rc = idg__state_stamp(*t, &st->stamp, &db->err);
+	return rc;
 }
 
 static int
@@ -166,29 +179,148 @@ collect_members(struct idg__txn *t, uint32_t node, uint32_t root,
 	return rc;
 }
 
-int
-idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
-	    struct idg_resolution *out)
+static int
+live_size(struct idg__txn *t, uint32_t root, size_t *out, struct idg__err *e)
 {
-	struct idg__txn *t = NULL;
-	struct idg__state st;
+	struct idg__node r;
+	int rc = idg__graph_get(t, root, &r, e);
+
+	*out = r.size;
+	return rc;
+}
+
+/*
+ * Answers of live resolves, kept for one database snapshot: any commit,
+ * by this handle or another process, changes the snapshot and empties
+ * the cache. Entries live in the id cache's arena: "id\0canonical".
+ */
+struct idg__rcache {
+	struct idg__idcache *ids; /* "id" -> answer number */
+	char **canon;
+	size_t *canon_len;
+	uint64_t *size;
+	size_t n, cap;
+	uint64_t snapshot;
+};
+
+void
+idg__rcache_free(struct idg__rcache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		free(c->canon[i]);
+	free(c->canon);
+	free(c->canon_len);
+	free(c->size);
+	idg__idcache_free(c->ids);
+	free(c);
+}
+
+static void
+rcache_reset(struct idg__rcache *c, uint64_t snapshot)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->canon[i]);
+	c->n = 0;
+	idg__idcache_clear(c->ids);
+	c->snapshot = snapshot;
+}
+
+/* The cached answer for id, or 0. */
+static int
+rcache_get(struct idg_db *db, const char *id, size_t len, uint64_t h,
+	   struct idg_resolution *out)
+{
+	struct idg__rcache *c = db->rcache;
+	uint32_t k = idg__idcache_get(c->ids, id, len, h);
+
+	if (!k)
+		return 0;
+	out->canonical = c->canon[k - 1];
+	out->canonical_len = c->canon_len[k - 1];
+	out->cluster_size = c->size[k - 1];
+	return 1;
+}
+
+static void
+rcache_put(struct idg_db *db, const char *id, size_t len, uint64_t h,
+	   const struct idg_resolution *r)
+{
+	struct idg__rcache *c = db->rcache;
+	char *copy;
+
+	if (c->n >= (1u << 20))
+		rcache_reset(c, c->snapshot);
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		char **a = realloc(c->canon, cap * sizeof(*a));
+		size_t *b = a ? realloc(c->canon_len, cap * sizeof(*b)) : NULL;
+		uint64_t *d = b ? realloc(c->size, cap * sizeof(*d)) : NULL;
+
+		if (a)
+			c->canon = a;
+		if (b)
+			c->canon_len = b;
+		if (!a || !b || !d)
+			return; /* no room: just not cached */
+		c->size = d;
+		c->cap = cap;
+	}
+	copy = malloc(r->canonical_len + 1);
+	if (!copy)
+		return;
+	memcpy(copy, r->canonical, r->canonical_len + 1);
+	c->canon[c->n] = copy;
+	c->canon_len[c->n] = r->canonical_len;
+	c->size[c->n] = r->cluster_size;
+	c->n++;
+	idg__idcache_put(c->ids, id, len, h, (uint32_t)c->n);
+}
+
+/* The cache, made on first use and emptied when the snapshot moved. */
+static struct idg__rcache *
+rcache_for(struct idg_db *db, uint64_t snapshot)
+{
+	if (!db->rcache) {
+		db->rcache = calloc(1, sizeof(*db->rcache));
+		if (db->rcache)
+			db->rcache->ids = idg__idcache_new();
+		if (db->rcache && !db->rcache->ids) {
+			idg__rcache_free(db->rcache);
+			db->rcache = NULL;
+		}
+	}
+	if (db->rcache && db->rcache->snapshot != snapshot)
+		rcache_reset(db->rcache, snapshot);
+	return db->rcache;
+}
+
+static int
+resolve_in(idg_db *db, struct idg__txn *t, const char *id, size_t len,
+	   int64_t at, int view, struct idg_resolution *out)
+{
+	struct idg__state st = {0};
 	struct members m = {0};
 	struct idg__val v;
 	struct idg__asof a;
 	uint32_t node, root, canon;
 	int rc;
 
-	if (!db || !id || !out)
-		return IDG_EINVAL;
-	idg__err_clear(&db->err);
-	rc = begin_read(db, &t, &st);
-	if (rc)
-		goto out;
+	rc = idg__state_stamp(t, &st.stamp, &db->err);
 	a = idg__asof_make(db, &st, at, view);
-	rc = find_node(db, t, id, len, &a, &node);
+	if (rc == IDG_OK)
+		rc = find_node(db, t, id, len, &a, &node);
 	if (rc == IDG_OK)
 		rc = idg__asof_root(t, node, &a, &root, &canon, &db->err);
-	if (rc == IDG_OK)
+	/* The live view knows its sizes; a past one counts its members. */
+	if (rc == IDG_OK && a.live)
+		rc = live_size(t, root, &m.n, &db->err);
+	else if (rc == IDG_OK)
 		rc = collect_members(t, node, root, &a, &m, &db->err);
 	if (rc == IDG_OK)
 		rc = idg__ids_name(t, canon, &v, &db->err);
@@ -197,11 +329,40 @@ idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
 		out->canonical_len = v.n;
 		out->cluster_size = m.n;
 		if (!out->canonical)
-			rc =
-			    idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
+			rc = idg__err_set(&db->err, IDG_ENOMEM,
+					  "out of memory");
 	}
-out:
 	free(m.v);
+	return rc;
+}
+
+int
+idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
+	    struct idg_resolution *out)
+{
+	struct idg__rcache *c = NULL;
+	struct idg__txn *t = NULL;
+	uint64_t h = 0;
+	int rc;
+
+	if (!db || !id || !out)
+		return IDG_EINVAL;
+	idg__err_clear(&db->err);
+	rc = idg__store_begin(db->store, 0, &t, &db->err);
+	if (rc)
+		return rc;
+	/* Live answers now are kept for as long as nothing commits. */
+	if (at == IDG_NOW && view == IDG_VIEW_LIVE) {
+		c = rcache_for(db, idg__store_txn_id(t));
+		h = idg__hash64(id, len);
+	}
+	if (c && rcache_get(db, id, len, h, out)) {
+		idg__store_abort(t);
+		return IDG_OK;
+	}
+	rc = resolve_in(db, t, id, len, at, view, out);
+	if (rc == IDG_OK && c)
+		rcache_put(db, id, len, h, out);
 	idg__store_abort(t);
 	return rc;
 }
@@ -222,7 +383,7 @@ idg_cluster_foreach(idg_db *db, const char *id, size_t len, int64_t at,
 	if (!db || !id || !cb)
 		return IDG_EINVAL;
 	idg__err_clear(&db->err);
-	rc = begin_read(db, &t, &st);
+	rc = begin_stamp(db, &t, &st);
 	if (rc)
 		goto out;
 	a = idg__asof_make(db, &st, at, view);

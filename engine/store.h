@@ -63,6 +63,9 @@ int idg__store_commit(struct idg__txn *t, struct idg__err *e);
 /* Ends the transaction, discarding its writes. NULL is a no-op. */
 void idg__store_abort(struct idg__txn *t);
 
+/* The snapshot a transaction sees: it changes with every commit. */
+uint64_t idg__store_txn_id(struct idg__txn *t);
+
 /* IDG_ENOTFOUND (with no message) when the key is absent. */
 int idg__store_get(struct idg__txn *t, int table, const void *key, size_t klen,
 		   struct idg__val *out, struct idg__err *e);

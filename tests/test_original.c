@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "idgraph.h"
 #include "testutil.h"
@@ -699,4 +701,37 @@ Test(original, zero_cap_means_no_cap)
 	set_cap(0);
 	cluster_of(600, T0);
 	cr_assert_eq(last_outcome(), IDG_OUTCOME_MERGED);
+}
+
+Test(original, resolve_sees_commits_of_another_process)
+{
+	struct idg_resolution r;
+	pid_t pid;
+	int status;
+
+	merge("A", "B", T0);
+	flush();
+	cr_assert_str_eq(canon("B"), "A");
+	cr_assert_str_eq(canon("B"), "A", "answered again (from the cache)");
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		/* Another process, with a handle of its own. */
+		struct idg_options o = IDG_OPTIONS_INIT;
+		const char *line = "{\"event\":\"$merge\",\"properties\":{"
+				   "\"$distinct_ids\":[\"C\",\"A\"],"
+				   "\"time\":1700000001}}\n";
+		idg_db *h;
+
+		if (idg_open(&h, dir, &o) ||
+		    idg_ingest_buffer(h, line, strlen(line), NULL, NULL))
+			_exit(1);
+		idg_close(h);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(idg_resolve(db, "B", 1, IDG_NOW, IDG_VIEW_LIVE, &r), 0);
+	cr_assert_str_eq(r.canonical, "C", "the cached answer is gone");
+	cr_assert_eq(r.cluster_size, 3);
 }
