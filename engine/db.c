@@ -61,6 +61,8 @@ idg__state_load(struct idg__txn *t, struct idg__state *out,
 		rc = meta_get(t, "ev_seq", &evseq, 0, e);
 	if (rc == IDG_OK)
 		rc = meta_get(t, "next_evname", &evname, 1, e);
+	if (rc == IDG_OK)
+		rc = meta_get(t, "max_time", &out->max_time, INT64_MIN, e);
 	out->ev_seq = (uint64_t)evseq;
 	out->next_evname = (uint32_t)evname;
 	out->next_node = (uint32_t)next;
@@ -91,6 +93,8 @@ idg__state_save(struct idg__txn *t, const struct idg__state *st,
 		rc = meta_put(t, "ev_seq", (int64_t)st->ev_seq, e);
 	if (rc == IDG_OK)
 		rc = meta_put(t, "next_evname", st->next_evname, e);
+	if (rc == IDG_OK)
+		rc = meta_put(t, "max_time", st->max_time, e);
 	return rc;
 }
 

@@ -14,6 +14,7 @@ struct idg__state {
 	uint64_t log_seq;   /* entries in the identity log */
 	uint64_t records;   /* valid records ingested */
 	uint64_t ev_seq;    /* events stored */
+	int64_t max_time;   /* latest event time stored (INT64_MIN: none) */
 	uint32_t next_evname; /* number the next new event name gets */
 };
 

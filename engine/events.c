@@ -115,7 +115,8 @@ idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 	int64_t time;
 	int rc, op = IDG__SET_RANGE;
 
-	if (!body->ins)
+	/* A copy shares its time: none can precede the latest time yet. */
+	if (!body->ins || body->time_ms > b->st.max_time)
 		return IDG_ENOTFOUND;
 	want = dedup_hash(body);
 	idg__evkey(key, body->time_ms, 0);
@@ -170,8 +171,11 @@ idg__events_insert(struct idg__batch *b, struct idg__event *ev)
 			    b->err);
 	if (rc == IDG_OK)
 		rc = body_put(b, seq, ev, IDG__PUT_APPEND);
-	if (rc == IDG_OK)
+	if (rc == IDG_OK) {
 		b->st.ev_seq = seq;
+		if (ev->body.time_ms > b->st.max_time)
+			b->st.max_time = ev->body.time_ms;
+	}
 	return rc;
 }
 
