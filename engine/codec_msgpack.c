@@ -264,8 +264,13 @@ idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 	idg__mpw_array(w, 5);
 	idg__mpw_uint(w, b->name);
 	idg__mpw_int(w, b->time_ms);
-	idg__mpw_str(w, b->did, b->did_len);
-	if (b->ins)
+	if (b->did_in_props)
+		idg__mpw_nil(w);
+	else
+		idg__mpw_str(w, b->did, b->did_len);
+	if (b->ins && b->ins_in_props)
+		idg__mpw_bool(w, 1);
+	else if (b->ins)
 		idg__mpw_str(w, b->ins, b->ins_len);
 	else
 		idg__mpw_nil(w);
@@ -313,6 +318,35 @@ next_scalar(const char *data, size_t len, size_t *off, msgpack_object *o)
 	return rc;
 }
 
+/* A string property of a map, pointing into map's bytes. */
+static int
+props_string(const void *map, size_t len, const char *key, const char **p,
+	     size_t *n)
+{
+	msgpack_unpacked up;
+	size_t off = 0;
+	uint32_t i;
+	int rc = IDG_ECORRUPT;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, map, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+	    up.data.type == MSGPACK_OBJECT_MAP) {
+		for (i = 0; i < up.data.via.map.size; i++) {
+			const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+
+			if (key_is(&kv->key, key) &&
+			    kv->val.type == MSGPACK_OBJECT_STR) {
+				/* Strings point into map: they outlive up. */
+				*p = kv->val.via.str.ptr;
+				*n = kv->val.via.str.size;
+				rc = IDG_OK;
+			}
+		}
+	}
+	msgpack_unpacked_destroy(&up);
+	return rc;
+}
+
 int
 idg__body_decode(const void *data, size_t len, struct idg__body *out)
 {
@@ -329,17 +363,30 @@ idg__body_decode(const void *data, size_t len, struct idg__body *out)
 	if (o[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    (o[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	     o[1].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
-	    o[2].type != MSGPACK_OBJECT_STR ||
-	    (o[3].type != MSGPACK_OBJECT_STR && o[3].type != MSGPACK_OBJECT_NIL))
+	    (o[2].type != MSGPACK_OBJECT_STR && o[2].type != MSGPACK_OBJECT_NIL) ||
+	    (o[3].type != MSGPACK_OBJECT_STR && o[3].type != MSGPACK_OBJECT_NIL &&
+	     o[3].type != MSGPACK_OBJECT_BOOLEAN))
 		return IDG_ECORRUPT;
+	memset(out, 0, sizeof(*out));
 	out->name = (uint32_t)o[0].via.u64;
 	out->time_ms = o[1].via.i64;
-	out->did = o[2].via.str.ptr;
-	out->did_len = o[2].via.str.size;
-	out->ins = o[3].type == MSGPACK_OBJECT_STR ? o[3].via.str.ptr : NULL;
-	out->ins_len = o[3].type == MSGPACK_OBJECT_STR ? o[3].via.str.size : 0;
 	out->props = d + off;
 	out->props_len = len - off;
+	if (o[2].type == MSGPACK_OBJECT_STR) {
+		out->did = o[2].via.str.ptr;
+		out->did_len = o[2].via.str.size;
+	} else if (props_string(out->props, out->props_len, "distinct_id",
+				&out->did, &out->did_len)) {
+		return IDG_ECORRUPT;
+	}
+	if (o[3].type == MSGPACK_OBJECT_STR) {
+		out->ins = o[3].via.str.ptr;
+		out->ins_len = o[3].via.str.size;
+	} else if (o[3].type == MSGPACK_OBJECT_BOOLEAN &&
+		   props_string(out->props, out->props_len, "$insert_id",
+				&out->ins, &out->ins_len)) {
+		return IDG_ECORRUPT;
+	}
 	return IDG_OK;
 }
 

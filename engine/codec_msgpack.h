@@ -70,7 +70,9 @@ int idg__mp_read_array(const void *data, size_t len,
 /*
  * A stored event body: msgpack array [name, time_ms, distinct_id as sent,
  * $insert_id or nil, properties map]. The head is read without decoding
- * the properties.
+ * the properties. Ids that the properties already hold are not stored
+ * twice: distinct_id nil means properties.distinct_id, $insert_id true
+ * means properties.$insert_id.
  */
 struct idg__body {
 	uint32_t name;
@@ -81,6 +83,8 @@ struct idg__body {
 	size_t ins_len;
 	const void *props; /* a MessagePack map */
 	size_t props_len;
+	int did_in_props; /* encode: did is properties.distinct_id's string */
+	int ins_in_props; /* encode: ins is properties.$insert_id's */
 };
 
 /*

@@ -200,6 +200,10 @@ make_event(struct ingest *in, const struct idg__rec *r,
 	ev->body.ins_len = r->insert_id.n;
 	ev->body.props = jr->props;
 	ev->body.props_len = jr->props_len;
+	/* Stored once: as a property, when that is where they came from. */
+	ev->body.did_in_props = r->distinct_id.p == jr->distinct_id.s &&
+				jr->distinct_id.type == IDG__F_STRING;
+	ev->body.ins_in_props = r->insert_id.p != NULL;
 	ev->head.stamp = b->st.stamp;
 	/* Event names are few: the cache answers nearly every one. */
 	h = idg__hash64(r->event.p, r->event.n);
