@@ -115,7 +115,8 @@ struct report {
 	struct idg__txn *t;
 	struct idg__state st;
 	struct idg__asof a;
-	struct map memo;   /* node -> root, resolved once */
+	uint32_t *memo;    /* by node: its root, resolved once; 0 unknown */
+	uint32_t nodes;    /* node numbers are below this */
 	uint32_t skip[3];  /* the identity event names' numbers, or 0 */
 };
 
@@ -139,6 +140,12 @@ report_begin(struct report *r, struct idg_db *db, int64_t at, int view)
 			rc = IDG_OK;
 	}
 	r->a = idg__asof_make(db, &r->st, at, view);
+	/* Filled only for the nodes the report meets: a cache of answers,
+	 * 4 bytes a node, not a copy of the graph. */
+	r->nodes = r->st.next_node;
+	r->memo = rc == IDG_OK ? calloc(r->nodes ? r->nodes : 1, 4) : NULL;
+	if (rc == IDG_OK && !r->memo)
+		rc = idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	return rc;
 }
 
@@ -146,7 +153,7 @@ static void
 report_end(struct report *r)
 {
 	idg__store_abort(r->t);
-	map_free(&r->memo);
+	free(r->memo);
 }
 
 static int
@@ -160,26 +167,21 @@ is_identity_event(const struct report *r, uint32_t name)
 static int
 user_of(struct report *r, uint32_t node, uint32_t *root)
 {
-	uint64_t *v;
-	int made, rc;
+	int rc;
 
 	if (r->db->set.mode == IDG_MODE_LEGACY) {
 		/* Attributed at ingestion, for good: no view changes it. */
 		*root = node;
 		return IDG_OK;
 	}
-	v = map_at(&r->memo, node, &made);
-	if (!v)
-		return idg__err_set(&r->db->err, IDG_ENOMEM, "out of memory");
-	if (made) {
-		rc = idg__asof_root(r->t, node, &r->a, root, NULL,
-				    &r->db->err);
-		if (rc)
-			return rc;
-		*v = *root;
+	if (node < r->nodes && r->memo[node]) {
+		*root = r->memo[node];
+		return IDG_OK;
 	}
-	*root = (uint32_t)*v;
-	return IDG_OK;
+	rc = idg__asof_root(r->t, node, &r->a, root, NULL, &r->db->err);
+	if (rc == IDG_OK && node < r->nodes)
+		r->memo[node] = *root;
+	return rc;
 }
 
 /* Says which event names exist, for the error about one that does not. */
@@ -244,7 +246,8 @@ check_range(struct idg_db *db, int64_t from, int64_t to)
 struct uniques {
 	struct report r;
 	int64_t bucket_ms;  /* 0 for a total */
-	struct map users;   /* root -> 1 */
+	unsigned char *users; /* bit per node: a root seen */
+	uint64_t nusers;
 	struct map pairs;   /* (bucket, root) -> 1 */
 	struct map buckets; /* bucket -> (users << 32 | events) */
 	uint64_t events;
@@ -275,8 +278,10 @@ count_event(void *ctx, int64_t time_ms, uint64_t seq,
 	rc = user_of(&u->r, h->node, &root);
 	if (rc)
 		return rc;
-	if (!map_at(&u->users, root, &made))
-		return IDG_ENOMEM;
+	if (root < u->r.nodes && !(u->users[root / 8] & (1u << (root % 8)))) {
+		u->users[root / 8] |= (unsigned char)(1u << (root % 8));
+		u->nusers++;
+	}
 	if (u->bucket_ms) {
 		if (!map_at(&u->pairs, bucket << 32 | root, &made))
 			return IDG_ENOMEM;
@@ -336,20 +341,26 @@ idg_report_uniques(idg_db *db, const struct idg_report_opts *opts,
 	if (rc == IDG_OK && opts->event)
 		rc = event_number(&u.r, opts->event, &name);
 	u.bucket_ms = bucket[opts->interval];
+	if (rc == IDG_OK) {
+		u.users = calloc(u.r.nodes / 8 + 1, 1);
+		if (!u.users)
+			rc = idg__err_set(&db->err, IDG_ENOMEM,
+					  "out of memory");
+	}
 	if (rc == IDG_OK)
 		rc = idg__events_scan(u.r.t, name, opts->from_ms, opts->to_ms,
 				      count_event, &u, &db->err);
 	if (rc == IDG_ENOMEM)
 		idg__err_set(&db->err, rc, "out of memory");
 	if (rc == IDG_OK) {
-		out->uniques = u.users.n;
+		out->uniques = u.nusers;
 		out->events = u.events;
 		out->at = u.r.a.at;
 		rc = pending_merges(&u.r, &out->pending_merges);
 	}
 	if (rc == IDG_OK && cb && u.bucket_ms)
 		rc = emit_buckets(&u, cb, user);
-	map_free(&u.users);
+	free(u.users);
 	map_free(&u.pairs);
 	map_free(&u.buckets);
 	report_end(&u.r);
@@ -484,13 +495,49 @@ funnel_collect(struct funnel *f)
 	return rc;
 }
 
-static void
+/*
+ * Groups the hits by user, keeping each user's hits in the (time, seq)
+ * order of the scan: a counting sort on the root, stable, in linear time.
+ */
+static int
+group_by_user(struct funnel *f)
+{
+	uint32_t nodes = f->r.nodes, *start;
+	struct hit *sorted;
+	size_t i;
+
+	if (f->r.db->set.mode == IDG_MODE_LEGACY || f->n == 0) {
+		/* Legacy roots are any node; the scan order still holds. */
+		qsort(f->hits, f->n, sizeof(*f->hits), cmp_hit);
+		return IDG_OK;
+	}
+	start = calloc((size_t)nodes + 1, sizeof(*start));
+	sorted = malloc(f->n * sizeof(*sorted));
+	if (!start || !sorted) {
+		free(start);
+		free(sorted);
+		return IDG_ENOMEM;
+	}
+	for (i = 0; i < f->n; i++)
+		start[f->hits[i].root + 1 <= nodes ? f->hits[i].root + 1 : 0]++;
+	for (i = 1; i <= nodes; i++)
+		start[i] += start[i - 1];
+	for (i = 0; i < f->n; i++)
+		sorted[start[f->hits[i].root]++] = f->hits[i];
+	free(start);
+	free(f->hits);
+	f->hits = sorted;
+	return IDG_OK;
+}
+
+static int
 funnel_count(struct funnel *f, struct idg_funnel_step *out)
 {
 	size_t i = 0, j, k, steps = f->o->nsteps;
 	uint64_t users = 0;
 
-	qsort(f->hits, f->n, sizeof(*f->hits), cmp_hit);
+	if (group_by_user(f))
+		return idg__err_set(&f->r.db->err, IDG_ENOMEM, "out of memory");
 	while (i < f->n) {
 		for (j = i; j < f->n && f->hits[j].root == f->hits[i].root; j++)
 			;
@@ -505,6 +552,7 @@ funnel_count(struct funnel *f, struct idg_funnel_step *out)
 		out[k].conversion = out[0].users ? (double)out[k].users /
 						       (double)out[0].users
 						 : 0.0;
+	return IDG_OK;
 }
 
 int
@@ -526,7 +574,7 @@ idg_report_funnel(idg_db *db, const struct idg_funnel_opts *opts,
 	if (rc == IDG_OK)
 		rc = funnel_collect(&f);
 	if (rc == IDG_OK)
-		funnel_count(&f, out);
+		rc = funnel_count(&f, out);
 	if (rc == IDG_OK && pending)
 		rc = pending_merges(&f.r, pending);
 	free(f.step);
