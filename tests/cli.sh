@@ -218,7 +218,7 @@ expect_usage "bad merge delay" init "$T/dbx" --merge-delay soon
 expect_usage "bad batch size" ingest "$T/db1" --batch-size 0
 expect_usage "bad clock" ingest "$T/db1" --clock sundial
 expect_usage "bad format" export mappings "$T/db1" --format xml
-expect_usage "unknown export" export profiles "$T/db1"
+expect_usage "unknown export" export users "$T/db1"
 
 # A database that does not exist: status 1 and the init hint.
 for c in resolve cluster; do
@@ -1129,6 +1129,488 @@ resume_test() {
   rm -rf "$db" "$T/dbclean" "$big"
 }
 resume_test
+
+###########################################################################
+# report uniques: SPEC §2.4, last row (merge delay 3600 s)
+
+db=$T/dbrep
+{
+  ev view "$D1" $t0
+  identify U1 "$D1" $((t0 + 600))
+  ev view U1 $((t0 + 660))
+  ev view U1 $((t0 + 86400))
+  ev view X $((t0 + 86460))
+} >"$T/rep.jsonl"
+run init "$db"
+run ingest "$db" "$T/rep.jsonl" --json
+expect_json_has "report data ingested" '{"records":5,"rejected":0}'
+run report uniques "$db" --at $((t0 + 1200))
+expect_rc "report uniques at t+20min" 0
+expect_out "report uniques at t+20min: 2 users reported" "unique users: 2
+events: 2
+pending merges: 1 (not yet in the reported view)
+at: 2024-05-01T12:20:00.000Z
+view: reported"
+run report uniques "$db" --at $((t0 + 1200)) --view live --json
+expect_json "report uniques live --json"
+expect_json_has "report uniques at t+20min: 1 user live" \
+  '{"uniques":1,"events":2,"pending_merges":1,"view":"live","interval":"total","at":"2024-05-01T12:20:00.000Z","at_ms":1714566000000}'
+expect_eq "no series for total" "$(jq_py '"series" in d')" False
+run report uniques "$db" --at $((t0 + 4260)) --json
+expect_json_has "report uniques at t+71min: 1 user reported" \
+  '{"uniques":1,"events":2,"pending_merges":0,"view":"reported"}'
+run report uniques "$db" --at $(((t0 + 4200) * 1000)) --json
+expect_json_has "report uniques at merge stamp + delay: 1 user" \
+  '{"uniques":1,"pending_merges":0}'
+run report uniques "$db" --at $(((t0 + 4200) * 1000 - 1)) --json
+expect_json_has "report uniques 1 ms before: 2 users" \
+  '{"uniques":2,"pending_merges":1}'
+run report uniques "$db" --at $((t0 + 1200)) --event view --view reported --json
+expect_json_has "report uniques --event view" '{"uniques":2,"events":2}'
+run report uniques "$db" --event '$identify' --json
+expect_json_has "identity events are no users" '{"uniques":0}'
+run report uniques "$db" --interval day --json
+expect_json "report uniques --interval day"
+expect_eq "day series" \
+  "$(jq_py '[(b["start"], b["start_ms"], b["uniques"], b["events"]) for b in d["series"]]')" \
+  "[('2024-05-01T00:00:00.000Z', 1714521600000, 1, 2), ('2024-05-02T00:00:00.000Z', 1714608000000, 2, 2)]"
+expect_json_has "day series totals" '{"uniques":2,"events":4,"interval":"day","pending_merges":0}'
+run report uniques "$db" --interval hour --from 2024-05-01 --to 2024-05-02
+expect_rc "report uniques --interval hour" 0
+expect_out "report uniques --interval hour: table" "unique users: 1
+events: 2
+pending merges: 0 (not yet in the reported view)
+at: 2024-05-02T12:01:00.000Z
+view: reported
+
+start                          users      events
+2024-05-01T12:00:00.000Z           1           2"
+run report uniques "$db" --interval day --view live --at $((t0 + 1200)) --json
+expect_eq "day series as of t+20min, live" \
+  "$(jq_py '[(b["start"], b["uniques"], b["events"]) for b in d["series"]]')" \
+  "[('2024-05-01T00:00:00.000Z', 1, 2)]"
+
+expect_usage "report uniques unknown event" report uniques "$db" --event nope
+expect_eq "unknown event lists the known ones" "$(cat "$T/err")" \
+  'idgraph: uniques: no event named "nope"; known events: view, $identify; see: idgraph report --help'
+expect_usage "report uniques --from after --to" report uniques "$db" \
+  --from 2024-05-02 --to 2024-05-01
+expect_usage "report uniques --from = --to" report uniques "$db" \
+  --from 2024-05-02 --to 2024-05-02
+expect_usage "report uniques malformed --from" report uniques "$db" --from soon
+expect_usage "report uniques malformed --to" report uniques "$db" --to 2024-13-01
+expect_usage "report uniques malformed --at" report uniques "$db" --at yesterday
+expect_usage "report uniques bad --interval" report uniques "$db" --interval week
+expect_usage "report uniques bad --view" report uniques "$db" --view sideways
+expect_usage "report uniques --steps" report uniques "$db" --steps a,b
+expect_usage "report unknown kind" report retention "$db"
+run report uniques "$T/nodb"
+expect_rc "report on a missing database" 1
+
+###########################################################################
+# report funnel: a drop-off in the reported view that converts in live
+
+db=$T/dbfun
+{
+  ev signup "$D1" $t0
+  ev signup U2 $((t0 + 10))
+  ev view U2 $((t0 + 20))
+  ev signup U3 $((t0 + 30))
+  identify U1 "$D1" $((t0 + 60))
+  ev view U1 $((t0 + 120))
+  ev buy U1 $((t0 + 180))
+} >"$T/fun.jsonl"
+run init "$db"
+run ingest "$db" "$T/fun.jsonl"
+run report funnel "$db" --steps signup,view,buy --json
+expect_rc "report funnel" 0
+expect_json "report funnel --json"
+expect_eq "funnel, reported view: U1 drops off" \
+  "$(jq_py '[(s["event"], s["users"], round(s["conversion"], 4)) for s in d["steps"]]')" \
+  "[('signup', 3, 1.0), ('view', 1, 0.3333), ('buy', 0, 0.0)]"
+expect_json_has "funnel --json fields" \
+  '{"window_seconds":2592000,"pending_merges":1,"view":"reported","at":"2024-05-01T12:03:00.000Z"}'
+run report funnel "$db" --steps signup,view,buy --view live
+expect_rc "report funnel live" 0
+expect_out "funnel, live view: U1 converts" "step  event        users  conversion
+1     signup           3      100.0%
+2     view             2       66.7%
+3     buy              1       33.3%
+window: 2592000 s
+pending merges: 1 (not yet in the reported view)
+at: 2024-05-01T12:03:00.000Z
+view: live"
+run report funnel "$db" --steps signup,view,buy --at $((t0 + 3660)) --json
+expect_eq "funnel, reported view once the delay passed" \
+  "$(jq_py '[s["users"] for s in d["steps"]]')" "[3, 2, 1]"
+run report funnel "$db" --steps signup,view,buy --view live --window 100 --json
+expect_eq "funnel --window 100: U1's view is too late" \
+  "$(jq_py '[s["users"] for s in d["steps"]]')" "[3, 1, 0]"
+expect_json_has "funnel --window in JSON" '{"window_seconds":100}'
+run report funnel "$db" --steps signup,view --view live --from $((t0 + 5)) --json
+expect_eq "funnel --from: first steps in range only" \
+  "$(jq_py '[s["users"] for s in d["steps"]]')" "[2, 1]"
+expect_usage "funnel unknown event" report funnel "$db" --steps signup,nope
+expect_eq "funnel unknown event: the message" "$(cat "$T/err")" \
+  'idgraph: funnel: no event named "nope"; known events: signup, view, $identify, buy; see: idgraph report --help'
+expect_usage "funnel empty --steps" report funnel "$db" --steps ''
+expect_usage "funnel one step" report funnel "$db" --steps signup
+expect_eq "funnel one step: the message" "$(cat "$T/err")" \
+  'idgraph: funnel: a funnel needs two or more steps; see: idgraph report --help'
+expect_usage "funnel empty step name" report funnel "$db" --steps signup,,buy
+expect_usage "funnel without --steps" report funnel "$db"
+expect_usage "funnel --from after --to" report funnel "$db" --steps signup,buy \
+  --from 2024-05-02 --to 2024-05-01
+expect_usage "funnel malformed --from" report funnel "$db" --steps signup,buy --from 2024-02-30
+expect_usage "funnel malformed --at" report funnel "$db" --steps signup,buy --at soon
+expect_usage "funnel --window 0" report funnel "$db" --steps signup,buy --window 0
+expect_usage "funnel bad --window" report funnel "$db" --steps signup,buy --window week
+expect_usage "funnel bad --view" report funnel "$db" --steps signup,buy --view both
+expect_usage "funnel --interval" report funnel "$db" --steps signup,buy --interval day
+
+###########################################################################
+# profile, profiles, export profiles
+
+db=$T/dbprof
+prof() { # prof DISTINCT_ID TIME OPERATOR VALUE
+  printf '{"$distinct_id":"%s","$time":%s,"%s":%s}\n' "$1" "$2" "$3" "$4"
+}
+{
+  prof U1 $t0 '$set' '{"name":"Ann","plan":"pro"}'
+  prof U1 $((t0 + 1)) '$add' '{"visits":2}'
+  prof U1 $((t0 + 2)) '$add' '{"visits":3}'
+  prof U1 $((t0 + 3)) '$union' '{"tags":["a","b"]}'
+  prof U1 $((t0 + 4)) '$union' '{"tags":["b","c"]}'
+  ev view "$D1" $((t0 + 5))
+  prof "$D1" $((t0 + 6)) '$set' '{"src":"ad"}'
+  identify U1 "$D1" $((t0 + 100))
+  prof U2 $((t0 + 200)) '$set' '{"name":"Bob","plan":"free"}'
+  prof U3 $((t0 + 210)) '$set' '{"plan":"pro","age":30}'
+} >"$T/prof.jsonl"
+run init "$db"
+run ingest "$db" "$T/prof.jsonl" --json
+expect_json_has "profile updates ingested" '{"records":10,"rejected":0}'
+run profile "$db" "$D1"
+expect_rc "profile of the anonymous id" 0
+expect_out "profile: Explore view after the merge" "distinct_id: U1
+distinct_ids: U1, $D1
+properties:
+  name: \"Ann\"
+  plan: \"pro\"
+  \$last_seen: \"2024-05-01T12:00:04\"
+  visits: 5
+  tags: [\"a\",\"b\",\"c\"]"
+run profile "$db" U1 --json
+expect_json "profile --json"
+expect_json_has "profile --json" \
+  "{\"distinct_id\":\"U1\",\"distinct_ids\":[\"U1\",\"$D1\"],\"properties\":{\"name\":\"Ann\",\"plan\":\"pro\",\"visits\":5,\"tags\":[\"a\",\"b\",\"c\"],\"\$last_seen\":\"2024-05-01T12:00:04\"}}"
+ev view U9 $t0 >"$T/u9.jsonl"
+run ingest "$db" "$T/u9.jsonl"
+run profile "$db" U9
+expect_out "profile: an id with no profile" "distinct_id: U9
+distinct_ids: U9
+properties: no profile"
+run profile "$db" U9 --json
+expect_json_has "profile --json: no profile" '{"distinct_id":"U9","distinct_ids":["U9"],"properties":null}'
+run profile "$db" nobody
+expect_rc "profile of an unknown id" 1
+expect_err "profile of an unknown id" "idgraph: distinct_id nobody not found in $db"
+
+run profiles "$db"
+expect_rc "profiles" 0
+expect_out "profiles: one block per active profile" "U1
+  distinct_ids: U1, $D1
+  name: \"Ann\"
+  plan: \"pro\"
+  \$last_seen: \"2024-05-01T12:00:04\"
+  visits: 5
+  tags: [\"a\",\"b\",\"c\"]
+
+U2
+  distinct_ids: U2
+  name: \"Bob\"
+  plan: \"free\"
+  \$last_seen: \"2024-05-01T12:03:20\"
+
+U3
+  distinct_ids: U3
+  plan: \"pro\"
+  age: 30
+  \$last_seen: \"2024-05-01T12:03:30\"
+
+3 profiles"
+run profiles "$db" --json
+expect_json "profiles --json"
+expect_eq "profiles --json: export shape" \
+  "$(jq_py '[(p["$distinct_id"], p["$distinct_ids"], p["$properties"].get("plan"), "$hidden" in p) for p in L]')" \
+  "[('U1', ['U1', '$D1'], 'pro', False), ('U2', ['U2'], 'free', False), ('U3', ['U3'], 'pro', False)]"
+cp "$T/out" "$T/profiles.json"
+run export profiles "$db"
+expect_rc "export profiles" 0
+if cmp -s "$T/out" "$T/profiles.json"; then ok "export profiles = profiles --json"; else
+  ko "export profiles != profiles --json" "$(diff "$T/out" "$T/profiles.json")"
+fi
+run profiles "$db" --hidden --json
+expect_eq "profiles --hidden: the anonymous id's profile lost the merge" \
+  "$(jq_py '[(p["$distinct_id"], p["$properties"].get("src"), p.get("$hidden")) for p in L]')" \
+  "[('U1', None, None), ('$D1', 'ad', True), ('U2', None, None), ('U3', None, None)]"
+cp "$T/out" "$T/profiles_hidden.json"
+run export profiles "$db" --hidden
+if cmp -s "$T/out" "$T/profiles_hidden.json"; then ok "export profiles --hidden = profiles --hidden --json"; else
+  ko "export profiles --hidden differs" "$(diff "$T/out" "$T/profiles_hidden.json")"
+fi
+run profiles "$db" --hidden --limit 2
+expect_eq "profiles --hidden: marked in the text" "$(grep -c '^'"$D1"' (hidden)$' "$T/out")" 1
+run profiles "$db" --where plan=pro --json
+expect_eq "profiles --where plan=pro" "$(jq_py '[p["$distinct_id"] for p in L]')" "['U1', 'U3']"
+run profiles "$db" --where age=30 --json
+expect_eq "profiles --where age=30 (a number)" "$(jq_py '[p["$distinct_id"] for p in L]')" "['U3']"
+run profiles "$db" --where plan=none
+expect_out "profiles --where with no match" "0 profiles"
+run profiles "$db" --where plan=pro --limit 1 --json
+expect_eq "profiles --where --limit 1" "$(jq_py '[p["$distinct_id"] for p in L]')" "['U1']"
+run profiles "$db" --limit 2 --json
+expect_eq "profiles --limit 2" "$(jq_py '[p["$distinct_id"] for p in L]')" "['U1', 'U2']"
+run export profiles "$db" --format msgpack
+expect_rc "export profiles --format msgpack" 0
+expect_eq "MessagePack profiles start with a map" \
+  "$(python3 -c 'import sys; b = sys.stdin.buffer.read(1)[0]; print(0x80 <= b <= 0x8f or b in (0xde, 0xdf))' <"$T/out")" True
+expect_usage "profiles --where without =" profiles "$db" --where plan
+expect_usage "profiles --where without a name" profiles "$db" --where =pro
+expect_usage "profiles --limit 0" profiles "$db" --limit 0
+expect_usage "profiles bad --limit" profiles "$db" --limit many
+expect_usage "export profiles --at" export profiles "$db" --at 5
+expect_usage "export profiles bad --format" export profiles "$db" --format csv
+expect_usage "export events --hidden" export events "$db" --hidden
+expect_usage "profile without id" profile "$db"
+
+###########################################################################
+# init --mode simplified|legacy: SPEC §2.4 rows through resolve and report
+
+# sev NAME DISTINCT_ID TIME [DEVICE [USER]]: an event as mixpanel-browser sends
+sev() {
+  local extra=""
+  [ -n "${4:-}" ] && extra="$extra,\"\$device_id\":\"$4\""
+  [ -n "${5:-}" ] && extra="$extra,\"\$user_id\":\"$5\""
+  printf '{"event":"%s","properties":{"distinct_id":"%s","time":%s%s}}\n' \
+    "$1" "$2" "$3" "$extra"
+}
+run init "$T/dbs1" --mode simplified
+expect_rc "init --mode simplified" 0
+expect_out "init --mode simplified" \
+  "created $T/dbs1: mode simplified, merge delay 3600 s, cluster cap 500"
+{
+  sev e '$device:D1' $t0 D1
+  sev e '$device:D1' $((t0 + 60)) D1
+  sev e U1 $((t0 + 120)) D1 U1
+} >"$T/s1.jsonl"
+run ingest "$T/dbs1" "$T/s1.jsonl" --json
+expect_json_has "simplified row 1: one link" '{"records":3,"rejected":0,"outcomes":{"merged":1,"noop":0,"errSameIDs":0,"errAnonDistinctIdNonGUIDForm":0,"errAnonDistinctIdAssignedAlready":0,"errManyIDs":0,"errAliasAlreadyExists":0,"errAliasCycle":0,"errMergeRequiresImport":0}}'
+run resolve "$T/dbs1" '$device:D1'
+expect_out "simplified row 1: {\$device:D1, U1}, canonical U1" "canonical: U1
+cluster size: 2
+members: \$device:D1, U1"
+run report uniques "$T/dbs1" --view live --json
+expect_json_has "simplified row 1: all 3 events count for U1 (live)" '{"uniques":1,"events":3}'
+run report uniques "$T/dbs1" --json
+expect_json_has "simplified row 1: reported view waits for the delay" '{"uniques":2,"pending_merges":1}'
+run report uniques "$T/dbs1" --at $((t0 + 3720)) --json
+expect_json_has "simplified row 1: reported after the delay" '{"uniques":1,"pending_merges":0}'
+run init "$T/dbs1" --mode original
+expect_rc "init: mode change refused on a simplified database" 1
+expect_err_one "init: mode change refused names the mode" "idgraph: cannot change the mode of $T/dbs1: "
+expect_eq "the message names simplified" "$(grep -c simplified "$T/err")" 1
+
+run init "$T/dbs2" --mode simplified
+{
+  sev e U1 $t0 D1 U1
+  sev e2 U2 $((t0 + 60)) D1 U2
+  sev e charlie $((t0 + 100)) '+6512345678' charlie
+  sev e '+6512345678' $((t0 + 120)) '' '+6512345678'
+  sev '$identify' U4 $((t0 + 130)) D4 U4
+} >"$T/s2.jsonl"
+run ingest "$T/dbs2" "$T/s2.jsonl" --json
+expect_json_has "simplified rows: outcomes" '{"rejected":0,"outcomes":{"merged":2,"noop":0,"errSameIDs":0,"errAnonDistinctIdNonGUIDForm":0,"errAnonDistinctIdAssignedAlready":1,"errManyIDs":0,"errAliasAlreadyExists":0,"errAliasCycle":0,"errMergeRequiresImport":0}}'
+run resolve "$T/dbs2" U2 --json
+expect_json_has "shared device: U2 stays alone" '{"canonical":"U2","cluster_size":1}'
+run report uniques "$T/dbs2" --event e2 --view live --json
+expect_json_has "shared device: the event counts for U2" '{"uniques":1,"events":1}'
+run resolve "$T/dbs2" '$device:+6512345678'
+expect_eq "phone number as device: charlie's" "$(head -n 1 "$T/out")" "canonical: charlie"
+run resolve "$T/dbs2" '+6512345678' --json
+expect_json_has "phone number as user: a new user" '{"canonical":"+6512345678","cluster_size":1}'
+run resolve "$T/dbs2" U4 --json
+expect_json_has "\$identify with \$device_id and \$user_id: no link" '{"canonical":"U4","cluster_size":1}'
+run report uniques "$T/dbs2" --event e --view live --json
+expect_json_has "simplified: 2 users of e (U1, charlie) and +6512345678" '{"uniques":3}'
+
+run init "$T/dbl" --mode legacy --merge-delay 60
+expect_out "init --mode legacy" \
+  "created $T/dbl: mode legacy, merge delay 60 s, cluster cap 500"
+{
+  ev e 12345 $t0
+  alias_ev sally@x 12345 $((t0 + 10))
+  ev e sally@x $((t0 + 20))
+  ev e XYZ $((t0 + 30))
+  alias_ev sally@x XYZ $((t0 + 40))
+  ev e 12345 $((t0 + 50))
+  identify XYZ "$D1" $((t0 + 55))
+  # a plain event here: it needs its distinct_id
+  printf '{"event":"$merge","properties":{"distinct_id":"12345","$distinct_ids":["12345","XYZ"],"time":%s}}\n' $((t0 + 56))
+} >"$T/l.jsonl"
+run ingest "$T/dbl" "$T/l.jsonl" --json
+expect_json_has "legacy row: second alias fails" '{"rejected":0,"outcomes":{"merged":1,"noop":0,"errSameIDs":0,"errAnonDistinctIdNonGUIDForm":0,"errAnonDistinctIdAssignedAlready":0,"errManyIDs":0,"errAliasAlreadyExists":1,"errAliasCycle":0,"errMergeRequiresImport":0}}'
+run resolve "$T/dbl" sally@x
+expect_out "legacy: sally@x is an alias of 12345" "canonical: 12345
+cluster size: 2
+members: 12345, sally@x"
+run report uniques "$T/dbl" --event e --view live --json
+expect_json_has "legacy: 2 users (12345 with sally@x's events, XYZ)" '{"uniques":2,"events":4}'
+run report uniques "$T/dbl" --event e --json
+expect_json_has "legacy: the reported view agrees" '{"uniques":2,"events":4}'
+run resolve "$T/dbl" XYZ --json
+expect_json_has "legacy: \$identify and \$merge are plain events" '{"canonical":"XYZ","cluster_size":1}'
+
+###########################################################################
+# compare: a small fixed stream, every cell computed by hand from SPEC §2
+
+S1=\$device:$D1
+S2=\$device:$D2
+{
+  sev view "$S1" $t0 "$D1"
+  printf '{"event":"$identify","properties":{"distinct_id":"U1","$anon_distinct_id":"%s","$device_id":"%s","$user_id":"U1","time":%s}}\n' "$S1" "$D1" $((t0 + 60))
+  sev buy U1 $((t0 + 120)) "$D1" U1
+  sev view "$S2" $((t0 + 180)) "$D2"
+  prof "$S2" $((t0 + 190)) '$set' '{"x":1}'
+  sev buy U2 $((t0 + 240)) "$D2" U2
+  prof U2 $((t0 + 245)) '$set' '{"y":2}'
+  printf '{"event":"$identify","properties":{"distinct_id":"U2","$anon_distinct_id":"%s","$device_id":"%s","$user_id":"U2","time":%s}}\n' "$S2" "$D2" $((t0 + 250))
+  ev view A3 $((t0 + 290))
+  alias_ev A3 U3 $((t0 + 300))
+  ev view A3 $((t0 + 310))
+  printf '{"event":"view","properties":{"time":%s}}\n' $((t0 + 320))
+  prof U1 $((t0 + 330)) '$set' '{"plan":"pro"}'
+  sev buy U4 $((t0 + 400)) "$D1" U4
+} >"$T/cmp.jsonl"
+mkdir -p "$T/ctmp"
+# What each mode must give (SPEC §2.1-§2.3, §3, §5):
+#  original: merges $identify U1, $identify U2, alias A3->U3; 7 ids; the
+#    device D2's profile loses to U2's; users live: U1, U2, U3/A3, U4.
+#  simplified: links D1->U1 (buy) and D2->U2 (buy); $identify and
+#    $create_alias are plain; U4 on D1 is refused; D2's profile is hidden
+#    when D2 links; users live: U1, U2, A3, U4.
+#  legacy: only the alias merges; A3's first view stays A3's, the second is
+#    U3's; users: $device:D1, U1, $device:D2, U2, A3, U3, U4.
+cat >"$T/cmp_want.py" <<'EOF'
+import json, sys
+got = json.loads(sys.stdin.read())
+reported, funnel = sys.argv[1] == "now", None
+def o(merged, assigned=0):
+    d = {r: 0 for r in ["errSameIDs", "errAnonDistinctIdNonGUIDForm",
+         "errAnonDistinctIdAssignedAlready", "errManyIDs",
+         "errAliasAlreadyExists", "errAliasCycle", "errMergeRequiresImport"]}
+    d.update(merged=merged, noop=0, errAnonDistinctIdAssignedAlready=assigned)
+    return d
+def f(users):
+    return [{"event": e, "users": u, "conversion": u / users[0]}
+            for e, u in zip(["view", "buy"], users)]
+want = {
+  "original": dict(records=14, rejected=1, distinct_ids=7, clusters=3,
+    uniques_live=4, uniques_reported=6 if reported else 4,
+    uniques_event_live=3, uniques_event_reported=3, outcomes=o(3),
+    largest_cluster=2, profiles_active=2, profiles_hidden=1,
+    funnel=f([3, 0] if reported else [3, 2])),
+  "simplified": dict(records=14, rejected=1, distinct_ids=7, clusters=2,
+    uniques_live=4, uniques_reported=6 if reported else 4,
+    uniques_event_live=3, uniques_event_reported=3, outcomes=o(2, 1),
+    largest_cluster=2, profiles_active=2, profiles_hidden=1,
+    funnel=f([3, 0] if reported else [3, 2])),
+  "legacy": dict(records=14, rejected=1, distinct_ids=7, clusters=1,
+    uniques_live=7, uniques_reported=7, uniques_event_live=3,
+    uniques_event_reported=3, outcomes=o(1), largest_cluster=2,
+    profiles_active=3, profiles_hidden=0, funnel=f([4, 0])),
+}
+bad = []
+if list(got) != list(want):
+    bad.append("modes: %s" % list(got))
+for m in want:
+    for k, v in want[m].items():
+        if got.get(m, {}).get(k) != v:
+            bad.append("%s.%s: got %s, want %s" % (m, k, got.get(m, {}).get(k), v))
+print("\n".join(bad))
+EOF
+TMPDIR=$T/ctmp run compare "$T/cmp.jsonl" --event buy --funnel view,buy --json
+expect_rc "compare --json" 0
+expect_json "compare --json"
+expect_eq "compare: every cell, reported view at the last stamp" \
+  "$(python3 "$T/cmp_want.py" now <"$T/out")" ""
+expect_eq "compare: T is the last stamp" "$(jq_py 'd["legacy"]["at"]')" "2024-05-01T12:06:40.000Z"
+expect_eq "compare: temporary databases removed" "$(ls -A "$T/ctmp" | wc -l)" 0
+TMPDIR=$T/ctmp run compare "$T/cmp.jsonl" --event buy --funnel view,buy --json --at $((t0 + 4100))
+expect_eq "compare: every cell, once the merges are reported" \
+  "$(python3 "$T/cmp_want.py" later <"$T/out")" ""
+TMPDIR=$T/ctmp run compare "$T/cmp.jsonl"
+expect_rc "compare table" 0
+expect_eq "compare table: header" "$(head -n 1 "$T/out" | tr -s ' ')" " original simplified legacy"
+expect_eq "compare table: rows" "$(sed '1d;$d' "$T/out" | sed 's/  */ /g')" "records 14 14 14
+rejected 1 1 1
+distinct ids 7 7 7
+clusters (2+) 3 2 1
+unique users (live) 4 4 7
+unique users (reported) 6 6 7
+merges: merged 3 2 1
+merges: noop 0 0 0
+merges: errAnonDistinctIdAssignedAlready 0 1 0
+largest cluster 2 2 2
+profiles active 2 2 3
+profiles hidden 1 1 0"
+TMPDIR=$T/ctmp run compare "$T/cmp.jsonl" --modes legacy,original --funnel view,buy
+expect_eq "compare --modes: columns in order" "$(head -n 1 "$T/out" | tr -s ' ')" " legacy original"
+expect_eq "compare --funnel rows" "$(grep '^funnel' "$T/out" | sed 's/  */ /g')" "funnel 1. view 4 (100.0%) 3 (100.0%)
+funnel 2. buy 0 (0.0%) 0 (0.0%)"
+expect_eq "compare: no errAnonDistinctIdAssignedAlready row without simplified" \
+  "$(grep -c errAnon "$T/out")" 0
+TMPDIR=$T/ctmp run compare "$T/cmp.jsonl" --event nope
+expect_rc "compare unknown --event" 2
+expect_err_one "compare unknown --event" 'idgraph: uniques: no event named "nope"'
+expect_eq "compare: removed after a failure too" "$(ls -A "$T/ctmp" | wc -l)" 0
+chmod 500 "$T/ctmp"
+TMPDIR=$T/ctmp run compare "$T/cmp.jsonl"
+if [ -w "$T/ctmp" ]; then ok "compare uses TMPDIR (skipped: running as root)"; else
+  expect_rc "compare with an unwritable TMPDIR" 1
+  expect_err_one "compare with an unwritable TMPDIR" "idgraph: cannot make a temporary directory in $T/ctmp: "
+fi
+chmod 700 "$T/ctmp"
+run compare "$T/cmp.jsonl" --keep "$T/keep" --json
+expect_rc "compare --keep" 0
+expect_eq "compare --keep: the databases" "$(ls "$T/keep" | tr '\n' ' ')" "legacy original simplified "
+expect_eq "compare --keep: paths in JSON" "$(jq_py 'd["simplified"]["database"]')" "$T/keep/simplified"
+run info "$T/keep/simplified" --json
+expect_json_has "compare --keep: a simplified database" '{"mode":"simplified","records":13}'
+run report uniques "$T/keep/legacy" --view live --json
+expect_json_has "compare --keep: report on a kept database" '{"uniques":7}'
+run compare "$T/cmp.jsonl" --keep "$T/keep"
+expect_rc "compare --keep on used databases" 1
+expect_err_one "compare --keep on used databases" "idgraph: cannot make directory $T/keep/original: "
+run compare "$T/cmp.jsonl" --modes original --cluster-cap 1 --merge-delay 0 --json
+expect_json_has "compare --cluster-cap 1 --merge-delay 0" '{"original":{"records":14,"rejected":1,"distinct_ids":7,"clusters":0,"uniques_live":6,"uniques_reported":6,"uniques_event_live":null,"uniques_event_reported":null,"outcomes":{"merged":0,"noop":0,"errSameIDs":0,"errAnonDistinctIdNonGUIDForm":0,"errAnonDistinctIdAssignedAlready":0,"errManyIDs":3,"errAliasAlreadyExists":0,"errAliasCycle":0,"errMergeRequiresImport":0},"largest_cluster":1,"profiles_active":3,"profiles_hidden":0,"funnel":null,"pending_merges":0,"at":"2024-05-01T12:06:40.000Z","database":null}}'
+expect_usage "compare bad --modes" compare "$T/cmp.jsonl" --modes original,fancy
+expect_usage "compare repeated mode" compare "$T/cmp.jsonl" --modes original,original
+expect_usage "compare empty --modes" compare "$T/cmp.jsonl" --modes ''
+expect_usage "compare one-step --funnel" compare "$T/cmp.jsonl" --funnel view
+expect_usage "compare bad --at" compare "$T/cmp.jsonl" --at soon
+expect_usage "compare bad --merge-delay" compare "$T/cmp.jsonl" --merge-delay soon
+expect_usage "compare bad --cluster-cap" compare "$T/cmp.jsonl" --cluster-cap x
+expect_usage "compare stdin" compare -
+expect_usage "compare without files" compare
+run compare "$T/nofile.jsonl"
+expect_rc "compare a missing file" 1
+expect_err_one "compare a missing file" "idgraph: cannot read $T/nofile.jsonl: "
+
+for c in report profile profiles compare; do
+  run "$c" --help
+  expect_eq "$c --help" "$(head -n 1 "$T/out" | cut -d' ' -f1-3)" "usage: idgraph $c"
+done
 
 ###########################################################################
 

@@ -30,9 +30,22 @@ static const struct command commands[] = {
     {"log", cmd_log, O(OPT_JSON), 1, 1, "DIR", &help_log},
     {"export", cmd_export,
      O(OPT_FORMAT) | O(OPT_AT) | O(OPT_VIEW) | O(OPT_FROM) | O(OPT_TO) |
-	 O(OPT_EVENT),
-     2, 2, "mappings|events DIR", &help_export},
+	 O(OPT_EVENT) | O(OPT_HIDDEN),
+     2, 2, "mappings|events|profiles DIR", &help_export},
     {"info", cmd_info, O(OPT_JSON), 1, 1, "DIR", &help_info},
+    {"report", cmd_report,
+     O(OPT_EVENT) | O(OPT_FROM) | O(OPT_TO) | O(OPT_INTERVAL) | O(OPT_AT) |
+	 O(OPT_VIEW) | O(OPT_STEPS) | O(OPT_WINDOW) | O(OPT_JSON),
+     2, 2, "uniques|funnel DIR", &help_report},
+    {"profile", cmd_profile, O(OPT_JSON), 2, 2, "DIR DISTINCT_ID",
+     &help_profile},
+    {"profiles", cmd_profiles,
+     O(OPT_WHERE) | O(OPT_LIMIT) | O(OPT_HIDDEN) | O(OPT_JSON), 1, 1, "DIR",
+     &help_profiles},
+    {"compare", cmd_compare,
+     O(OPT_MODES) | O(OPT_CLUSTER_CAP) | O(OPT_MERGE_DELAY) | O(OPT_EVENT) |
+	 O(OPT_FUNNEL) | O(OPT_AT) | O(OPT_KEEP) | O(OPT_JSON),
+     1, -1, "FILE ...", &help_compare},
     {"version", cmd_version, 0, 0, 0, "", &help_version},
 };
 
@@ -71,6 +84,15 @@ static const struct optdef {
     [OPT_FROM] = {"from", 1},
     [OPT_TO] = {"to", 1},
     [OPT_EVENT] = {"event", 1},
+    [OPT_INTERVAL] = {"interval", 1},
+    [OPT_STEPS] = {"steps", 1},
+    [OPT_WINDOW] = {"window", 1},
+    [OPT_WHERE] = {"where", 1},
+    [OPT_LIMIT] = {"limit", 1},
+    [OPT_HIDDEN] = {"hidden", 0},
+    [OPT_MODES] = {"modes", 1},
+    [OPT_FUNNEL] = {"funnel", 1},
+    [OPT_KEEP] = {"keep", 1},
 };
 
 static int

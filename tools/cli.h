@@ -45,6 +45,15 @@ enum opt {
 	OPT_FROM,
 	OPT_TO,
 	OPT_EVENT,
+	OPT_INTERVAL, /* report, profile(s), export profiles, compare */
+	OPT_STEPS,
+	OPT_WINDOW,
+	OPT_WHERE,
+	OPT_LIMIT,
+	OPT_HIDDEN,
+	OPT_MODES,
+	OPT_FUNNEL,
+	OPT_KEEP,
 	OPT_COUNT
 };
 
@@ -106,6 +115,8 @@ int run_help(int argc, char **argv);
 /* The help of each command, for its row of the command table. */
 extern const struct cmd_help help_init, help_ingest, help_resolve, help_cluster,
     help_log, help_export, help_info, help_version;
+extern const struct cmd_help help_report, help_profile, help_profiles,
+    help_compare;
 
 /* ------------------------------------------------------------------ */
 /* Commands (cmd_*.c): each returns the exit status                    */
@@ -134,6 +145,49 @@ int cmd_log(struct args *a);
 /* export mappings|events DIR: identity mappings as CSV or JSON lines, or
  * the stored events as JSON lines or MessagePack (cmd_export.c). */
 int cmd_export(struct args *a);
+
+/* export profiles DIR: the profiles as JSON lines or MessagePack
+ * (cmd_profile.c, called by cmd_export). */
+int cmd_export_profiles(struct args *a);
+
+/* report uniques|funnel DIR: unique users and funnels (cmd_report.c). */
+int cmd_report(struct args *a);
+
+/* profile DIR ID: the Explore view of one id (cmd_profile.c). */
+int cmd_profile(struct args *a);
+
+/* profiles DIR: the profiles, like Mixpanel's Users tab (cmd_profile.c). */
+int cmd_profiles(struct args *a);
+
+/* compare FILE ...: the same input under each mode (cmd_compare.c). */
+int cmd_compare(struct args *a);
+
+/* ------------------------------------------------------------------ */
+/* Reports (cmd_report.c), shared with compare                         */
+
+/* A comma-separated list of event names, split. */
+struct steps {
+	char *buf; /* the copy the names point into */
+	const char **names;
+	size_t n;
+};
+
+/* Splits s (the value of --opt) into st; a usage error for empty names. */
+int split_steps(const char *s, const char *opt, struct steps *st);
+
+/* Frees what split_steps() allocated; st may be zeroed. */
+void free_steps(struct steps *st);
+
+/* The --view of a report as *view: reported when absent. */
+int parse_report_view(const struct args *a, int *view);
+
+/* Exit status and message of a failed report: 2 for the library's
+ * IDG_ENOTFOUND (unknown event) and IDG_EINVAL (bad range, steps). */
+int report_error(idg_db *db, const char *what, int rc);
+
+/* Writes a funnel's "steps" list: [{"event", "users", "conversion"}]. */
+void json_funnel_steps(idg_jw *w, const struct steps *st,
+		       const struct idg_funnel_step *out);
 
 /* ------------------------------------------------------------------ */
 /* Messages, databases and output (cli_util.c)                         */

@@ -178,11 +178,16 @@ cmd_export_events(struct args *a)
 int
 cmd_export(struct args *a)
 {
+	if (strcmp(a->pos[0], "profiles") == 0)
+		return cmd_export_profiles(a);
+	if (a->val[OPT_HIDDEN])
+		return usage_error("--hidden is for export profiles; see: "
+				   "idgraph export --help");
 	if (strcmp(a->pos[0], "mappings") == 0)
 		return cmd_export_mappings(a);
 	if (strcmp(a->pos[0], "events") == 0)
 		return cmd_export_events(a);
 	return usage_error("unknown export '%s'; use: idgraph export "
-			   "mappings DIR, or idgraph export events DIR",
+			   "mappings|events|profiles DIR",
 			   a->pos[0]);
 }

@@ -135,14 +135,9 @@ open_or_create(idg_db **db, const char *dir, int *created, enum undo *undo)
 }
 
 static int
-report_configure_error(idg_db *db, const char *dir, const struct idg_options *o,
-		       int rc)
+report_configure_error(idg_db *db, const char *dir, int rc)
 {
 	switch (rc) {
-	case IDG_EUNSUPPORTED:
-		return fail("mode %s is not supported yet; only original is: "
-			    "use --mode original",
-			    idg_mode_name(o->mode));
 	case IDG_EMODE:
 		return fail("cannot change the mode of %s: %s", dir,
 			    detail(db, rc));
@@ -191,7 +186,7 @@ cmd_init(struct args *a)
 	if (rc == 0)
 		rc = idg_info(db, &info);
 	if (rc != 0)
-		rc = report_configure_error(db, dir, &o, rc);
+		rc = report_configure_error(db, dir, rc);
 	else
 		print_settings(created ? "created" : "updated", dir, &info);
 	if (rc == 0)
