@@ -112,7 +112,7 @@ enum idg_error {
 /* Static text for an error code; "unknown error" for codes not listed. */
 const char *idg_strerror(int code);
 
-/* Identity modes (SPEC §2). Only IDG_MODE_ORIGINAL is implemented yet. */
+/* Identity modes (SPEC §2): fixed once a database holds a record. */
 enum idg_mode {
 	IDG_MODE_ORIGINAL = 0,
 	IDG_MODE_SIMPLIFIED = 1,
