@@ -1,0 +1,38 @@
+/* ingest.h — what the batch loop (ingest.c) and the record appliers
+ * (apply.c) share. */
+#ifndef IDG_INGEST_H
+#define IDG_INGEST_H
+
+#include "codec_json_in.h"
+#include "db.h"
+#include "record.h"
+
+/* Everything one ingest call carries from record to record. */
+struct ingest {
+	struct idg__batch b;
+	const struct idg_ingest_opts *opts;
+	struct idg_ingest_stats stats;
+	int64_t now_ms;
+	uint64_t line;
+	int stop;   /* a callback asked to stop */
+	int format; /* enum idg_format, once known */
+	int broken; /* a MessagePack stream that cannot be read further */
+	struct idg__scratch scratch;  /* record validation's room */
+	const struct idg__file *file; /* idg_ingest_file(): what it is */
+	const unsigned char *file_key;
+};
+
+/*
+ * Takes one record as the codecs hand it over (or the reason it could not
+ * be read): validates it, and applies it or reports it rejected. The
+ * idg__inrec_fn of every input format.
+ */
+int idg__ingest_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
+		       int in_array, const char *error);
+
+/* Reports a record the ingest could not take. */
+int idg__ingest_reject(struct ingest *in, const struct idg__inrec *jr,
+		       uint32_t index, int in_array, const char *field,
+		       const char *msg);
+
+#endif
