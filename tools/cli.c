@@ -46,6 +46,11 @@ static const struct command commands[] = {
      O(OPT_MODES) | O(OPT_CLUSTER_CAP) | O(OPT_MERGE_DELAY) | O(OPT_EVENT) |
 	 O(OPT_FUNNEL) | O(OPT_AT) | O(OPT_KEEP) | O(OPT_JSON),
      1, -1, "FILE ...", &help_compare},
+    {"gen", cmd_gen, O(OPT_EVENTS) | O(OPT_SEED) | O(OPT_NOISE) | O(OPT_FORMAT),
+     0, 0, "", &help_gen},
+    {"bench", cmd_bench,
+     O(OPT_EVENTS) | O(OPT_SEED) | O(OPT_RUNS) | O(OPT_JSON), 0, 0, "",
+     &help_bench},
     {"version", cmd_version, 0, 0, 0, "", &help_version},
 };
 
@@ -93,6 +98,10 @@ static const struct optdef {
     [OPT_MODES] = {"modes", 1},
     [OPT_FUNNEL] = {"funnel", 1},
     [OPT_KEEP] = {"keep", 1},
+    [OPT_EVENTS] = {"events", 1},
+    [OPT_SEED] = {"seed", 1},
+    [OPT_NOISE] = {"noise", 0},
+    [OPT_RUNS] = {"runs", 1},
 };
 
 static int

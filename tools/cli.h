@@ -54,6 +54,10 @@ enum opt {
 	OPT_MODES,
 	OPT_FUNNEL,
 	OPT_KEEP,
+	OPT_EVENTS, /* gen, bench */
+	OPT_SEED,
+	OPT_NOISE,
+	OPT_RUNS,
 	OPT_COUNT
 };
 
@@ -115,6 +119,7 @@ int run_help(int argc, char **argv);
 /* The help of each command, for its row of the command table. */
 extern const struct cmd_help help_init, help_ingest, help_resolve, help_cluster,
     help_log, help_export, help_info, help_version;
+extern const struct cmd_help help_gen, help_bench;
 extern const struct cmd_help help_report, help_profile, help_profiles,
     help_compare;
 
@@ -188,6 +193,12 @@ int report_error(idg_db *db, const char *what, int rc);
 /* Writes a funnel's "steps" list: [{"event", "users", "conversion"}]. */
 void json_funnel_steps(idg_jw *w, const struct steps *st,
 		       const struct idg_funnel_step *out);
+
+/* gen: a generated Mixpanel-shaped workload on stdout (cmd_gen.c). */
+int cmd_gen(struct args *a);
+
+/* bench: the standard benchmark and its baselines (cmd_bench.c). */
+int cmd_bench(struct args *a);
 
 /* ------------------------------------------------------------------ */
 /* Messages, databases and output (cli_util.c)                         */
