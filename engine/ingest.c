@@ -433,3 +433,73 @@ idg_ingest_file(idg_db *db, const char *path,
 		fclose(fp);
 	return rc;
 }
+
+static int
+count_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
+	     int in_array, const char *error)
+{
+	(void)jr;
+	(void)index;
+	(void)in_array;
+	(void)error;
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
+/* One unit of a parse-only run: 1, 0 at the end, -1 on a read error. */
+static int
+parse_unit(struct idg__reader *rd, int msgpack, struct idg__jparser *jp,
+	   struct idg__mpin *mp, uint64_t *records)
+{
+	struct idg__line ln;
+	const char *p;
+	size_t n, off = 0;
+	int got, more;
+
+	if (!msgpack) {
+		got = idg__reader_line(rd, &ln);
+		if (got > 0)
+			idg__json_parse_line(jp, ln.p, ln.n, ln.capacity,
+					     count_record, records);
+		return got;
+	}
+	for (;;) {
+		idg__reader_window(rd, &p, &n);
+		got = n ? idg__mpin_next(mp, p, n, &off, count_record, records)
+			: IDG__MPIN_MORE;
+		if (got != IDG__MPIN_MORE)
+			break;
+		more = idg__reader_more(rd);
+		if (more)
+			return more < 0 ? -1 : 0;
+	}
+	if (got == IDG__MPIN_BROKEN)
+		return 0;
+	idg__reader_skip(rd, off);
+	return 1;
+}
+
+int
+idg_parse_only(FILE *fp, int format, uint64_t *records)
+{
+	struct idg__jparser *jp = idg__jparser_new();
+	struct idg__mpin *mp = idg__mpin_new();
+	struct idg__reader rd;
+	int rc, got, c, msgpack = format == IDG_FORMAT_MSGPACK;
+
+	*records = 0;
+	rc = !fp || !jp || !mp ? IDG_EINVAL : idg__reader_init_stream(&rd, fp);
+	if (rc == IDG_OK && format == IDG_FORMAT_AUTO) {
+		c = idg__reader_peek(&rd);
+		msgpack = c >= 0 && idg__mpin_sniff((unsigned char)c);
+	}
+	while (rc == IDG_OK &&
+	       (got = parse_unit(&rd, msgpack, jp, mp, records)) != 0)
+		if (got < 0)
+			rc = IDG_EIO;
+	if (fp && jp && mp)
+		idg__reader_free(&rd);
+	idg__jparser_free(jp);
+	idg__mpin_free(mp);
+	return rc;
+}

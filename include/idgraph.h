@@ -354,6 +354,15 @@ int idg_ingest_file(idg_db *db, const char *path,
 		    const struct idg_ingest_opts *opts,
 		    struct idg_ingest_stats *stats);
 
+/*
+ * A benchmark baseline, not an ingest: runs the same parser as ingest
+ * (JSON lines into typed fields and MessagePack properties, or MessagePack
+ * values) over fp to its end, and touches no database. *records receives
+ * the records read. format as in idg_ingest_opts (IDG_FORMAT_AUTO looks at
+ * the first byte).
+ */
+int idg_parse_only(FILE *fp, int format, uint64_t *records);
+
 /* ------------------------------------------------------------------ */
 /* Queries                                                             */
 

@@ -760,3 +760,24 @@ Test(events, failure_properties_are_replaced_not_repeated)
 	idg_close(other);
 	tu_rmdir(d2);
 }
+
+Test(events, parse_only_counts_records_without_a_database)
+{
+	const char *text = json_twin;
+	msgpack_sbuffer sb;
+	uint64_t n;
+	FILE *fp;
+
+	fp = fmemopen((void *)text, strlen(text), "r");
+	cr_assert_eq(idg_parse_only(fp, IDG_FORMAT_AUTO, &n), 0);
+	fclose(fp);
+	cr_assert_eq(n, 3, "a record and an array of two");
+	msgpack_sbuffer_init(&sb);
+	pack_twin(&sb);
+	fp = fmemopen(sb.data, sb.size, "r");
+	cr_assert_eq(idg_parse_only(fp, IDG_FORMAT_AUTO, &n), 0);
+	fclose(fp);
+	cr_assert_eq(n, 3);
+	msgpack_sbuffer_destroy(&sb);
+	cr_assert_eq(idg_parse_only(NULL, IDG_FORMAT_AUTO, &n), IDG_EINVAL);
+}

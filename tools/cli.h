@@ -243,4 +243,7 @@ void jw_time(idg_jw *w, int64_t ms);
 /* "3600 s" or "0.5 s" for a number of milliseconds; returns buf. */
 const char *format_seconds(char *buf, size_t size, int64_t ms);
 
+/* Removes a file or a directory tree; what is missing is no error. */
+void remove_tree(const char *path);
+
 #endif

@@ -1,6 +1,10 @@
 /* cli_util.c — shared helpers: messages, opening databases, output. */
 #include "cli.h"
+
 #include "cli_time.h"
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -171,4 +175,32 @@ format_seconds(char *buf, size_t size, int64_t ms)
 		snprintf(buf, size, "%" PRId64 ".%03d s", ms / 1000,
 			 (int)(ms % 1000));
 	return buf;
+}
+
+void
+remove_tree(const char *path)
+{
+	struct stat st;
+	struct dirent *e;
+	char sub[4096];
+	DIR *d;
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	if ((d = opendir(path)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path,
+					     e->d_name) < sizeof sub)
+				remove_tree(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
 }

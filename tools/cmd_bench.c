@@ -6,8 +6,8 @@
  * temporary directory twice, as JSON lines and as MessagePack. Each of the
  * --runs runs then ingests both into fresh databases (durable batch
  * commits, idg_ingest_file), times the parse floor of both files with
- * bench/parse_only (the engine's parsers alone, run as a child process
- * because the CLI may use only the public header), and replays the
+ * idg_parse_only (the same parsers as ingest, walking every record with
+ * no database behind them), and replays the
  * workload's identity events alone into a third database. The queries run
  * on the last JSONL database with one warm handle. The merges that the
  * identity log says were applied are then fed to an in-memory union-find
@@ -32,9 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef IDG_BENCH_BUILD_DIR
-#define IDG_BENCH_BUILD_DIR "bench"
-#endif
 #ifndef IDG_BENCH_SOURCE_DIR
 #define IDG_BENCH_SOURCE_DIR "bench"
 #endif
@@ -87,29 +84,6 @@ join(char *out, const char *dir, const char *name)
 {
 	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
 		out[0] = '\0';
-}
-
-/* Removes a file or a directory tree; what is missing is no error. */
-static void
-remove_tree(const char *path)
-{
-	struct dirent *e;
-	char sub[PATH_MAX];
-	DIR *d = opendir(path);
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		join(sub, path, e->d_name);
-		if (sub[0])
-			remove_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
 }
 
 static uint64_t
@@ -362,35 +336,30 @@ helper_path(const char *env, const char *dir, const char *name, char *buf,
 	return buf;
 }
 
-/* bench/parse_only on file; seconds < 0 (and b->parse_why) if skipped. */
+/* The engine's parser alone over file (idg_parse_only); < 0 on failure. */
 static double
-parse_only(struct bench *b, const char *format, const char *file)
+parse_only(struct bench *b, int format, const char *file)
 {
-	char path[PATH_MAX], out[512];
-	const char *exe = helper_path("IDGRAPH_PARSE_ONLY", IDG_BENCH_BUILD_DIR,
-				      "parse_only", path, sizeof path);
-	char *argv[] = {(char *)exe, (char *)format, (char *)file, NULL};
-	unsigned long long records;
-	double seconds;
+	FILE *fp = fopen(file, "rb");
+	uint64_t records;
+	double t0, t1;
 	int rc;
 
-	if (access(exe, X_OK) != 0) {
-		snprintf(
-		    b->parse_why, sizeof b->parse_why,
-		    "parse-only skipped: no %.150s (build bench/ with meson, "
-		    "or set IDGRAPH_PARSE_ONLY)",
-		    exe);
-		return -1;
-	}
-	rc = run_child(argv, out, sizeof out);
-	if (rc != 0 || sscanf(out, "records %llu values %*u seconds %lf",
-			      &records, &seconds) != 2) {
+	if (!fp) {
 		snprintf(b->parse_why, sizeof b->parse_why,
-			 "parse-only skipped: %.150s %s failed (exit %d)", exe,
-			 format, rc);
+			 "parse-only skipped: cannot open %.150s", file);
 		return -1;
 	}
-	return seconds;
+	t0 = now();
+	rc = idg_parse_only(fp, format, &records);
+	t1 = now();
+	fclose(fp);
+	if (rc != IDG_OK) {
+		snprintf(b->parse_why, sizeof b->parse_why,
+			 "parse-only skipped: %s", idg_strerror(rc));
+		return -1;
+	}
+	return t1 - t0;
 }
 
 static int
@@ -414,8 +383,9 @@ one_run(struct bench *b)
 	record(&b->t_ident, s);
 	remove_tree(b->dbi);
 	if (!b->parse_skipped) {
-		pj = parse_only(b, "jsonl", b->jsonl);
-		pm = pj < 0 ? -1 : parse_only(b, "msgpack", b->msgpack);
+		pj = parse_only(b, IDG_FORMAT_JSONL, b->jsonl);
+		pm =
+		    pj < 0 ? -1 : parse_only(b, IDG_FORMAT_MSGPACK, b->msgpack);
 		if (pj < 0 || pm < 0) {
 			b->parse_skipped = 1;
 		} else {

@@ -149,35 +149,6 @@ compare_options(struct compare *c)
 /* ------------------------------------------------------------------ */
 /* Databases                                                           */
 
-/* Removes path and everything under it (no symbolic links followed). */
-static void
-remove_tree(const char *path)
-{
-	struct stat st;
-	struct dirent *e;
-	char sub[4096];
-	DIR *d;
-
-	if (lstat(path, &st) != 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path,
-					     e->d_name) < sizeof sub)
-				remove_tree(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static char *
 join(const char *dir, const char *name)
 {
