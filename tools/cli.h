@@ -243,6 +243,10 @@ void jw_time(idg_jw *w, int64_t ms);
 /* "3600 s" or "0.5 s" for a number of milliseconds; returns buf. */
 const char *format_seconds(char *buf, size_t size, int64_t ms);
 
+/* Applies --mode, --merge-delay and --cluster-cap, when given, over *o:
+ * 0, or EXIT_USAGE after its message. */
+int settings_from_args(const struct args *a, struct idg_options *o);
+
 /* Removes a file or a directory tree; what is missing is no error. */
 void remove_tree(const char *path);
 

@@ -101,8 +101,6 @@ static int
 compare_options(struct compare *c)
 {
 	const struct args *a = c->a;
-	const char *why;
-	uint64_t cap;
 	int at_given, rc;
 	FILE *fp;
 
@@ -110,17 +108,8 @@ compare_options(struct compare *c)
 						   : "original,simplified,"
 						     "legacy")) != 0)
 		return rc;
-	if (a->val[OPT_MERGE_DELAY] &&
-	    cli_seconds_parse(&c->o.merge_delay_ms, a->val[OPT_MERGE_DELAY],
-			      &why))
-		return usage_error("bad --merge-delay value '%s': %s; give "
-				   "seconds, e.g. 3600",
-				   a->val[OPT_MERGE_DELAY], why);
-	if (a->val[OPT_CLUSTER_CAP]) {
-		if (parse_uint_opt(a, OPT_CLUSTER_CAP, 0, UINT32_MAX, &cap))
-			return EXIT_USAGE;
-		c->o.cluster_cap = (uint32_t)cap;
-	}
+	if ((rc = settings_from_args(a, &c->o)) != 0)
+		return rc;
 	if ((rc = parse_at(a, &c->at, &at_given)) != 0)
 		return rc;
 	c->event = a->val[OPT_EVENT];

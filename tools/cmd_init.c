@@ -30,8 +30,7 @@ parse_mode(const char *s, int *mode)
 			   s);
 }
 
-/* Applies the settings given on the command line over *o. */
-static int
+int
 settings_from_args(const struct args *a, struct idg_options *o)
 {
 	uint64_t cap;
