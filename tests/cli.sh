@@ -305,7 +305,9 @@ expect_eq "summary files" "$(jq_py 'd["files"]')" \
   "[{'name': '$T/row1.jsonl', 'format': 'jsonl', 'records': 4, 'rejected': 0, 'skipped': False, 'resumed_at': None}]"
 expect_json_has "summary: no skips, no warnings" \
   '{"skipped_files":[],"duplicates":0,"warnings":0,
-    "warning_counts":{"long_strings":0,"many_properties":0}}'
+    "warning_counts":{"long_strings":0,"many_properties":0,
+      "type_clashes":0,"profiles_over_2000_properties":0,
+      "profiles_for_anonymous_ids":0}}'
 expect_eq "summary timing fields" \
   "$(jq_py 'type(d["seconds"]) in (int, float) and type(d["records_per_second"]) in (int, float)')" \
   "True"
@@ -558,12 +560,13 @@ members: D"
 run init "$T/db3"
 run ingest "$T/db3" "$T/rows.jsonl"
 expect_rc "ingest, people's summary" 0
-expect_eq "people's summary" "$(head -n 14 "$T/out")" "records: 17
+expect_eq "people's summary" "$(head -n 15 "$T/out")" "records: 17
 rejected: 0
 events: 17
 duplicates: 0
 identity events: 13
 nodes created: 17
+profile updates: 0 (0 profiles created, 0 deleted)
 merged: 8
 noop: 1
 refused: 4
@@ -572,7 +575,7 @@ refused: 4
   errAnonDistinctIdAssignedAlready: 1
   errAliasAlreadyExists: 1
 warnings: 0"
-expect_eq "people's summary: last line" "$(sed -n '15s/, [0-9.]* s, .*//p' "$T/out")" \
+expect_eq "people's summary: last line" "$(sed -n '16s/, [0-9.]* s, .*//p' "$T/out")" \
   "files: 1"
 
 ###########################################################################
@@ -813,7 +816,7 @@ print(json.dumps({"event": "long", "properties": {"distinct_id": "w2",
 ' >"$T/warn.jsonl"
 run ingest "$T/dbev" "$T/warn.jsonl"
 expect_rc "soft limits" 0
-expect_eq "soft limits: people's summary" "$(sed -n '1,4p;9,12p' "$T/out")" \
+expect_eq "soft limits: people's summary" "$(sed -n '1,4p;10,13p' "$T/out")" \
   "records: 2
 rejected: 0
 events: 2
@@ -1611,6 +1614,26 @@ for c in report profile profiles compare; do
   run "$c" --help
   expect_eq "$c --help" "$(head -n 1 "$T/out" | cut -d' ' -f1-3)" "usage: idgraph $c"
 done
+
+# Profile updates in the ingest summary: counts and the three warnings.
+printf '%s\n' \
+  '{"$distinct_id":"6f1c3b1e-0000-4a1b-9c1d-0000000000aa","$set":{"a":1}}' \
+  '{"$distinct_id":"psum","$set":{"s":"x"}}' \
+  '{"$distinct_id":"psum","$add":{"s":1}}' \
+  '{"$distinct_id":"psum","$delete":""}' >"$T/psum.jsonl"
+run init "$T/dbpsum"
+run ingest "$T/dbpsum" "$T/psum.jsonl" --json
+expect_json_has "ingest --json profile counts" \
+  '{"profile_updates":4,"profiles_created":2,"profiles_deleted":1,"warnings":2,"warning_counts":{"long_strings":0,"many_properties":0,"type_clashes":1,"profiles_over_2000_properties":0,"profiles_for_anonymous_ids":1}}'
+rm -rf "$T/dbpsum"
+run init "$T/dbpsum"
+run ingest "$T/dbpsum" "$T/psum.jsonl"
+expect_eq "ingest summary: profile updates" \
+  "$(grep '^profile updates' "$T/out")" \
+  "profile updates: 4 (2 profiles created, 1 deleted)"
+expect_eq "ingest summary: anonymous profile warning" \
+  "$(grep 'profiles_for_anonymous_ids' "$T/out")" \
+  "  profiles_for_anonymous_ids: 1"
 
 ###########################################################################
 

@@ -106,6 +106,12 @@ add_stats(struct idg_ingest_stats *sum, const struct idg_ingest_stats *s)
 	sum->warnings += s->warnings;
 	sum->long_strings += s->long_strings;
 	sum->many_props += s->many_props;
+	sum->profile_updates += s->profile_updates;
+	sum->profiles_created += s->profiles_created;
+	sum->profiles_deleted += s->profiles_deleted;
+	sum->type_clashes += s->type_clashes;
+	sum->big_profiles += s->big_profiles;
+	sum->anonymous_profiles += s->anonymous_profiles;
 }
 
 static void
@@ -157,6 +163,9 @@ json_counts(idg_jw *w, const struct idg_ingest_stats *s)
 	json_uint(w, "duplicates", s->duplicates);
 	json_uint(w, "identity_events", s->identity);
 	json_uint(w, "nodes_created", s->nodes_created);
+	json_uint(w, "profile_updates", s->profile_updates);
+	json_uint(w, "profiles_created", s->profiles_created);
+	json_uint(w, "profiles_deleted", s->profiles_deleted);
 	jw_key(w, "outcomes");
 	idg_jw_object_begin(w);
 	json_uint(w, "merged", s->merged);
@@ -169,6 +178,9 @@ json_counts(idg_jw *w, const struct idg_ingest_stats *s)
 	idg_jw_object_begin(w);
 	json_uint(w, "long_strings", s->long_strings);
 	json_uint(w, "many_properties", s->many_props);
+	json_uint(w, "type_clashes", s->type_clashes);
+	json_uint(w, "profiles_over_2000_properties", s->big_profiles);
+	json_uint(w, "profiles_for_anonymous_ids", s->anonymous_profiles);
 	idg_jw_object_end(w);
 }
 
@@ -222,6 +234,9 @@ print_summary_people(const struct idg_ingest_stats *s,
 	printf("duplicates: %" PRIu64 "\n", s->duplicates);
 	printf("identity events: %" PRIu64 "\n", s->identity);
 	printf("nodes created: %" PRIu64 "\n", s->nodes_created);
+	printf("profile updates: %" PRIu64 " (%" PRIu64 " profiles created, "
+	       "%" PRIu64 " deleted)\n",
+	       s->profile_updates, s->profiles_created, s->profiles_deleted);
 	printf("merged: %" PRIu64 "\n", s->merged);
 	printf("noop: %" PRIu64 "\n", s->noop);
 	printf("refused: %" PRIu64 "\n", refused);
@@ -236,6 +251,15 @@ print_summary_people(const struct idg_ingest_stats *s,
 	if (s->many_props)
 		printf("  events with more than 255 properties: %" PRIu64 "\n",
 		       s->many_props);
+	if (s->type_clashes)
+		printf("  profile operator type clashes: %" PRIu64 "\n",
+		       s->type_clashes);
+	if (s->big_profiles)
+		printf("  profiles over 2000 properties: %" PRIu64 "\n",
+		       s->big_profiles);
+	if (s->anonymous_profiles)
+		printf("  profiles_for_anonymous_ids: %" PRIu64 "\n",
+		       s->anonymous_profiles);
 	print_files_line(s, inputs, n, secs);
 }
 
