@@ -349,8 +349,7 @@ idg_ingest_stream(idg_db *db, FILE *fp, const struct idg_ingest_opts *opts,
 
 /* What the database remembers of a file: where to start, or to skip it. */
 static int
-file_plan(struct ingest *in, const char *path, struct idg__file *f,
-	  struct idg__reader *rd)
+file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
 {
 	struct idg__txn *t = NULL;
 	struct idg__file old;
@@ -375,7 +374,6 @@ file_plan(struct ingest *in, const char *path, struct idg__file *f,
 				    path, (unsigned long long)old.line);
 	in->format = old.format;
 	in->stats.resumed_at = old.line + 1;
-	(void)f;
 	return idg__reader_seek(rd, old.offset, old.line);
 }
 
@@ -422,7 +420,7 @@ idg_ingest_file(idg_db *db, const char *path,
 	in.file = &f;
 	in.file_key = key;
 	if (rc == IDG_OK)
-		rc = file_plan(&in, path, &f, &rd);
+		rc = file_plan(&in, path, &rd);
 	if (rc == IDG_OK && !in.stats.skipped)
 		rc = ingest_all(&in, &rd);
 	free(in.scratch.p);
