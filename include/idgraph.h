@@ -134,7 +134,7 @@ enum idg_durability {
 #define IDG_OPTIONS_VERSION 1
 #define IDG_DEFAULT_MERGE_DELAY_MS 3600000
 #define IDG_DEFAULT_CLUSTER_CAP 500
-#define IDG_DEFAULT_BATCH_SIZE 20000
+#define IDG_DEFAULT_BATCH_SIZE 100000
 
 /*
  * Options for idg_open(). mode, merge_delay_ms and cluster_cap are settings

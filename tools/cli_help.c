@@ -94,7 +94,7 @@ const struct cmd_help help_ingest = {
     "  --resume         continue files an earlier run left unfinished at\n"
     "                   their first uncommitted record; other files are\n"
     "                   ingested (or skipped) as without it\n"
-    "  --batch-size N   records per write transaction (default 20000)\n"
+    "  --batch-size N   records per write transaction (default 100000)\n"
     "  --nosync         no flush of each batch to disk (faster; a crash\n"
     "                   may lose the last batches, never half of one)\n"
     "  --quiet          no progress display\n"
