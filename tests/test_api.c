@@ -1237,10 +1237,10 @@ Test(api, reject_callback_stops)
 }
 
 /*
- * ENGINE BUG (reported): when on_reject returns non-zero for a record of
- * an array line, the rest of that line is still processed: on_reject is
- * called again for index 2 and the valid record at index 1 is ingested
- * and committed. Enable when ingest checks the stop flag per record.
+ * A stop asked for by on_reject takes effect inside an array line: the
+ * rest of the line is not read, so the valid record after it is not
+ * ingested and on_reject is not called again (this failed before the
+ * ingest checked its stop flag per record).
  */
 Test(api, reject_stop_inside_array_line)
 {
@@ -1264,10 +1264,9 @@ Test(api, reject_stop_inside_array_line)
 }
 
 /*
- * ENGINE QUIRK (reported): when the input ends exactly at a batch
- * boundary, ingest commits one more, empty, batch: 6 records with
- * batch_size 3 give batches == 3 and on_progress is called a third time
- * with nothing new. Enable if the engine skips empty batches.
+ * Input that ends exactly at a batch boundary commits no extra, empty,
+ * batch: 6 records with batch_size 3 are 2 batches and 2 progress calls
+ * (it used to be 3 of each).
  */
 Test(api, exact_multiple_of_batch_size)
 {

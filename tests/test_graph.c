@@ -16,53 +16,10 @@
 #include "graph.h"
 #include "ids.h"
 #include "store.h"
+#include "storefx.h"
 #include "testutil.h"
 
-/* A database with one open write transaction. */
-struct fx {
-	char *dir;
-	struct idg__store *s;
-	struct idg__txn *t;
-	struct idg__err e;
-};
-
-static void
-fx_open(struct fx *f)
-{
-	f->dir = tu_tmpdir();
-	cr_assert_eq(idg__store_open(&f->s, f->dir, IDG__STORE_CREATE, &f->e),
-		     IDG_OK, "%s", f->e.msg);
-	cr_assert_eq(idg__store_begin(f->s, 1, &f->t, &f->e), IDG_OK, "%s",
-		     f->e.msg);
-}
-
-static void
-fx_close(struct fx *f)
-{
-	idg__store_abort(f->t);
-	idg__store_close(f->s);
-	tu_rmdir(f->dir);
-}
-
-/*
- * Each test (its own process) gets a fresh database in f. The fixture runs
- * as .init/.fini so that a failed assertion still removes the directory.
- */
-static struct fx f;
-
-static void
-setup(void)
-{
-	fx_open(&f);
-}
-
-static void
-teardown(void)
-{
-	fx_close(&f);
-}
-
-TestSuite(graph, .init = setup, .fini = teardown);
+TestSuite(graph, .init = fx_setup, .fini = fx_teardown);
 
 /* Adds nodes 1..n, each a cluster of one created at stamp. */
 static void
@@ -181,8 +138,8 @@ Test(graph, add_makes_singleton)
 {
 	struct idg__node nd;
 
-	cr_assert_eq(idg__graph_add(f.t, 7, 123, &f.e), IDG_OK);
-	nd = node(&f, 7);
+	cr_assert_eq(idg__graph_add(storefx.t, 7, 123, &storefx.e), IDG_OK);
+	nd = node(&storefx, 7);
 	cr_assert_eq(nd.parent, 7);
 	cr_assert_eq(nd.root, 7);
 	cr_assert_eq(nd.next, 7);
@@ -191,12 +148,13 @@ Test(graph, add_makes_singleton)
 	cr_assert_eq(nd.flags, 0);
 	cr_assert_eq(nd.created, 123);
 	cr_assert_eq(nd.linked, IDG__UNLINKED);
-	expect_ring(&f, 7, (uint32_t[]){7}, 1);
-	cr_assert_eq(find_at(&f, 7, INT64_MIN), 7);
-	cr_assert_eq(find_at(&f, 7, INT64_MAX), 7);
-	cr_assert_eq(canon_at(&f, 7, INT64_MAX), 7);
+	expect_ring(&storefx, 7, (uint32_t[]){7}, 1);
+	cr_assert_eq(find_at(&storefx, 7, INT64_MIN), 7);
+	cr_assert_eq(find_at(&storefx, 7, INT64_MAX), 7);
+	cr_assert_eq(canon_at(&storefx, 7, INT64_MAX), 7);
 	/* A node never added is missing. */
-	cr_assert_eq(idg__graph_get(f.t, 8, &nd, &f.e), IDG_ECORRUPT);
+	cr_assert_eq(idg__graph_get(storefx.t, 8, &nd, &storefx.e),
+		     IDG_ECORRUPT);
 }
 
 /*
@@ -210,10 +168,11 @@ Test(graph, add_out_of_order_stores_or_fails)
 	struct idg__node nd;
 	int rc;
 
-	cr_assert_eq(idg__graph_add(f.t, 5, 0, &f.e), IDG_OK);
-	rc = idg__graph_add(f.t, 3, 7, &f.e);
+	cr_assert_eq(idg__graph_add(storefx.t, 5, 0, &storefx.e), IDG_OK);
+	rc = idg__graph_add(storefx.t, 3, 7, &storefx.e);
 	if (rc == IDG_OK) {
-		cr_assert_eq(idg__graph_get(f.t, 3, &nd, &f.e), IDG_OK,
+		cr_assert_eq(idg__graph_get(storefx.t, 3, &nd, &storefx.e),
+			     IDG_OK,
 			     "graph_add(3) after 5 said IDG_OK but stored "
 			     "nothing");
 		cr_assert_eq(nd.created, 7);
@@ -230,11 +189,11 @@ Test(graph, add_existing_node_keeps_it_or_fails)
 	struct idg__node nd;
 	int rc;
 
-	add_nodes(&f, 3, 0);
-	cr_assert_eq(unite(&f, 1, 2, 1, 10), 1);
-	rc = idg__graph_add(f.t, 2, 99, &f.e);
+	add_nodes(&storefx, 3, 0);
+	cr_assert_eq(unite(&storefx, 1, 2, 1, 10), 1);
+	rc = idg__graph_add(storefx.t, 2, 99, &storefx.e);
 	if (rc == IDG_OK) {
-		nd = node(&f, 2);
+		nd = node(&storefx, 2);
 		cr_assert(nd.root == 1 && nd.parent == 1 && nd.linked == 10 &&
 			      nd.created == 0,
 			  "graph_add(2) said IDG_OK and reset node 2: root "
@@ -242,9 +201,9 @@ Test(graph, add_existing_node_keeps_it_or_fails)
 			  nd.root, nd.parent, (long long)nd.linked,
 			  (long long)nd.created);
 	}
-	expect_root(&f, 1, 2);
-	expect_ring(&f, 1, (uint32_t[]){1, 2}, 2);
-	cr_assert_eq(find_at(&f, 2, 10), 1);
+	expect_root(&storefx, 1, 2);
+	expect_ring(&storefx, 1, (uint32_t[]){1, 2}, 2);
+	cr_assert_eq(find_at(&storefx, 2, 10), 1);
 }
 
 /* Ties keep the first argument's root; otherwise the larger root stays. */
@@ -252,43 +211,45 @@ Test(graph, union_by_size)
 {
 	uint32_t x;
 
-	add_nodes(&f, 8, 0);
-	cr_assert_eq(unite(&f, 1, 2, 1, 10), 1, "tie: first argument's root");
-	cr_assert_eq(unite(&f, 4, 3, 4, 11), 4, "tie: first argument's root");
+	add_nodes(&storefx, 8, 0);
+	cr_assert_eq(unite(&storefx, 1, 2, 1, 10), 1,
+		     "tie: first argument's root");
+	cr_assert_eq(unite(&storefx, 4, 3, 4, 11), 4,
+		     "tie: first argument's root");
 	/* {5} is smaller than {1,2}: 1 stays root though it is second. */
-	cr_assert_eq(unite(&f, 5, 1, 1, 12), 1);
+	cr_assert_eq(unite(&storefx, 5, 1, 1, 12), 1);
 	/* {4,3} is smaller than {1,2,5}. */
-	cr_assert_eq(unite(&f, 4, 1, 1, 13), 1);
-	cr_assert_eq(unite(&f, 6, 7, 6, 14), 6);
-	cr_assert_eq(unite(&f, 8, 6, 6, 15), 6);
+	cr_assert_eq(unite(&storefx, 4, 1, 1, 13), 1);
+	cr_assert_eq(unite(&storefx, 6, 7, 6, 14), 6);
+	cr_assert_eq(unite(&storefx, 8, 6, 6, 15), 6);
 
-	expect_root(&f, 1, 5);
-	expect_root(&f, 6, 3);
+	expect_root(&storefx, 1, 5);
+	expect_root(&storefx, 6, 3);
 	for (x = 1; x <= 5; x++)
-		cr_assert_eq(node(&f, x).root, 1, "node %u", x);
+		cr_assert_eq(node(&storefx, x).root, 1, "node %u", x);
 	for (x = 6; x <= 8; x++)
-		cr_assert_eq(node(&f, x).root, 6, "node %u", x);
+		cr_assert_eq(node(&storefx, x).root, 6, "node %u", x);
 	/* Forest links and their stamps. */
-	cr_assert_eq(node(&f, 2).parent, 1);
-	cr_assert_eq(node(&f, 2).linked, 10);
-	cr_assert_eq(node(&f, 3).parent, 4);
-	cr_assert_eq(node(&f, 3).linked, 11);
-	cr_assert_eq(node(&f, 5).parent, 1);
-	cr_assert_eq(node(&f, 5).linked, 12);
-	cr_assert_eq(node(&f, 4).parent, 1);
-	cr_assert_eq(node(&f, 4).linked, 13);
-	cr_assert_eq(node(&f, 8).parent, 6);
-	cr_assert_eq(node(&f, 8).linked, 15);
+	cr_assert_eq(node(&storefx, 2).parent, 1);
+	cr_assert_eq(node(&storefx, 2).linked, 10);
+	cr_assert_eq(node(&storefx, 3).parent, 4);
+	cr_assert_eq(node(&storefx, 3).linked, 11);
+	cr_assert_eq(node(&storefx, 5).parent, 1);
+	cr_assert_eq(node(&storefx, 5).linked, 12);
+	cr_assert_eq(node(&storefx, 4).parent, 1);
+	cr_assert_eq(node(&storefx, 4).linked, 13);
+	cr_assert_eq(node(&storefx, 8).parent, 6);
+	cr_assert_eq(node(&storefx, 8).linked, 15);
 
 	/* 5 + 3: {1..5} absorbs {6,7,8} whichever argument it is. */
-	cr_assert_eq(unite(&f, 6, 1, 1, 16), 1);
-	expect_root(&f, 1, 8);
+	cr_assert_eq(unite(&storefx, 6, 1, 1, 16), 1);
+	expect_root(&storefx, 1, 8);
 	for (x = 1; x <= 8; x++)
-		cr_assert_eq(node(&f, x).root, 1, "node %u", x);
-	cr_assert_eq(node(&f, 6).parent, 1);
-	cr_assert_eq(node(&f, 6).linked, 16);
+		cr_assert_eq(node(&storefx, x).root, 1, "node %u", x);
+	cr_assert_eq(node(&storefx, 6).parent, 1);
+	cr_assert_eq(node(&storefx, 6).linked, 16);
 	/* Sizes of former roots are not read again, but their links are. */
-	cr_assert_eq(node(&f, 4).linked, 13);
+	cr_assert_eq(node(&storefx, 4).linked, 13);
 }
 
 Test(graph, ring_visits_members)
@@ -297,28 +258,29 @@ Test(graph, ring_visits_members)
 	struct members m = {.n = 0, .stop_after = 3};
 	uint32_t x;
 
-	add_nodes(&f, 10, 0);
-	expect_ring(&f, 3, (uint32_t[]){3}, 1);
-	unite(&f, 1, 2, 1, 1);
-	unite(&f, 3, 4, 3, 2);
-	unite(&f, 5, 6, 5, 3);
-	expect_ring(&f, 2, (uint32_t[]){1, 2}, 2);
-	expect_ring(&f, 4, (uint32_t[]){3, 4}, 2);
-	unite(&f, 1, 3, 1, 4);
+	add_nodes(&storefx, 10, 0);
+	expect_ring(&storefx, 3, (uint32_t[]){3}, 1);
+	unite(&storefx, 1, 2, 1, 1);
+	unite(&storefx, 3, 4, 3, 2);
+	unite(&storefx, 5, 6, 5, 3);
+	expect_ring(&storefx, 2, (uint32_t[]){1, 2}, 2);
+	expect_ring(&storefx, 4, (uint32_t[]){3, 4}, 2);
+	unite(&storefx, 1, 3, 1, 4);
 	for (x = 1; x <= 4; x++)
-		expect_ring(&f, x, (uint32_t[]){1, 2, 3, 4}, 4);
-	expect_ring(&f, 6, (uint32_t[]){5, 6}, 2);
-	expect_ring(&f, 7, (uint32_t[]){7}, 1);
-	unite(&f, 7, 5, 5, 5);
-	unite(&f, 8, 9, 8, 6);
-	unite(&f, 8, 10, 8, 7);
-	unite(&f, 5, 8, 8, 8);
-	unite(&f, 1, 8, 8, 9);
+		expect_ring(&storefx, x, (uint32_t[]){1, 2, 3, 4}, 4);
+	expect_ring(&storefx, 6, (uint32_t[]){5, 6}, 2);
+	expect_ring(&storefx, 7, (uint32_t[]){7}, 1);
+	unite(&storefx, 7, 5, 5, 5);
+	unite(&storefx, 8, 9, 8, 6);
+	unite(&storefx, 8, 10, 8, 7);
+	unite(&storefx, 5, 8, 8, 8);
+	unite(&storefx, 1, 8, 8, 9);
 	for (x = 1; x <= 10; x++)
-		expect_ring(&f, x, all, 10);
+		expect_ring(&storefx, x, all, 10);
 
 	/* A callback's non-zero result stops the walk and is returned. */
-	cr_assert_eq(idg__graph_ring(f.t, 4, collect, &m, &f.e), 42);
+	cr_assert_eq(idg__graph_ring(storefx.t, 4, collect, &m, &storefx.e),
+		     42);
 	cr_assert_eq(m.n, 3);
 	cr_assert_eq(m.v[0], 4);
 }
@@ -345,12 +307,12 @@ Test(graph, find_at_follows_stamps)
 	};
 	size_t i;
 
-	add_nodes(&f, 5, 0);
-	cr_assert_eq(unite(&f, 1, 2, 1, 10), 1);
-	cr_assert_eq(unite(&f, 3, 4, 3, 20), 3);
-	cr_assert_eq(unite(&f, 1, 3, 1, 30), 1);
+	add_nodes(&storefx, 5, 0);
+	cr_assert_eq(unite(&storefx, 1, 2, 1, 10), 1);
+	cr_assert_eq(unite(&storefx, 3, 4, 3, 20), 3);
+	cr_assert_eq(unite(&storefx, 1, 3, 1, 30), 1);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		cr_assert_eq(find_at(&f, cases[i].x, cases[i].at),
+		cr_assert_eq(find_at(&storefx, cases[i].x, cases[i].at),
 			     cases[i].want, "find_at(%u, %lld)", cases[i].x,
 			     (long long)cases[i].at);
 }
@@ -359,15 +321,15 @@ Test(graph, find_at_follows_stamps)
 Test(graph, find_at_negative_and_equal_stamps)
 {
 
-	add_nodes(&f, 4, -100);
-	unite(&f, 1, 2, 1, -50);
-	unite(&f, 3, 4, 3, -50);
-	unite(&f, 1, 3, 1, -50);
-	cr_assert_eq(find_at(&f, 4, -51), 4);
-	cr_assert_eq(find_at(&f, 2, -51), 2);
-	cr_assert_eq(find_at(&f, 4, -50), 1);
-	cr_assert_eq(find_at(&f, 2, -50), 1);
-	cr_assert_eq(find_at(&f, 4, 0), 1);
+	add_nodes(&storefx, 4, -100);
+	unite(&storefx, 1, 2, 1, -50);
+	unite(&storefx, 3, 4, 3, -50);
+	unite(&storefx, 1, 3, 1, -50);
+	cr_assert_eq(find_at(&storefx, 4, -51), 4);
+	cr_assert_eq(find_at(&storefx, 2, -51), 2);
+	cr_assert_eq(find_at(&storefx, 4, -50), 1);
+	cr_assert_eq(find_at(&storefx, 2, -50), 1);
+	cr_assert_eq(find_at(&storefx, 4, 0), 1);
 }
 
 /* A small deterministic generator (xorshift64*), the same on every host. */
@@ -399,32 +361,33 @@ Test(graph, path_length_bounded)
 	int64_t stamp = 0;
 	unsigned unions = 0, i;
 
-	add_nodes(&f, N, 0);
+	add_nodes(&storefx, N, 0);
 	for (i = 0; i < 8 * N && unions < N - 1; i++) {
 		x = 1 + rnd_below(&seed, N);
 		y = 1 + rnd_below(&seed, N);
-		ra = node(&f, x).root;
-		rb = node(&f, y).root;
+		ra = node(&storefx, x).root;
+		rb = node(&storefx, y).root;
 		if (ra == rb)
 			continue;
-		r = unite(&f, ra, rb, ra, ++stamp);
+		r = unite(&storefx, ra, rb, ra, ++stamp);
 		cr_assert(r == ra || r == rb);
 		unions++;
 	}
 	cr_assert_eq(unions, N - 1, "the random unions left %u clusters",
 		     N - unions);
-	expect_root(&f, node(&f, 1).root, N);
+	expect_root(&storefx, node(&storefx, 1).root, N);
 	for (x = 1; x <= N; x++) {
 		depth = 0;
 		y = x;
-		for (nd = node(&f, y); nd.parent != y; nd = node(&f, y)) {
+		for (nd = node(&storefx, y); nd.parent != y;
+		     nd = node(&storefx, y)) {
 			cr_assert_leq(nd.linked, stamp, "node %u", y);
 			y = nd.parent;
 			depth++;
 			cr_assert_leq(depth, 10, "path from %u is too long", x);
 		}
-		cr_assert_eq(y, node(&f, x).root, "node %u", x);
-		cr_assert_eq(find_at(&f, x, INT64_MAX), y);
+		cr_assert_eq(y, node(&storefx, x).root, "node %u", x);
+		cr_assert_eq(find_at(&storefx, x, INT64_MAX), y);
 		if (depth > maxdepth)
 			maxdepth = depth;
 	}
@@ -442,18 +405,19 @@ Test(graph, depth_within_log2_of_cluster_size)
 	int64_t stamp = 0;
 	unsigned i;
 
-	add_nodes(&f, N, 0);
+	add_nodes(&storefx, N, 0);
 	for (i = 0; i < 400; i++) {
-		ra = node(&f, 1 + rnd_below(&seed, N)).root;
-		rb = node(&f, 1 + rnd_below(&seed, N)).root;
+		ra = node(&storefx, 1 + rnd_below(&seed, N)).root;
+		rb = node(&storefx, 1 + rnd_below(&seed, N)).root;
 		if (ra != rb)
-			unite(&f, ra, rb, rb, ++stamp);
+			unite(&storefx, ra, rb, rb, ++stamp);
 	}
 	for (x = 1; x <= N; x++) {
 		d = 0;
-		for (y = x; node(&f, y).parent != y; y = node(&f, y).parent)
+		for (y = x; node(&storefx, y).parent != y;
+		     y = node(&storefx, y).parent)
 			d++;
-		size = node(&f, y).size;
+		size = node(&storefx, y).size;
 		cr_assert_leq((uint64_t)1 << d, size,
 			      "node %u at depth %u in a cluster of %u", x, d,
 			      size);
@@ -471,26 +435,27 @@ Test(graph, sizes_match_rings)
 	unsigned i;
 	size_t k;
 
-	add_nodes(&f, N, 0);
+	add_nodes(&storefx, N, 0);
 	for (i = 0; i < 150; i++) {
-		ra = node(&f, 1 + rnd_below(&seed, N)).root;
-		rb = node(&f, 1 + rnd_below(&seed, N)).root;
+		ra = node(&storefx, 1 + rnd_below(&seed, N)).root;
+		rb = node(&storefx, 1 + rnd_below(&seed, N)).root;
 		if (ra != rb)
-			unite(&f, ra, rb, ra, ++stamp);
+			unite(&storefx, ra, rb, ra, ++stamp);
 	}
 	for (x = 1; x <= N; x++) {
-		r = node(&f, x).root;
+		r = node(&storefx, x).root;
 		m.n = 0;
 		m.stop_after = 0;
-		cr_assert_eq(idg__graph_ring(f.t, x, collect, &m, &f.e),
-			     IDG_OK);
-		cr_assert_eq(m.n, node(&f, r).size, "ring of %u", x);
+		cr_assert_eq(
+		    idg__graph_ring(storefx.t, x, collect, &m, &storefx.e),
+		    IDG_OK);
+		cr_assert_eq(m.n, node(&storefx, r).size, "ring of %u", x);
 		for (k = 0; k < m.n; k++)
-			cr_assert_eq(node(&f, m.v[k]).root, r,
+			cr_assert_eq(node(&storefx, m.v[k]).root, r,
 				     "ring of %u holds %u of another cluster",
 				     x, m.v[k]);
 		if (r == x) {
-			expect_root(&f, x, (uint32_t)m.n);
+			expect_root(&storefx, x, (uint32_t)m.n);
 			total += (uint32_t)m.n;
 		}
 	}
@@ -500,40 +465,45 @@ Test(graph, sizes_match_rings)
 Test(graph, canon_history)
 {
 
-	add_nodes(&f, 9, 0);
-	cr_assert_eq(canon_at(&f, 1, INT64_MIN), 1);
-	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 1);
-	cr_assert_eq(idg__graph_set_canon(f.t, 1, 5, 100, &f.e), IDG_OK);
-	cr_assert_eq(idg__graph_set_canon(f.t, 1, 7, 200, &f.e), IDG_OK);
-	cr_assert_eq(node(&f, 1).canon, 7);
-	cr_assert_eq(canon_at(&f, 1, INT64_MIN), 1);
-	cr_assert_eq(canon_at(&f, 1, 99), 1);
-	cr_assert_eq(canon_at(&f, 1, 100), 5);
-	cr_assert_eq(canon_at(&f, 1, 150), 5);
-	cr_assert_eq(canon_at(&f, 1, 199), 5);
-	cr_assert_eq(canon_at(&f, 1, 200), 7);
-	cr_assert_eq(canon_at(&f, 1, 201), 7);
-	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 7);
+	add_nodes(&storefx, 9, 0);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MIN), 1);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MAX), 1);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 1, 5, 100, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 1, 7, 200, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(node(&storefx, 1).canon, 7);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MIN), 1);
+	cr_assert_eq(canon_at(&storefx, 1, 99), 1);
+	cr_assert_eq(canon_at(&storefx, 1, 100), 5);
+	cr_assert_eq(canon_at(&storefx, 1, 150), 5);
+	cr_assert_eq(canon_at(&storefx, 1, 199), 5);
+	cr_assert_eq(canon_at(&storefx, 1, 200), 7);
+	cr_assert_eq(canon_at(&storefx, 1, 201), 7);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MAX), 7);
 
 	/* Other roots' histories, before and after 1's, do not leak in. */
-	cr_assert_eq(idg__graph_set_canon(f.t, 2, 9, 50, &f.e), IDG_OK);
-	cr_assert_eq(canon_at(&f, 1, 60), 1);
-	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 7);
-	cr_assert_eq(canon_at(&f, 2, 49), 2);
-	cr_assert_eq(canon_at(&f, 2, 50), 9);
-	cr_assert_eq(canon_at(&f, 2, INT64_MAX), 9);
-	cr_assert_eq(canon_at(&f, 3, 150), 3, "3 has no history");
-	cr_assert_eq(canon_at(&f, 9, INT64_MAX), 9, "9 has no history");
-	cr_assert_eq(canon_at(&f, 0, INT64_MAX), 0);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 2, 9, 50, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(canon_at(&storefx, 1, 60), 1);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MAX), 7);
+	cr_assert_eq(canon_at(&storefx, 2, 49), 2);
+	cr_assert_eq(canon_at(&storefx, 2, 50), 9);
+	cr_assert_eq(canon_at(&storefx, 2, INT64_MAX), 9);
+	cr_assert_eq(canon_at(&storefx, 3, 150), 3, "3 has no history");
+	cr_assert_eq(canon_at(&storefx, 9, INT64_MAX), 9, "9 has no history");
+	cr_assert_eq(canon_at(&storefx, 0, INT64_MAX), 0);
 
 	/* Setting the canon it already has changes nothing. */
-	cr_assert_eq(idg__graph_set_canon(f.t, 1, 7, 300, &f.e), IDG_OK);
-	cr_assert_eq(canon_at(&f, 1, 250), 7);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 1, 7, 300, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(canon_at(&storefx, 1, 250), 7);
 	/* Back to itself: the history says so from then on. */
-	cr_assert_eq(idg__graph_set_canon(f.t, 1, 1, 400, &f.e), IDG_OK);
-	cr_assert_eq(node(&f, 1).canon, 1);
-	cr_assert_eq(canon_at(&f, 1, 399), 7);
-	cr_assert_eq(canon_at(&f, 1, 400), 1);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 1, 1, 400, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(node(&storefx, 1).canon, 1);
+	cr_assert_eq(canon_at(&storefx, 1, 399), 7);
+	cr_assert_eq(canon_at(&storefx, 1, 400), 1);
 }
 
 /*
@@ -544,49 +514,53 @@ Test(graph, canon_history)
 Test(graph, canon_negative_stamps)
 {
 
-	add_nodes(&f, 4, INT64_MIN);
-	cr_assert_eq(idg__graph_set_canon(f.t, 1, 2, -5, &f.e), IDG_OK);
-	cr_assert_eq(idg__graph_set_canon(f.t, 1, 3, 5, &f.e), IDG_OK);
-	cr_assert_eq(idg__graph_set_canon(f.t, 1, 4, INT64_MAX - 1, &f.e),
+	add_nodes(&storefx, 4, INT64_MIN);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 1, 2, -5, &storefx.e),
 		     IDG_OK);
-	cr_assert_eq(canon_at(&f, 1, INT64_MIN), 1);
-	cr_assert_eq(canon_at(&f, 1, -6), 1);
-	cr_assert_eq(canon_at(&f, 1, -5), 2);
-	cr_assert_eq(canon_at(&f, 1, -1), 2);
-	cr_assert_eq(canon_at(&f, 1, 0), 2);
-	cr_assert_eq(canon_at(&f, 1, 4), 2);
-	cr_assert_eq(canon_at(&f, 1, 5), 3);
-	cr_assert_eq(canon_at(&f, 1, INT64_MAX - 2), 3);
-	cr_assert_eq(canon_at(&f, 1, INT64_MAX - 1), 4);
-	cr_assert_eq(canon_at(&f, 1, INT64_MAX), 4);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 1, 3, 5, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(
+	    idg__graph_set_canon(storefx.t, 1, 4, INT64_MAX - 1, &storefx.e),
+	    IDG_OK);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MIN), 1);
+	cr_assert_eq(canon_at(&storefx, 1, -6), 1);
+	cr_assert_eq(canon_at(&storefx, 1, -5), 2);
+	cr_assert_eq(canon_at(&storefx, 1, -1), 2);
+	cr_assert_eq(canon_at(&storefx, 1, 0), 2);
+	cr_assert_eq(canon_at(&storefx, 1, 4), 2);
+	cr_assert_eq(canon_at(&storefx, 1, 5), 3);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MAX - 2), 3);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MAX - 1), 4);
+	cr_assert_eq(canon_at(&storefx, 1, INT64_MAX), 4);
 }
 
 Test(graph, canon_after_union)
 {
 
-	add_nodes(&f, 6, 0);
+	add_nodes(&storefx, 6, 0);
 	/* The canon given to a union is the root's from its stamp on. */
-	cr_assert_eq(unite(&f, 1, 2, 2, 10), 1);
-	cr_assert_eq(node(&f, 1).canon, 2);
-	cr_assert_eq(canon_at(&f, 1, 9), 1);
-	cr_assert_eq(canon_at(&f, 1, 10), 2);
+	cr_assert_eq(unite(&storefx, 1, 2, 2, 10), 1);
+	cr_assert_eq(node(&storefx, 1).canon, 2);
+	cr_assert_eq(canon_at(&storefx, 1, 9), 1);
+	cr_assert_eq(canon_at(&storefx, 1, 10), 2);
 	/* The root that stays need not be the first argument. */
-	cr_assert_eq(unite(&f, 3, 1, 3, 20), 1);
-	cr_assert_eq(node(&f, 1).canon, 3);
-	cr_assert_eq(canon_at(&f, 1, 19), 2);
-	cr_assert_eq(canon_at(&f, 1, 20), 3);
+	cr_assert_eq(unite(&storefx, 3, 1, 3, 20), 1);
+	cr_assert_eq(node(&storefx, 1).canon, 3);
+	cr_assert_eq(canon_at(&storefx, 1, 19), 2);
+	cr_assert_eq(canon_at(&storefx, 1, 20), 3);
 	/* Keeping the same canon through a union. */
-	cr_assert_eq(unite(&f, 1, 4, 3, 30), 1);
-	cr_assert_eq(node(&f, 1).canon, 3);
-	cr_assert_eq(canon_at(&f, 1, 30), 3);
+	cr_assert_eq(unite(&storefx, 1, 4, 3, 30), 1);
+	cr_assert_eq(node(&storefx, 1).canon, 3);
+	cr_assert_eq(canon_at(&storefx, 1, 30), 3);
 	/* The absorbed root keeps its own history up to its link. */
-	cr_assert_eq(idg__graph_set_canon(f.t, 5, 6, 35, &f.e), IDG_OK);
-	cr_assert_eq(unite(&f, 1, 5, 5, 40), 1);
-	cr_assert_eq(canon_at(&f, 5, 39), 6);
-	cr_assert_eq(canon_at(&f, 1, 39), 3);
-	cr_assert_eq(canon_at(&f, 1, 40), 5);
-	cr_assert_eq(canon_at(&f, find_at(&f, 5, 39), 39), 6);
-	cr_assert_eq(canon_at(&f, find_at(&f, 5, 40), 40), 5);
+	cr_assert_eq(idg__graph_set_canon(storefx.t, 5, 6, 35, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(unite(&storefx, 1, 5, 5, 40), 1);
+	cr_assert_eq(canon_at(&storefx, 5, 39), 6);
+	cr_assert_eq(canon_at(&storefx, 1, 39), 3);
+	cr_assert_eq(canon_at(&storefx, 1, 40), 5);
+	cr_assert_eq(canon_at(&storefx, find_at(&storefx, 5, 39), 39), 6);
+	cr_assert_eq(canon_at(&storefx, find_at(&storefx, 5, 40), 40), 5);
 }
 
 /* The naive reference: a plain array union-find, rebuilt per query. */
@@ -618,15 +592,15 @@ Test(graph, find_at_matches_reference)
 	int64_t stamp = 1000, at;
 	size_t nops = 0, q, i;
 
-	add_nodes(&f, N, 0);
+	add_nodes(&storefx, N, 0);
 	while (nops < UNIONS) {
 		x = 1 + rnd_below(&seed, N);
 		y = 1 + rnd_below(&seed, N);
-		ra = node(&f, x).root;
-		rb = node(&f, y).root;
+		ra = node(&storefx, x).root;
+		rb = node(&storefx, y).root;
 		stamp += rnd_below(&seed, 3); /* 0: same stamp as before */
 		if (ra != rb)
-			unite(&f, ra, rb, x, stamp);
+			unite(&storefx, ra, rb, x, stamp);
 		/* Unions within a cluster are kept: the reference ignores
 		 * them too. */
 		ops[nops++] = (struct op){x, y, stamp};
@@ -646,7 +620,7 @@ Test(graph, find_at_matches_reference)
 			ref[ra] = rb;
 		}
 		for (x = 1; x <= N; x++)
-			got[x] = find_at(&f, x, at);
+			got[x] = find_at(&storefx, x, at);
 		/* Same partition: the root maps are bijective. */
 		memset(map, 0, sizeof(map));
 		memset(back, 0, sizeof(back));
@@ -673,5 +647,6 @@ Test(graph, find_at_matches_reference)
 	}
 	/* At the end of time the forest agrees with the live map. */
 	for (x = 1; x <= N; x++)
-		cr_assert_eq(find_at(&f, x, INT64_MAX), node(&f, x).root);
+		cr_assert_eq(find_at(&storefx, x, INT64_MAX),
+			     node(&storefx, x).root);
 }

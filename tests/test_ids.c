@@ -17,53 +17,10 @@
 #include "idg_config.h"
 #include "ids.h"
 #include "store.h"
+#include "storefx.h"
 #include "testutil.h"
 
-/* A database with one open write transaction. */
-struct fx {
-	char *dir;
-	struct idg__store *s;
-	struct idg__txn *t;
-	struct idg__err e;
-};
-
-static void
-fx_open(struct fx *f)
-{
-	f->dir = tu_tmpdir();
-	cr_assert_eq(idg__store_open(&f->s, f->dir, IDG__STORE_CREATE, &f->e),
-		     IDG_OK, "%s", f->e.msg);
-	cr_assert_eq(idg__store_begin(f->s, 1, &f->t, &f->e), IDG_OK, "%s",
-		     f->e.msg);
-}
-
-static void
-fx_close(struct fx *f)
-{
-	idg__store_abort(f->t);
-	idg__store_close(f->s);
-	tu_rmdir(f->dir);
-}
-
-/*
- * Each test (its own process) gets a fresh database in f. The fixture runs
- * as .init/.fini so that a failed assertion still removes the directory.
- */
-static struct fx f;
-
-static void
-setup(void)
-{
-	fx_open(&f);
-}
-
-static void
-teardown(void)
-{
-	fx_close(&f);
-}
-
-TestSuite(ids, .init = setup, .fini = teardown);
+TestSuite(ids, .init = fx_setup, .fini = fx_teardown);
 
 /* Interns name[0..len) and returns its node; *created is checked. */
 static uint32_t
@@ -129,32 +86,32 @@ Test(ids, same_bytes_same_node)
 {
 	uint32_t next = 1, a, b;
 
-	a = intern(&f, LIT("alice"), &next, 1);
+	a = intern(&storefx, LIT("alice"), &next, 1);
 	cr_assert_eq(a, 1);
 	cr_assert_eq(next, 2);
-	b = intern(&f, LIT("alice"), &next, 0);
+	b = intern(&storefx, LIT("alice"), &next, 0);
 	cr_assert_eq(b, a);
 	cr_assert_eq(next, 2, "a found id must not consume a number");
-	cr_assert_eq(find(&f, LIT("alice")), a);
-	cr_assert_eq(count(&f, IDG__T_NAMES), 1);
-	cr_assert_eq(count(&f, IDG__T_IDS), 1);
+	cr_assert_eq(find(&storefx, LIT("alice")), a);
+	cr_assert_eq(count(&storefx, IDG__T_NAMES), 1);
+	cr_assert_eq(count(&storefx, IDG__T_IDS), 1);
 }
 
 Test(ids, numbers_follow_next)
 {
 	uint32_t next = 1;
 
-	cr_assert_eq(intern(&f, LIT("a"), &next, 1), 1);
-	cr_assert_eq(intern(&f, LIT("b"), &next, 1), 2);
-	cr_assert_eq(intern(&f, LIT("a"), &next, 0), 1);
-	cr_assert_eq(intern(&f, LIT("c"), &next, 1), 3);
+	cr_assert_eq(intern(&storefx, LIT("a"), &next, 1), 1);
+	cr_assert_eq(intern(&storefx, LIT("b"), &next, 1), 2);
+	cr_assert_eq(intern(&storefx, LIT("a"), &next, 0), 1);
+	cr_assert_eq(intern(&storefx, LIT("c"), &next, 1), 3);
 	cr_assert_eq(next, 4);
 	/* The number comes from *next, whatever it is. */
 	next = 1000;
-	cr_assert_eq(intern(&f, LIT("d"), &next, 1), 1000);
+	cr_assert_eq(intern(&storefx, LIT("d"), &next, 1), 1000);
 	cr_assert_eq(next, 1001);
-	cr_assert_eq(find(&f, LIT("d")), 1000);
-	expect_name(&f, 1000, LIT("d"));
+	cr_assert_eq(find(&storefx, LIT("d")), 1000);
+	expect_name(&storefx, 1000, LIT("d"));
 }
 
 Test(ids, next_at_max_is_full)
@@ -162,12 +119,12 @@ Test(ids, next_at_max_is_full)
 	uint32_t next = UINT32_MAX, node = 0;
 	int created = -1;
 
-	cr_assert_eq(
-	    idg__ids_intern(f.t, LIT("x"), &next, &node, &created, &f.e),
-	    IDG_EFULL);
+	cr_assert_eq(idg__ids_intern(storefx.t, LIT("x"), &next, &node,
+				     &created, &storefx.e),
+		     IDG_EFULL);
 	cr_assert_eq(created, 0);
 	cr_assert_eq(next, UINT32_MAX);
-	expect_absent(&f, LIT("x"));
+	expect_absent(&storefx, LIT("x"));
 }
 
 /*
@@ -184,24 +141,25 @@ Test(ids, intern_below_highest_node_stores_or_fails)
 	size_t i;
 	int created = -1, rc;
 
-	cr_assert_eq(intern(&f, LIT("a"), &next, 1), 10);
+	cr_assert_eq(intern(&storefx, LIT("a"), &next, 1), 10);
 	for (i = 0; i < 2; i++) {
 		next = nexts[i];
-		rc = idg__ids_intern(f.t, i ? "c" : "b", 1, &next, &node,
-				     &created, &f.e);
+		rc = idg__ids_intern(storefx.t, i ? "c" : "b", 1, &next, &node,
+				     &created, &storefx.e);
 		if (rc != IDG_OK)
 			continue;
 		cr_assert_eq(created, 1);
-		cr_assert_eq(idg__ids_name(f.t, node, &v, &f.e), IDG_OK,
-			     "intern said node %u but it has no name", node);
+		cr_assert_eq(idg__ids_name(storefx.t, node, &v, &storefx.e),
+			     IDG_OK, "intern said node %u but it has no name",
+			     node);
 		cr_assert(v.n == 1 && *(const char *)v.p == (i ? 'c' : 'b'),
 			  "node %u is named [%.*s]", node, (int)v.n,
 			  (const char *)v.p);
-		cr_assert_eq(find(&f, i ? "c" : "b", 1), node);
+		cr_assert_eq(find(&storefx, i ? "c" : "b", 1), node);
 	}
 	/* Whatever happened, "a" is still node 10 and named "a". */
-	cr_assert_eq(find(&f, LIT("a")), 10);
-	expect_name(&f, 10, LIT("a"));
+	cr_assert_eq(find(&storefx, LIT("a")), 10);
+	expect_name(&storefx, 10, LIT("a"));
 }
 
 /* Ids that differ in one byte, in case, in length or in NULs. */
@@ -222,17 +180,19 @@ Test(ids, near_ids_are_distinct)
 	uint32_t next = 1;
 
 	for (i = 0; i < n; i++)
-		cr_assert_eq(intern(&f, ids[i].p, ids[i].n, &next, 1), i + 1);
+		cr_assert_eq(intern(&storefx, ids[i].p, ids[i].n, &next, 1),
+			     i + 1);
 	for (i = 0; i < n; i++) {
-		cr_assert_eq(intern(&f, ids[i].p, ids[i].n, &next, 0), i + 1);
-		cr_assert_eq(find(&f, ids[i].p, ids[i].n), i + 1);
-		expect_name(&f, (uint32_t)(i + 1), ids[i].p, ids[i].n);
+		cr_assert_eq(intern(&storefx, ids[i].p, ids[i].n, &next, 0),
+			     i + 1);
+		cr_assert_eq(find(&storefx, ids[i].p, ids[i].n), i + 1);
+		expect_name(&storefx, (uint32_t)(i + 1), ids[i].p, ids[i].n);
 	}
 	cr_assert_eq(next, n + 1);
-	expect_absent(&f, LIT("alice  "));
-	expect_absent(&f, LIT("ali\0cg"));
-	expect_absent(&f, LIT("\0\0\0"));
-	expect_absent(&f, LIT("ali"));
+	expect_absent(&storefx, LIT("alice  "));
+	expect_absent(&storefx, LIT("ali\0cg"));
+	expect_absent(&storefx, LIT("\0\0\0"));
+	expect_absent(&storefx, LIT("ali"));
 }
 
 /* 10 KB ids that differ only in the first, a middle or the last byte. */
@@ -246,29 +206,29 @@ Test(ids, long_ids)
 
 	for (i = 0; i < LEN + 1; i++)
 		base[i] = (char)('a' + i % 26);
-	b = intern(&f, base, LEN, &next, 1);
+	b = intern(&storefx, base, LEN, &next, 1);
 	for (i = 0; i < 3; i++) {
 		memcpy(v, base, LEN);
 		v[where[i]] = '#';
-		cr_assert_eq(intern(&f, v, LEN, &next, 1), b + 1 + i);
+		cr_assert_eq(intern(&storefx, v, LEN, &next, 1), b + 1 + i);
 	}
 	/* One byte longer and one byte shorter are other ids too. */
-	cr_assert_eq(intern(&f, base, LEN + 1, &next, 1), b + 4);
-	cr_assert_eq(intern(&f, base, LEN - 1, &next, 1), b + 5);
+	cr_assert_eq(intern(&storefx, base, LEN + 1, &next, 1), b + 4);
+	cr_assert_eq(intern(&storefx, base, LEN - 1, &next, 1), b + 5);
 
-	cr_assert_eq(find(&f, base, LEN), b);
-	expect_name(&f, b, base, LEN);
+	cr_assert_eq(find(&storefx, base, LEN), b);
+	expect_name(&storefx, b, base, LEN);
 	for (i = 0; i < 3; i++) {
 		memcpy(v, base, LEN);
 		v[where[i]] = '#';
-		cr_assert_eq(find(&f, v, LEN), b + 1 + i);
-		expect_name(&f, b + 1 + (uint32_t)i, v, LEN);
+		cr_assert_eq(find(&storefx, v, LEN), b + 1 + i);
+		expect_name(&storefx, b + 1 + (uint32_t)i, v, LEN);
 	}
-	expect_name(&f, b + 4, base, LEN + 1);
-	expect_name(&f, b + 5, base, LEN - 1);
+	expect_name(&storefx, b + 4, base, LEN + 1);
+	expect_name(&storefx, b + 5, base, LEN - 1);
 	memcpy(v, base, LEN);
 	v[LEN - 1] = '$';
-	expect_absent(&f, v, LEN);
+	expect_absent(&storefx, v, LEN);
 }
 
 /*
@@ -287,17 +247,17 @@ Test(ids, long_ids_differ_at_the_end)
 	for (i = 0; i < N; i++) {
 		v[LEN - 2] = (char)('a' + i / 8);
 		v[LEN - 1] = (char)('0' + i % 8);
-		cr_assert_eq(intern(&f, v, LEN, &next, 1), i + 1);
+		cr_assert_eq(intern(&storefx, v, LEN, &next, 1), i + 1);
 	}
 	for (i = 0; i < N; i++) {
 		v[LEN - 2] = (char)('a' + i / 8);
 		v[LEN - 1] = (char)('0' + i % 8);
-		cr_assert_eq(intern(&f, v, LEN, &next, 0), i + 1);
-		cr_assert_eq(find(&f, v, LEN), i + 1);
-		expect_name(&f, i + 1, v, LEN);
+		cr_assert_eq(intern(&storefx, v, LEN, &next, 0), i + 1);
+		cr_assert_eq(find(&storefx, v, LEN), i + 1);
+		expect_name(&storefx, i + 1, v, LEN);
 	}
 	v[LEN - 1] = '9';
-	expect_absent(&f, v, LEN);
+	expect_absent(&storefx, v, LEN);
 	cr_assert_eq(next, N + 1);
 }
 
@@ -306,19 +266,19 @@ Test(ids, unknown_is_not_found)
 	uint32_t next = 1, node = 77;
 	struct idg__val v;
 
-	expect_absent(&f, LIT("nobody"));
-	intern(&f, LIT("somebody"), &next, 1);
-	expect_absent(&f, LIT("nobody"));
-	expect_absent(&f, LIT("somebod"));
-	expect_absent(&f, LIT("somebody!"));
+	expect_absent(&storefx, LIT("nobody"));
+	intern(&storefx, LIT("somebody"), &next, 1);
+	expect_absent(&storefx, LIT("nobody"));
+	expect_absent(&storefx, LIT("somebod"));
+	expect_absent(&storefx, LIT("somebody!"));
 	/* Looking up does not intern. */
-	cr_assert_eq(idg__ids_find(f.t, LIT("nobody"), &node, &f.e),
+	cr_assert_eq(idg__ids_find(storefx.t, LIT("nobody"), &node, &storefx.e),
 		     IDG_ENOTFOUND);
-	cr_assert_eq(count(&f, IDG__T_NAMES), 1);
+	cr_assert_eq(count(&storefx, IDG__T_NAMES), 1);
 	cr_assert_eq(next, 2);
 	/* A node without a name is corruption, not "not found". */
-	cr_assert_eq(idg__ids_name(f.t, 2, &v, &f.e), IDG_ECORRUPT);
-	cr_assert_eq(idg__ids_name(f.t, 0, &v, &f.e), IDG_ECORRUPT);
+	cr_assert_eq(idg__ids_name(storefx.t, 2, &v, &storefx.e), IDG_ECORRUPT);
+	cr_assert_eq(idg__ids_name(storefx.t, 0, &v, &storefx.e), IDG_ECORRUPT);
 }
 
 Test(ids, persists_across_commit)
@@ -327,41 +287,45 @@ Test(ids, persists_across_commit)
 	struct idg__val v;
 	int created = -1;
 
-	intern(&f, LIT("kept-1"), &next, 1);
-	intern(&f, LIT("kept\0-2"), &next, 1);
-	cr_assert_eq(idg__store_commit(f.t, &f.e), IDG_OK, "%s", f.e.msg);
-	f.t = NULL;
+	intern(&storefx, LIT("kept-1"), &next, 1);
+	intern(&storefx, LIT("kept\0-2"), &next, 1);
+	cr_assert_eq(idg__store_commit(storefx.t, &storefx.e), IDG_OK, "%s",
+		     storefx.e.msg);
+	storefx.t = NULL;
 
 	/* Writes of an aborted transaction are gone. */
-	cr_assert_eq(idg__store_begin(f.s, 1, &f.t, &f.e), IDG_OK);
-	intern(&f, LIT("dropped"), &next, 1);
-	cr_assert_eq(find(&f, LIT("dropped")), 3);
-	idg__store_abort(f.t);
-	f.t = NULL;
+	cr_assert_eq(idg__store_begin(storefx.s, 1, &storefx.t, &storefx.e),
+		     IDG_OK);
+	intern(&storefx, LIT("dropped"), &next, 1);
+	cr_assert_eq(find(&storefx, LIT("dropped")), 3);
+	idg__store_abort(storefx.t);
+	storefx.t = NULL;
 
 	/* Reopen the environment: the committed ids are on disk. */
-	idg__store_close(f.s);
-	cr_assert_eq(idg__store_open(&f.s, f.dir, 0, &f.e), IDG_OK, "%s",
-		     f.e.msg);
-	cr_assert_eq(idg__store_begin(f.s, 0, &f.t, &f.e), IDG_OK);
-	cr_assert_eq(find(&f, LIT("kept-1")), 1);
-	cr_assert_eq(find(&f, LIT("kept\0-2")), 2);
-	expect_name(&f, 1, LIT("kept-1"));
-	expect_name(&f, 2, LIT("kept\0-2"));
-	expect_absent(&f, LIT("dropped"));
-	cr_assert_eq(idg__ids_name(f.t, 3, &v, &f.e), IDG_ECORRUPT);
-	idg__store_abort(f.t);
-	f.t = NULL;
+	idg__store_close(storefx.s);
+	cr_assert_eq(idg__store_open(&storefx.s, storefx.dir, 0, &storefx.e),
+		     IDG_OK, "%s", storefx.e.msg);
+	cr_assert_eq(idg__store_begin(storefx.s, 0, &storefx.t, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(find(&storefx, LIT("kept-1")), 1);
+	cr_assert_eq(find(&storefx, LIT("kept\0-2")), 2);
+	expect_name(&storefx, 1, LIT("kept-1"));
+	expect_name(&storefx, 2, LIT("kept\0-2"));
+	expect_absent(&storefx, LIT("dropped"));
+	cr_assert_eq(idg__ids_name(storefx.t, 3, &v, &storefx.e), IDG_ECORRUPT);
+	idg__store_abort(storefx.t);
+	storefx.t = NULL;
 
 	/* A new write transaction finds the old ids and numbers on. */
 	next = 3;
-	cr_assert_eq(idg__store_begin(f.s, 1, &f.t, &f.e), IDG_OK);
-	cr_assert_eq(
-	    idg__ids_intern(f.t, LIT("kept-1"), &next, &node, &created, &f.e),
-	    IDG_OK);
+	cr_assert_eq(idg__store_begin(storefx.s, 1, &storefx.t, &storefx.e),
+		     IDG_OK);
+	cr_assert_eq(idg__ids_intern(storefx.t, LIT("kept-1"), &next, &node,
+				     &created, &storefx.e),
+		     IDG_OK);
 	cr_assert_eq(node, 1);
 	cr_assert_eq(created, 0);
-	cr_assert_eq(intern(&f, LIT("dropped"), &next, 1), 3);
+	cr_assert_eq(intern(&storefx, LIT("dropped"), &next, 1), 3);
 	cr_assert_eq(next, 4);
 }
 
@@ -391,22 +355,24 @@ Test(ids, bulk_20000)
 
 	for (i = 0; i < N; i++) {
 		n = bulk_id(buf, sizeof(buf), i);
-		cr_assert_eq(intern(&f, buf, n, &next, 1), i + 1);
+		cr_assert_eq(intern(&storefx, buf, n, &next, 1), i + 1);
 	}
 	cr_assert_eq(next, N + 1);
-	cr_assert_eq(count(&f, IDG__T_NAMES), N);
-	cr_assert_eq(count(&f, IDG__T_IDS), N);
-	cr_assert_eq(idg__store_commit(f.t, &f.e), IDG_OK, "%s", f.e.msg);
-	cr_assert_eq(idg__store_begin(f.s, 0, &f.t, &f.e), IDG_OK);
+	cr_assert_eq(count(&storefx, IDG__T_NAMES), N);
+	cr_assert_eq(count(&storefx, IDG__T_IDS), N);
+	cr_assert_eq(idg__store_commit(storefx.t, &storefx.e), IDG_OK, "%s",
+		     storefx.e.msg);
+	cr_assert_eq(idg__store_begin(storefx.s, 0, &storefx.t, &storefx.e),
+		     IDG_OK);
 	for (i = 0; i < N; i++) {
 		n = bulk_id(buf, sizeof(buf), i);
-		cr_assert_eq(find(&f, buf, n), i + 1);
-		expect_name(&f, i + 1, buf, n);
+		cr_assert_eq(find(&storefx, buf, n), i + 1);
+		expect_name(&storefx, i + 1, buf, n);
 	}
 	/* Neighbours of the ids interned are unknown. */
 	for (i = N; i < N + 200; i++) {
 		n = bulk_id(buf, sizeof(buf), i);
-		expect_absent(&f, buf, n);
+		expect_absent(&storefx, buf, n);
 	}
 }
 
@@ -430,24 +396,25 @@ Test(ids, collisions_chain)
 
 	for (i = 0; i < N; i++) {
 		n = (size_t)snprintf(buf, sizeof(buf), "c%u", i);
-		cr_assert_eq(intern(&f, buf, n, &next, 1), i + 1);
+		cr_assert_eq(intern(&storefx, buf, n, &next, 1), i + 1);
 	}
 	for (i = 0; i < N; i++) {
 		n = (size_t)snprintf(buf, sizeof(buf), "c%u", i);
-		cr_assert_eq(intern(&f, buf, n, &next, 0), i + 1);
-		cr_assert_eq(find(&f, buf, n), i + 1);
-		expect_name(&f, i + 1, buf, n);
+		cr_assert_eq(intern(&storefx, buf, n, &next, 0), i + 1);
+		cr_assert_eq(find(&storefx, buf, n), i + 1);
+		expect_name(&storefx, i + 1, buf, n);
 	}
 	/* Unknown ids land on the same chains and must not match. */
 	for (i = N; i < 10 * N; i++) {
 		n = (size_t)snprintf(buf, sizeof(buf), "c%u", i);
-		expect_absent(&f, buf, n);
+		expect_absent(&storefx, buf, n);
 	}
-	cr_assert_eq(count(&f, IDG__T_IDS), N);
+	cr_assert_eq(count(&storefx, IDG__T_IDS), N);
 
-	cr_assert_eq(idg__cursor_open(f.t, IDG__T_IDS, &c, &f.e), IDG_OK);
+	cr_assert_eq(idg__cursor_open(storefx.t, IDG__T_IDS, &c, &storefx.e),
+		     IDG_OK);
 	for (op = IDG__FIRST;
-	     (rc = idg__cursor_get(c, op, &k, &v, &f.e)) == IDG_OK;
+	     (rc = idg__cursor_get(c, op, &k, &v, &storefx.e)) == IDG_OK;
 	     op = IDG__NEXT) {
 		cr_assert_eq(v.n, sizeof(node));
 		memcpy(&node, v.p, sizeof(node));

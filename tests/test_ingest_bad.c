@@ -309,9 +309,8 @@ Test(ingest_bad, malformed_json)
 
 /*
  * Errors inside values the engine does not read must still reject the
- * record. ENGINE BUG (reported): On Demand parsing skips those values
- * unchecked, so every line below is accepted as a valid event. Enable
- * this test when codec_json_in validates the whole record.
+ * record (they were accepted while On Demand skipped unread values; every
+ * value is now read and kept).
  */
 Test(ingest_bad, malformed_json_in_unread_value)
 {
@@ -353,9 +352,9 @@ Test(ingest_bad, not_an_object)
 }
 
 /*
- * ENGINE BUG (reported): a valid JSON boolean followed by white space is
- * called "malformed JSON" (scalar_ok in codec_json_in.cpp); it is still
- * rejected, only with the wrong message.
+ * A valid JSON boolean followed by white space is a record that is not an
+ * object, not malformed JSON (it was given the wrong message before the
+ * parser stopped counting trailing blanks as part of the value).
  */
 Test(ingest_bad, boolean_with_trailing_space)
 {
