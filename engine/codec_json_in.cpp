@@ -682,3 +682,29 @@ idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
 		return parse_array(jp, line, len, capacity, cb, ctx);
 	return parse_record(jp, line, len, capacity, 0, 0, cb, ctx);
 }
+
+extern "C" const char *
+idg__json_to_msgpack(struct idg__jparser *jp, const char *text, size_t len,
+		     size_t capacity, struct idg__mpw *w)
+{
+	struct idg__inrec r = {};
+	struct converter conv = {w, jp->scratch, &r, 0, 0, 0, 0};
+	struct idg__field f = {};
+	ondemand::document doc;
+	ondemand::value v;
+	error_code err;
+
+	idg__mpw_reset(w);
+	err = jp->parser
+		  .iterate(padded_string_view(
+		      text, trim_ws(std::string_view(text, len)).size(),
+		      capacity))
+		  .get(doc);
+	if (!err)
+		err = doc.get_value().get(v);
+	if (!err)
+		err = convert(&conv, v, &f, 0);
+	if (!err && !at_end(doc))
+		err = TRAILING_CONTENT;
+	return err ? describe(err) : NULL;
+}

@@ -30,6 +30,17 @@ void idg__jparser_free(struct idg__jparser *jp);
 int idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
 			 size_t capacity, idg__inrec_fn cb, void *ctx);
 
+struct idg__mpw;
+
+/*
+ * Encodes one JSON value text[0..len) (a whole record) as MessagePack into
+ * w, with the types ingest stores (integers beyond 64 bits as ext type 1).
+ * capacity as for idg__json_parse_line. 0, or a message (malformed JSON).
+ */
+const char *idg__json_to_msgpack(struct idg__jparser *jp, const char *text,
+				 size_t len, size_t capacity,
+				 struct idg__mpw *w);
+
 #ifdef __cplusplus
 }
 #endif

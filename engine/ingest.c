@@ -501,3 +501,34 @@ idg_parse_only(FILE *fp, int format, uint64_t *records)
 	idg__mpin_free(mp);
 	return rc;
 }
+
+int
+idg_json_to_msgpack(const char *json, size_t len, FILE *out)
+{
+	struct idg__jparser *jp = idg__jparser_new();
+	struct idg__mpw *w = idg__mpw_new();
+	char *padded = malloc(len + IDG__JSON_PADDING);
+	const void *data;
+	size_t n;
+	int rc = IDG_OK;
+
+	if (!json || !out || !jp || !w || !padded) {
+		rc = json && out ? IDG_ENOMEM : IDG_EINVAL;
+		goto out;
+	}
+	memcpy(padded, json, len);
+	memset(padded + len, 0, IDG__JSON_PADDING);
+	if (idg__json_to_msgpack(jp, padded, len, len + IDG__JSON_PADDING, w) ||
+	    idg__mpw_error(w)) {
+		rc = IDG_EINVAL;
+		goto out;
+	}
+	data = idg__mpw_data(w, &n);
+	if (fwrite(data, 1, n, out) != n)
+		rc = IDG_EIO;
+out:
+	free(padded);
+	idg__mpw_free(w);
+	idg__jparser_free(jp);
+	return rc;
+}

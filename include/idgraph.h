@@ -363,6 +363,14 @@ int idg_ingest_file(idg_db *db, const char *path,
  */
 int idg_parse_only(FILE *fp, int format, uint64_t *records);
 
+/*
+ * Writes the MessagePack encoding of one JSON value json[0..len) — a
+ * record, for tools that produce MessagePack input — to out, with the
+ * types ingest keeps (integers beyond 64 bits as extension type 1, their
+ * digits). IDG_EINVAL for malformed JSON, IDG_EIO if the write fails.
+ */
+int idg_json_to_msgpack(const char *json, size_t len, FILE *out);
+
 /* ------------------------------------------------------------------ */
 /* Queries                                                             */
 

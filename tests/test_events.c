@@ -781,3 +781,33 @@ Test(events, parse_only_counts_records_without_a_database)
 	msgpack_sbuffer_destroy(&sb);
 	cr_assert_eq(idg_parse_only(NULL, IDG_FORMAT_AUTO, &n), IDG_EINVAL);
 }
+
+Test(events, json_to_msgpack_ingests_like_the_json)
+{
+	char *mp = NULL, *a, *b, *d2 = tu_tmpdir();
+	size_t len = 0;
+	FILE *fp = open_memstream(&mp, &len);
+	const char line[] = "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
+			    "\"u\",\"time\":1700000000,\"big\":"
+			    "123456789012345678901234567890,\"f\":2.5,"
+			    "\"l\":[1,\"x\",{\"k\":null}]}}";
+	idg_db *other = open_at(d2, 0);
+
+	cr_assert_eq(idg_json_to_msgpack(line, sizeof(line) - 1, fp), 0);
+	cr_assert_eq(idg_json_to_msgpack("{\"a\":", 5, fp), IDG_EINVAL);
+	fclose(fp);
+	cr_assert((((unsigned char)mp[0] & 0xf0) == 0x80 ||
+		   (unsigned char)mp[0] == 0xde ||
+		   (unsigned char)mp[0] == 0xdf),
+		  "a MessagePack map");
+	ingest(db, line);
+	cr_assert_eq(idg_ingest_buffer(other, mp, len, NULL, NULL), 0);
+	a = export_all(db);
+	b = export_all(other);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	free(mp);
+	idg_close(other);
+	tu_rmdir(d2);
+}

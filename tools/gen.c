@@ -98,7 +98,6 @@ struct gen {
 	struct gen_counts c;
 	FILE *out;
 	idg_jw *jw;
-	struct rec_buf mp;
 	int err;
 	struct rec r;
 };
@@ -235,6 +234,41 @@ begin(struct gen *g)
 	rec_clear(&g->r);
 }
 
+/*
+ * The record as MessagePack: written as JSON, then encoded by the library
+ * (idg_json_to_msgpack, msgpack-c behind it), the types ingest keeps.
+ */
+static void
+emit_msgpack(struct gen *g)
+{
+	char *json = NULL, *mp = NULL;
+	size_t jlen = 0, mlen = 0;
+	FILE *jf = open_memstream(&json, &jlen), *mf = NULL;
+	idg_jw *jw = jf ? idg_jw_open(jf) : NULL;
+	int rc = jw ? 0 : IDG_ENOMEM;
+
+	if (jw) {
+		rec_write_json(jw, &g->r);
+		rc = idg_jw_close(jw);
+	}
+	if (jf && fclose(jf) != 0 && rc == 0)
+		rc = IDG_ENOMEM;
+	mf = rc == 0 ? open_memstream(&mp, &mlen) : NULL;
+	if (rc == 0 && !mf)
+		rc = IDG_ENOMEM;
+	if (rc == 0)
+		rc = idg_json_to_msgpack(json, jlen, mf);
+	if (mf && fclose(mf) != 0 && rc == 0)
+		rc = IDG_ENOMEM;
+	if (rc == 0 && fwrite(mp, 1, mlen, g->out) != mlen)
+		rc = IDG_EIO;
+	if (rc)
+		g->err = rc;
+	g->c.bytes += mlen;
+	free(json);
+	free(mp);
+}
+
 /* Writes the record built in g->r (node 0) once more. */
 static void
 emit(struct gen *g)
@@ -243,13 +277,7 @@ emit(struct gen *g)
 		return;
 	g->c.records++;
 	if (g->o.format == IDG_FORMAT_MSGPACK) {
-		g->mp.len = 0;
-		rec_write_msgpack(&g->mp, &g->r);
-		if (g->mp.oom)
-			g->err = IDG_ENOMEM;
-		else if (fwrite(g->mp.p, 1, g->mp.len, g->out) != g->mp.len)
-			g->err = IDG_EIO;
-		g->c.bytes += g->mp.len;
+		emit_msgpack(g);
 	} else {
 		rec_write_json(g->jw, &g->r);
 		idg_jw_newline(g->jw);
@@ -857,6 +885,5 @@ gen_free(struct gen *g)
 		return;
 	free(g->dev);
 	free(g->br);
-	free(g->mp.p);
 	free(g);
 }

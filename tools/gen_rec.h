@@ -73,14 +73,4 @@ void rec_bool(struct rec *r, int parent, const char *key, int v);
 /* Writes the record as one JSON value (the caller ends the line). */
 void rec_write_json(idg_jw *w, const struct rec *r);
 
-/* A growing byte buffer; oom is set when it could not grow. */
-struct rec_buf {
-	unsigned char *p;
-	size_t len, cap;
-	int oom;
-};
-
-/* Appends the record as one MessagePack value to b. */
-void rec_write_msgpack(struct rec_buf *b, const struct rec *r);
-
 #endif
