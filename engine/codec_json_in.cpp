@@ -22,7 +22,7 @@ using namespace simdjson;
 struct idg__jparser {
 	ondemand::parser parser;
 	std::vector<std::string_view> elems; /* an array line's records */
-	struct idg__mpw *props;              /* the record's properties */
+	struct idg__mpw *props;		     /* the record's properties */
 	struct idg__mpw *scratch;
 };
 
@@ -97,10 +97,10 @@ trim_ws(std::string_view s)
  * anything with a fraction or exponent is a double.
  */
 struct converter {
-	struct idg__mpw *w;       /* the properties' encoding */
+	struct idg__mpw *w;	  /* the properties' encoding */
 	struct idg__mpw *scratch; /* top-level fields, not kept */
 	struct idg__inrec *r;
-	int depth;                /* lists and objects we are inside */
+	int depth; /* lists and objects we are inside */
 	/* Member kinds of the last object or list converted: */
 	int all_numbers, all_arrays, all_strings;
 };
@@ -124,8 +124,8 @@ beyond_64_bits(std::string_view tok)
 {
 	bool neg = !tok.empty() && tok[0] == '-';
 	std::string_view d = neg ? tok.substr(1) : tok;
-	std::string_view limit = neg ? "9223372036854775808"
-				     : "18446744073709551615";
+	std::string_view limit =
+	    neg ? "9223372036854775808" : "18446744073709551615";
 	size_t i;
 
 	if (d.empty() || (d[0] == '0' && d.size() > 1))
@@ -150,9 +150,8 @@ convert_number(struct converter *c, ondemand::value &v, struct idg__field *f)
 	if (beyond_64_bits(tok)) {
 		/* simdjson would fail on it (for good): keep the digits. */
 		f->type = IDG__F_BIGINT;
-		return idg__mpw_bigint(c->w, tok.data(), tok.size())
-			   ? MEMALLOC
-			   : SUCCESS;
+		return idg__mpw_bigint(c->w, tok.data(), tok.size()) ? MEMALLOC
+								     : SUCCESS;
 	}
 	err = v.get_number_type().get(nt);
 	if (err)
@@ -412,7 +411,7 @@ static error_code
 read_top_field(struct converter *c, ondemand::value v, struct idg__field *f)
 {
 	struct converter top = {c->scratch, c->scratch, c->r, c->depth,
-				0, 0, 0};
+				0,	    0,		0};
 	uint32_t long_strings = c->r->long_strings;
 	error_code err;
 
@@ -578,6 +577,20 @@ scalar_ok(ondemand::document &doc, ondemand::json_type t)
 	}
 }
 
+/*
+ * Starts a document over one JSON value. Trailing blanks are not part of
+ * the value (simdjson's root literals mind them).
+ */
+static error_code
+iterate_value(struct idg__jparser *jp, const char *text, size_t len,
+	      size_t capacity, ondemand::document &doc)
+{
+	return jp->parser
+	    .iterate(padded_string_view(
+		text, trim_ws(std::string_view(text, len)).size(), capacity))
+	    .get(doc);
+}
+
 /* Parses text as one record and hands it to cb. */
 static int
 parse_record(struct idg__jparser *jp, const char *text, size_t len,
@@ -593,13 +606,7 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
 
 	r.raw = text;
 	r.raw_len = len;
-	/* Trailing blanks are not part of the value (simdjson's root
-	 * literals mind them). */
-	err = jp->parser
-		  .iterate(padded_string_view(
-		      text, trim_ws(std::string_view(text, len)).size(),
-		      capacity))
-		  .get(doc);
+	err = iterate_value(jp, text, len, capacity, doc);
 	if (!err)
 		err = doc.type().get(t);
 	if (err)
@@ -661,8 +668,8 @@ parse_array(struct idg__jparser *jp, const char *line, size_t len,
 	for (i = 0; i < jp->elems.size(); i++) {
 		std::string_view el = jp->elems[i];
 		size_t cap = capacity - (size_t)(el.data() - line);
-		int rc = parse_record(jp, el.data(), el.size(), cap, i, 1, cb,
-				      ctx);
+		int rc =
+		    parse_record(jp, el.data(), el.size(), cap, i, 1, cb, ctx);
 
 		if (rc)
 			return rc;
@@ -695,11 +702,7 @@ idg__json_to_msgpack(struct idg__jparser *jp, const char *text, size_t len,
 	error_code err;
 
 	idg__mpw_reset(w);
-	err = jp->parser
-		  .iterate(padded_string_view(
-		      text, trim_ws(std::string_view(text, len)).size(),
-		      capacity))
-		  .get(doc);
+	err = iterate_value(jp, text, len, capacity, doc);
 	if (!err)
 		err = doc.get_value().get(v);
 	if (!err)
