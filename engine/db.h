@@ -58,6 +58,9 @@ struct idg__batch {
 	struct idg__err *err;
 	struct idg__state st;
 	struct idg_ingest_stats *stats;
+	/* Append cursors on ev and evbody, opened by the batch's first event
+	 * and ended with its transaction (which closes them). */
+	struct idg__cursor *evc, *bodyc;
 };
 
 int idg__state_load(struct idg__txn *t, struct idg__state *out,

@@ -140,6 +140,20 @@ idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 	return rc;
 }
 
+/* The batch's cursors: every write to ev and evbody goes through them. */
+static int
+cursors(struct idg__batch *b)
+{
+	int rc = IDG_OK;
+
+	if (!b->evc)
+		rc = idg__cursor_open(b->txn, IDG__T_EV, &b->evc, b->err);
+	if (rc == IDG_OK && !b->bodyc)
+		rc = idg__cursor_open(b->txn, IDG__T_EVBODY, &b->bodyc,
+				      b->err);
+	return rc;
+}
+
 static int
 body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	 unsigned flags)
@@ -153,8 +167,8 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 		return idg__err_set(b->err, rc, "encoding event %llu",
 				    (unsigned long long)seq);
 	data = idg__mpw_data(w, &len);
-	return idg__store_put(b->txn, IDG__T_EVBODY, &seq, sizeof(seq), data,
-			      len, flags, b->err);
+	return idg__cursor_put(b->bodyc, &seq, sizeof(seq), data, len, flags,
+			       b->err);
 }
 
 int
@@ -166,9 +180,10 @@ idg__events_insert(struct idg__batch *b, struct idg__event *ev)
 
 	ev->head.dedup = ev->body.ins ? dedup_hash(&ev->body) : 0;
 	idg__evkey(key, ev->body.time_ms, seq);
-	rc = idg__store_put(b->txn, IDG__T_EV, key, IDG__EVKEY_BYTES,
-			    &ev->head, sizeof(ev->head), IDG__PUT_APPEND,
-			    b->err);
+	rc = cursors(b);
+	if (rc == IDG_OK)
+		rc = idg__cursor_put(b->evc, key, IDG__EVKEY_BYTES, &ev->head,
+				     sizeof(ev->head), IDG__PUT_APPEND, b->err);
 	if (rc == IDG_OK)
 		rc = body_put(b, seq, ev, IDG__PUT_APPEND);
 	if (rc == IDG_OK) {
@@ -183,7 +198,9 @@ int
 idg__events_replace(struct idg__batch *b, uint64_t seq,
 		    const struct idg__event *ev)
 {
-	return body_put(b, seq, ev, 0);
+	int rc = cursors(b);
+
+	return rc ? rc : body_put(b, seq, ev, 0);
 }
 
 int

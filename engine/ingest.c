@@ -105,6 +105,7 @@ batch_commit(struct ingest *in, const struct idg__reader *rd, int last)
 	else
 		rc = idg__store_commit(b->txn, b->err);
 	b->txn = NULL;
+	b->evc = b->bodyc = NULL; /* closed with their transaction */
 	if (rc)
 		return rc;
 	in->stats.batches++;
@@ -262,6 +263,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		/* Nothing since the last commit: no empty batch. */
 		idg__store_abort(in->b.txn);
 		in->b.txn = NULL;
+		in->b.evc = in->b.bodyc = NULL;
 	} else if (rc == IDG_OK && in->b.txn) {
 		rc = batch_commit(in, rd, got == 0);
 		saved = in->stats;
@@ -269,6 +271,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 	if (rc) {
 		idg__store_abort(in->b.txn);
 		in->b.txn = NULL;
+		in->b.evc = in->b.bodyc = NULL;
 		in->stats = saved; /* the failed batch left no trace */
 		idg__idcache_clear(db->idcache); /* nor its new nodes */
 		idg__idcache_clear(db->namecache);

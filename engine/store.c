@@ -319,6 +319,42 @@ idg__store_put(struct idg__txn *t, int table, const void *key, size_t klen,
 	return rc ? map_error(rc, e, tables[table].name) : IDG_OK;
 }
 
+/* The table a cursor was opened on, for messages. */
+static const char *
+cursor_table(MDB_cursor *c)
+{
+	struct idg__store *s = txn_store((struct idg__txn *)mdb_cursor_txn(c));
+	MDB_dbi dbi = mdb_cursor_dbi(c);
+
+	for (int i = 0; i < IDG__T_COUNT; i++)
+		if (s->dbi[i] == dbi)
+			return tables[i].name;
+	return "cursor";
+}
+
+int
+idg__cursor_put(struct idg__cursor *c, const void *key, size_t klen,
+		const void *val, size_t vlen, unsigned flags,
+		struct idg__err *e)
+{
+	MDB_cursor *mc = (MDB_cursor *)c;
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+	int rc;
+
+	if (!(flags & IDG__PUT_APPEND))
+		rc = mdb_cursor_put(mc, &k, &v, 0);
+	else if ((rc = mdb_cursor_put(mc, &k, &v, MDB_APPEND)) ==
+		 MDB_KEYEXIST) {
+		/* Out of order: an ordinary put finds the key's place. */
+		rc = mdb_cursor_put(mc, &k, &v, MDB_NOOVERWRITE);
+		if (rc == MDB_KEYEXIST)
+			return idg__err_set(e, IDG_ECORRUPT,
+					    "%s: appending a key that exists",
+					    cursor_table(mc));
+	}
+	return rc ? map_error(rc, e, cursor_table(mc)) : IDG_OK;
+}
+
 int
 idg__store_del(struct idg__txn *t, int table, const void *key, size_t klen,
 	       struct idg__err *e)

@@ -79,8 +79,18 @@ int idg__store_del(struct idg__txn *t, int table, const void *key, size_t klen,
 int idg__store_count(struct idg__txn *t, int table, size_t *out,
 		     struct idg__err *e);
 
+/*
+ * Puts through a cursor of a write transaction. With IDG__PUT_APPEND a
+ * cursor left at the end by the previous append adds the next key with no
+ * search from the root: the way to write a run of ascending keys.
+ */
+int idg__cursor_put(struct idg__cursor *c, const void *key, size_t klen,
+		    const void *val, size_t vlen, unsigned flags,
+		    struct idg__err *e);
 int idg__cursor_open(struct idg__txn *t, int table, struct idg__cursor **out,
 		     struct idg__err *e);
+/* A cursor of a write transaction may also be left to the transaction's
+ * end, which closes it. */
 void idg__cursor_close(struct idg__cursor *c);
 /*
  * Moves the cursor; key may be an input (SET_KEY, SET_RANGE) and is then
