@@ -7,12 +7,16 @@
  * idgraph's here and nowhere else; the opaque idg__txn and idg__cursor are
  * LMDB's own handles under another name, so wrapping costs nothing.
  */
+#define _DEFAULT_SOURCE /* madvise(MADV_DONTNEED) */
+
 #include "store.h"
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 /*
@@ -27,6 +31,9 @@ struct idg__store {
 	MDB_dbi dbi[IDG__T_COUNT];
 	MDB_txn *rtxn;  /* a read transaction kept for reuse (reset) */
 	int rtxn_busy;  /* rtxn is in use */
+	char *map;      /* where LMDB mapped data.mdb (NULL: not known) */
+	size_t map_len;
+	int map_looked; /* map was looked for */
 };
 
 static const struct {
@@ -210,6 +217,67 @@ static struct idg__store *
 txn_store(struct idg__txn *t)
 {
 	return mdb_env_get_userctx(mdb_txn_env((MDB_txn *)t));
+}
+
+/*
+ * Finds the map of data.mdb among the process's mappings. LMDB tells its
+ * address only for MDB_FIXEDMAP, so it is the mapping of the file's inode
+ * whose length is the map size. Linux only; elsewhere the map stays
+ * unknown and idg__store_drop_pages does nothing.
+ */
+static void
+find_map(struct idg__store *s)
+{
+#ifdef __linux__
+	unsigned long lo, hi, off, ino;
+	MDB_envinfo info;
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+	mdb_filehandle_t fd;
+	FILE *f;
+
+	if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st) ||
+	    mdb_env_info(s->env, &info))
+		return;
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx %*s %lx %*x:%*x %lu", &lo, &hi, &off,
+			   &ino) == 4 &&
+		    ino == (unsigned long)st.st_ino && off == 0 &&
+		    hi - lo == info.me_mapsize) {
+			s->map = (char *)lo;
+			s->map_len = hi - lo;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+#else
+	(void)s;
+#endif
+}
+
+void
+idg__store_drop_pages(struct idg__store *s)
+{
+	mdb_filehandle_t fd;
+	struct stat st;
+	size_t len;
+
+	if (!s->map_looked) {
+		find_map(s);
+		s->map_looked = 1;
+	}
+	if (!s->map || mdb_env_get_fd(s->env, &fd) || fstat(fd, &st))
+		return;
+	len = (size_t)st.st_size < s->map_len ? (size_t)st.st_size
+					       : s->map_len;
+	/* The pages of a shared file map are the page cache's: dropping
+	 * them unmaps them here, and a later read maps them again. */
+	(void)madvise(s->map, len, MADV_DONTNEED);
 }
 
 int

@@ -56,6 +56,15 @@ int idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		    struct idg__err *e);
 void idg__store_close(struct idg__store *s);
 
+/*
+ * Unmaps from this process the pages of the database file it has read,
+ * which stay in the kernel's page cache: resident memory then counts what
+ * the engine allocates, not how much of the file it has touched (the
+ * kernel maps up to 16 neighbouring pages on each read fault). Safe while
+ * transactions are open: a later read maps its page again. Linux only.
+ */
+void idg__store_drop_pages(struct idg__store *s);
+
 int idg__store_begin(struct idg__store *s, int write, struct idg__txn **out,
 		     struct idg__err *e);
 /* Commits and ends the transaction, also when the commit fails. */

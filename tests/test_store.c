@@ -1,0 +1,118 @@
+/* test_store.c — the LMDB layer: append cursors and dropping mapped pages. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "storefx.h"
+#include "testutil.h"
+
+#define S storefx
+
+TestSuite(store, .init = fx_setup, .fini = fx_teardown);
+
+static int
+get_u64(struct idg__txn *t, uint64_t key, uint64_t *out)
+{
+	struct idg__val v;
+	struct idg__err e = {0};
+	int rc = idg__store_get(t, IDG__T_EVBODY, &key, sizeof(key), &v, &e);
+
+	if (rc == IDG_OK)
+		memcpy(out, v.p, sizeof(*out));
+	return rc;
+}
+
+Test(store, append_cursor_writes_ascending_keys_and_finds_a_late_ones_place)
+{
+	struct idg__cursor *c;
+	uint64_t keys[] = {1, 2, 5, 7, 3, 8}, got;
+
+	cr_assert_eq(idg__cursor_open(S.t, IDG__T_EVBODY, &c, &S.e), IDG_OK);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		uint64_t v = keys[i] * 10;
+
+		cr_assert_eq(idg__cursor_put(c, &keys[i], sizeof(keys[i]), &v,
+					     sizeof(v), IDG__PUT_APPEND, &S.e),
+			     IDG_OK, "key %llu: %s",
+			     (unsigned long long)keys[i], S.e.msg);
+	}
+	/* A key that exists is never overwritten by an append. */
+	cr_assert_eq(idg__cursor_put(c, &keys[1], sizeof(keys[1]), &keys[0],
+				     sizeof(keys[0]), IDG__PUT_APPEND, &S.e),
+		     IDG_ECORRUPT);
+	cr_assert(strstr(S.e.msg, "evbody"), "%s", S.e.msg);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		cr_assert_eq(get_u64(S.t, keys[i], &got), IDG_OK);
+		cr_assert_eq(got, keys[i] * 10);
+	}
+	/* Without APPEND the cursor replaces a value in place. */
+	got = 99;
+	cr_assert_eq(idg__cursor_put(c, &keys[4], sizeof(keys[4]), &got,
+				     sizeof(got), 0, &S.e),
+		     IDG_OK);
+	cr_assert_eq(get_u64(S.t, 3, &got), IDG_OK);
+	cr_assert_eq(got, 99);
+	idg__cursor_close(c);
+}
+
+#ifdef __linux__
+/* Resident pages of mapped files, from /proc/self/status, in KiB. */
+static long
+rss_file_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssFile: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	cr_assert_geq(kb, 0);
+	return kb;
+}
+
+Test(store, drop_pages_unmaps_what_reads_mapped)
+{
+	enum { N = 12000, VLEN = 2000 }; /* ~24 MB of leaf pages */
+	static char val[VLEN];
+	struct idg__txn *r;
+	struct idg__val v;
+	unsigned long sum = 0;
+	long before, read, dropped;
+
+	for (uint64_t k = 0; k < N; k++) {
+		memset(val, (int)(k & 0xff), sizeof(val));
+		cr_assert_eq(idg__store_put(S.t, IDG__T_EVBODY, &k, sizeof(k),
+					    val, sizeof(val), IDG__PUT_APPEND,
+					    &S.e),
+			     IDG_OK, "%s", S.e.msg);
+	}
+	cr_assert_eq(idg__store_commit(S.t, &S.e), IDG_OK, "%s", S.e.msg);
+	S.t = NULL;
+	idg__store_drop_pages(S.s);
+	before = rss_file_kb();
+	cr_assert_eq(idg__store_begin(S.s, 0, &r, &S.e), IDG_OK);
+	for (uint64_t k = 0; k < N; k++) {
+		cr_assert_eq(idg__store_get(r, IDG__T_EVBODY, &k, sizeof(k), &v,
+					    &S.e),
+			     IDG_OK);
+		sum += ((const unsigned char *)v.p)[VLEN / 2];
+	}
+	read = rss_file_kb();
+	/* Dropped while the reader is open: it reads on, faulting in. */
+	idg__store_drop_pages(S.s);
+	dropped = rss_file_kb();
+	cr_assert_eq(idg__store_get(r, IDG__T_EVBODY, &(uint64_t){7},
+				    sizeof(uint64_t), &v, &S.e),
+		     IDG_OK);
+	cr_assert_eq(((const unsigned char *)v.p)[0], 7);
+	idg__store_abort(r);
+	cr_assert_gt(sum, 0);
+	cr_assert_gt(read - before, 16 * 1024, "reading mapped %ld KiB",
+		     read - before);
+	cr_assert_lt(dropped - before, 2 * 1024,
+		     "still mapped after the drop: %ld KiB", dropped - before);
+}
+#endif
