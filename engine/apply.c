@@ -172,6 +172,8 @@ make_event(struct ingest *in, const struct idg__rec *r,
 	ev->body.ins_len = r->insert_id.n;
 	ev->body.props = jr->props;
 	ev->body.props_len = jr->props_len;
+	ev->body.pkeys = jr->pkeys;
+	ev->body.npkeys = jr->pkeys ? jr->nprops : 0;
 	/* Stored once: as a property, when that is where they came from. */
 	ev->body.did_in_props = r->distinct_id.p == jr->distinct_id.s &&
 				jr->distinct_id.type == IDG__F_STRING;

@@ -375,6 +375,7 @@ read_properties(struct converter *c, ondemand::value v)
 	if (err)
 		return err;
 	at = idg__mpw_map_begin(c->w);
+	idg__mpw_pkeys_reset(c->w);
 	r->properties.type = IDG__F_OBJECT;
 	for (auto field : obj) {
 		std::string_view k;
@@ -384,7 +385,7 @@ read_properties(struct converter *c, ondemand::value v)
 		err = field.unescaped_key().get(k);
 		if (!err)
 			err = field.value().get(fv);
-		if (!err && idg__mpw_str(c->w, k.data(), k.size()))
+		if (!err && idg__mpw_prop_key(c->w, at, k.data(), k.size()))
 			err = MEMALLOC;
 		if (err)
 			return err;
@@ -467,8 +468,12 @@ finish(struct converter *c)
 	int i;
 
 	base = (const char *)idg__mpw_data(c->w, &len);
-	if (r->properties.type == IDG__F_OBJECT)
+	if (r->properties.type == IDG__F_OBJECT) {
+		uint32_t n;
+
 		r->props = base + (size_t)r->props;
+		r->pkeys = idg__mpw_pkeys(c->w, &n);
+	}
 	for (i = 0; i < IDG__OP_COUNT; i++)
 		if (r->ops[i].type != IDG__F_MISSING)
 			r->ops[i].mp = base + (size_t)r->ops[i].mp;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "idgraph.h"
+#include "keys.h"
 
 #include <string.h>
 
@@ -20,6 +21,8 @@ struct idg__mpw {
 	msgpack_sbuffer buf;
 	msgpack_packer pk;
 	int failed; /* a write failed since the last reset */
+	struct idg__pkey *pkeys; /* idg__mpw_prop_key's notes */
+	uint32_t npkeys, pkeys_cap;
 };
 
 struct idg__mpw *
@@ -32,6 +35,8 @@ idg__mpw_new(void)
 	msgpack_sbuffer_init(&w->buf);
 	msgpack_packer_init(&w->pk, &w->buf, msgpack_sbuffer_write);
 	w->failed = 0;
+	w->pkeys = NULL;
+	w->npkeys = w->pkeys_cap = 0;
 	return w;
 }
 
@@ -41,6 +46,7 @@ idg__mpw_free(struct idg__mpw *w)
 	if (!w)
 		return;
 	msgpack_sbuffer_destroy(&w->buf);
+	free(w->pkeys);
 	free(w);
 }
 
@@ -49,6 +55,20 @@ idg__mpw_reset(struct idg__mpw *w)
 {
 	w->buf.size = 0;
 	w->failed = 0;
+	w->npkeys = 0;
+}
+
+void
+idg__mpw_pkeys_reset(struct idg__mpw *w)
+{
+	w->npkeys = 0;
+}
+
+const struct idg__pkey *
+idg__mpw_pkeys(const struct idg__mpw *w, uint32_t *count)
+{
+	*count = w->npkeys;
+	return w->pkeys;
 }
 
 static int
@@ -80,6 +100,31 @@ idg__mpw_str(struct idg__mpw *w, const char *s, size_t n)
 	if (rc == 0 && n)
 		rc = msgpack_pack_str_body(&w->pk, s, n);
 	return ok(w, rc);
+}
+
+int
+idg__mpw_prop_key(struct idg__mpw *w, size_t map_at, const char *s,
+		  size_t n)
+{
+	size_t at = w->buf.size - map_at;
+	struct idg__pkey *k;
+
+	if (w->npkeys == w->pkeys_cap) {
+		uint32_t cap = w->pkeys_cap ? 2 * w->pkeys_cap : 64;
+
+		k = realloc(w->pkeys, cap * sizeof(*k));
+		if (!k)
+			return ok(w, -1);
+		w->pkeys = k;
+		w->pkeys_cap = cap;
+	}
+	if (idg__mpw_str(w, s, n))
+		return IDG_ENOMEM;
+	k = &w->pkeys[w->npkeys++];
+	k->at = (uint32_t)at;
+	k->val = (uint32_t)(w->buf.size - map_at);
+	k->len = (uint32_t)n;
+	return IDG_OK;
 }
 
 int
@@ -239,6 +284,35 @@ key_is(const msgpack_object *k, const char *s)
 	       memcmp(k->via.str.ptr, s, n) == 0;
 }
 
+/*
+ * The text of a body's top-level property name k: its string, or the
+ * name its number stands for in keys. -1 when it has neither.
+ */
+static int
+prop_name(const struct idg__keys *keys, const msgpack_object *k,
+	  const char **s, size_t *n)
+{
+	if (k->type == MSGPACK_OBJECT_STR) {
+		*s = k->via.str.ptr;
+		*n = k->via.str.size;
+		return 0;
+	}
+	if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER && keys)
+		return idg__keys_name(keys, k->via.u64, s, n);
+	return -1;
+}
+
+/* 1 if the body property name k is s. */
+static int
+prop_is(const struct idg__keys *keys, const msgpack_object *k, const char *s)
+{
+	const char *p;
+	size_t n;
+
+	return prop_name(keys, k, &p, &n) == 0 && n == strlen(s) &&
+	       memcmp(p, s, n) == 0;
+}
+
 /* 1 if k is one of the extra keys (even entries of extra). */
 static int
 is_extra_key(const msgpack_object *k, const char *const *extra, int nextra)
@@ -251,9 +325,34 @@ is_extra_key(const msgpack_object *k, const char *const *extra, int nextra)
 	return 0;
 }
 
+/* The properties with each name numbered in nums written as its number. */
+static int
+numbered_props(struct idg__mpw *w, const struct idg__body *b,
+	       const uint32_t *nums)
+{
+	const char *p = b->props;
+	size_t at = idg__mpw_map_begin(w), end;
+	uint32_t i;
+
+	for (i = 0; i < b->npkeys; i++) {
+		const struct idg__pkey *k = &b->pkeys[i];
+
+		end = i + 1 < b->npkeys ? b->pkeys[i + 1].at : b->props_len;
+		if (k->at > k->val || k->val > end || end > b->props_len)
+			return IDG_ECORRUPT;
+		if (nums[i])
+			idg__mpw_uint(w, nums[i]);
+		else
+			idg__mpw_raw(w, p + k->at, k->val - k->at);
+		idg__mpw_raw(w, p + k->val, end - k->val);
+	}
+	idg__mpw_map_end(w, at, b->npkeys);
+	return idg__mpw_error(w);
+}
+
 int
 idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
-		 const char *const *extra, int nextra)
+		 const uint32_t *nums, const char *const *extra, int nextra)
 {
 	msgpack_unpacked up;
 	size_t at, off = 0;
@@ -274,6 +373,8 @@ idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 		idg__mpw_str(w, b->ins, b->ins_len);
 	else
 		idg__mpw_nil(w);
+	if (nextra == 0 && b->npkeys && nums)
+		return numbered_props(w, b, nums);
 	if (nextra == 0)
 		return idg__mpw_raw(w, b->props, b->props_len);
 	/* The extras replace properties of the same names (a failed
@@ -320,8 +421,8 @@ next_scalar(const char *data, size_t len, size_t *off, msgpack_object *o)
 
 /* A string property of a map, pointing into map's bytes. */
 static int
-props_string(const void *map, size_t len, const char *key, const char **p,
-	     size_t *n)
+props_string(const void *map, size_t len, const struct idg__keys *keys,
+	     const char *key, const char **p, size_t *n)
 {
 	msgpack_unpacked up;
 	size_t off = 0;
@@ -334,7 +435,7 @@ props_string(const void *map, size_t len, const char *key, const char **p,
 		for (i = 0; i < up.data.via.map.size; i++) {
 			const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
 
-			if (key_is(&kv->key, key) &&
+			if (prop_is(keys, &kv->key, key) &&
 			    kv->val.type == MSGPACK_OBJECT_STR) {
 				/* Strings point into map: they outlive up. */
 				*p = kv->val.via.str.ptr;
@@ -348,7 +449,8 @@ props_string(const void *map, size_t len, const char *key, const char **p,
 }
 
 int
-idg__body_decode(const void *data, size_t len, struct idg__body *out)
+idg__body_decode(const void *data, size_t len, const struct idg__keys *keys,
+		 struct idg__body *out)
 {
 	const char *d = data;
 	msgpack_object o[4];
@@ -375,15 +477,15 @@ idg__body_decode(const void *data, size_t len, struct idg__body *out)
 	if (o[2].type == MSGPACK_OBJECT_STR) {
 		out->did = o[2].via.str.ptr;
 		out->did_len = o[2].via.str.size;
-	} else if (props_string(out->props, out->props_len, "distinct_id",
-				&out->did, &out->did_len)) {
+	} else if (props_string(out->props, out->props_len, keys,
+				"distinct_id", &out->did, &out->did_len)) {
 		return IDG_ECORRUPT;
 	}
 	if (o[3].type == MSGPACK_OBJECT_STR) {
 		out->ins = o[3].via.str.ptr;
 		out->ins_len = o[3].via.str.size;
 	} else if (o[3].type == MSGPACK_OBJECT_BOOLEAN &&
-		   props_string(out->props, out->props_len, "$insert_id",
+		   props_string(out->props, out->props_len, keys, "$insert_id",
 				&out->ins, &out->ins_len)) {
 		return IDG_ECORRUPT;
 	}
@@ -486,7 +588,8 @@ json_ids(idg_jw *jw, const struct idg__body *b, const char *resolved,
 }
 
 int
-idg__event_write_json(idg_jw *jw, const char *name, size_t name_len,
+idg__event_write_json(idg_jw *jw, const struct idg__keys *keys,
+		      const char *name, size_t name_len,
 		      const struct idg__body *b, const char *resolved,
 		      size_t resolved_len)
 {
@@ -498,8 +601,16 @@ idg__event_write_json(idg_jw *jw, const char *name, size_t name_len,
 	if (props_unpack(b, &up))
 		return IDG_ECORRUPT;
 	m = &up.data.via.map;
-	for (i = 0; i < m->size; i++)
-		has_did |= key_is(&m->ptr[i].key, "distinct_id");
+	for (i = 0; i < m->size; i++) {
+		const char *s;
+		size_t n;
+
+		if (prop_name(keys, &m->ptr[i].key, &s, &n)) {
+			msgpack_unpacked_destroy(&up);
+			return IDG_ECORRUPT;
+		}
+		has_did |= n == 11 && memcmp(s, "distinct_id", 11) == 0;
+	}
 	idg_jw_object_begin(jw);
 	idg_jw_key(jw, "event", 5);
 	idg_jw_string(jw, name, name_len);
@@ -509,17 +620,17 @@ idg__event_write_json(idg_jw *jw, const char *name, size_t name_len,
 		json_ids(jw, b, resolved, resolved_len);
 	for (i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key;
+		const char *s = "";
+		size_t n = 0;
 
-		if (key_is(k, "distinct_id")) {
+		prop_name(keys, k, &s, &n);
+		if (prop_is(keys, k, "distinct_id")) {
 			json_ids(jw, b, resolved, resolved_len);
 			continue;
 		}
-		if (diff && key_is(k, "$distinct_id_before_identity"))
+		if (diff && prop_is(keys, k, "$distinct_id_before_identity"))
 			continue;
-		if (k->type == MSGPACK_OBJECT_STR)
-			idg_jw_key(jw, k->via.str.ptr, k->via.str.size);
-		else
-			idg_jw_key(jw, "", 0);
+		idg_jw_key(jw, s, n);
 		object_to_json(jw, &m->ptr[i].val);
 	}
 	idg_jw_object_end(jw);
@@ -543,9 +654,10 @@ msgpack_ids(struct idg__mpw *w, const struct idg__body *b,
 }
 
 int
-idg__event_write_msgpack(struct idg__mpw *w, const char *name,
-			 size_t name_len, const struct idg__body *b,
-			 const char *resolved, size_t resolved_len)
+idg__event_write_msgpack(struct idg__mpw *w, const struct idg__keys *keys,
+			 const char *name, size_t name_len,
+			 const struct idg__body *b, const char *resolved,
+			 size_t resolved_len)
 {
 	msgpack_unpacked up;
 	const msgpack_object_map *m;
@@ -556,8 +668,16 @@ idg__event_write_msgpack(struct idg__mpw *w, const char *name,
 	if (props_unpack(b, &up))
 		return IDG_ECORRUPT;
 	m = &up.data.via.map;
-	for (i = 0; i < m->size; i++)
-		has_did |= key_is(&m->ptr[i].key, "distinct_id");
+	for (i = 0; i < m->size; i++) {
+		const char *s;
+		size_t n;
+
+		if (prop_name(keys, &m->ptr[i].key, &s, &n)) {
+			msgpack_unpacked_destroy(&up);
+			return IDG_ECORRUPT;
+		}
+		has_did |= n == 11 && memcmp(s, "distinct_id", 11) == 0;
+	}
 	idg__mpw_reset(w);
 	msgpack_pack_map(&w->pk, 2);
 	idg__mpw_str(w, "event", 5);
@@ -568,14 +688,17 @@ idg__event_write_msgpack(struct idg__mpw *w, const char *name,
 		msgpack_ids(w, b, resolved, resolved_len, &count);
 	for (i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key;
+		const char *s = "";
+		size_t n = 0;
 
-		if (key_is(k, "distinct_id")) {
+		prop_name(keys, k, &s, &n);
+		if (prop_is(keys, k, "distinct_id")) {
 			msgpack_ids(w, b, resolved, resolved_len, &count);
 			continue;
 		}
-		if (diff && key_is(k, "$distinct_id_before_identity"))
+		if (diff && prop_is(keys, k, "$distinct_id_before_identity"))
 			continue;
-		ok(w, msgpack_pack_object(&w->pk, *k));
+		idg__mpw_str(w, s, n);
 		ok(w, msgpack_pack_object(&w->pk, m->ptr[i].val));
 		count++;
 	}
@@ -841,13 +964,15 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 		else if (key_is(k, "$distinct_ids"))
 			mp_merge_ids(in, r, v);
 		r->long_strings += long_strings(v);
-		ok(in->props, msgpack_pack_object(&in->props->pk, *k));
+		idg__mpw_prop_key(in->props, at, k->via.str.ptr,
+				  k->via.str.size);
 		ok(in->props, msgpack_pack_object(&in->props->pk, *v));
 	}
 	idg__mpw_map_end(in->props, at, m->size);
 	r->properties.type = IDG__F_OBJECT;
 	r->nprops = m->size;
 	r->props = idg__mpw_data(in->props, &r->props_len);
+	r->pkeys = idg__mpw_pkeys(in->props, &i);
 	return idg__mpw_error(in->props) ? "out of memory" : NULL;
 }
 

@@ -40,6 +40,17 @@ size_t idg__mpw_map_begin(struct idg__mpw *w);
 void idg__mpw_map_end(struct idg__mpw *w, size_t at, uint32_t n);
 size_t idg__mpw_array_begin(struct idg__mpw *w);
 void idg__mpw_array_end(struct idg__mpw *w, size_t at, uint32_t n);
+/*
+ * A top-level property name of the map begun at map_at, noted (with
+ * where its value starts) for idg__mpw_pkeys. _pkeys_reset forgets the
+ * notes, which idg__mpw_reset also does.
+ */
+int idg__mpw_prop_key(struct idg__mpw *w, size_t map_at, const char *s,
+		      size_t n);
+void idg__mpw_pkeys_reset(struct idg__mpw *w);
+/* The noted names, valid until the next write or reset. */
+const struct idg__pkey *idg__mpw_pkeys(const struct idg__mpw *w,
+				       uint32_t *count);
 /* IDG_ENOMEM if any write since the last reset failed, else 0. */
 int idg__mpw_error(const struct idg__mpw *w);
 const void *idg__mpw_data(const struct idg__mpw *w, size_t *len);
@@ -72,7 +83,8 @@ int idg__mp_read_array(const void *data, size_t len,
  * $insert_id or nil, properties map]. The head is read without decoding
  * the properties. Ids that the properties already hold are not stored
  * twice: distinct_id nil means properties.distinct_id, $insert_id true
- * means properties.$insert_id.
+ * means properties.$insert_id. A top-level property name is its text or
+ * its number in the property-name dictionary (keys.h).
  */
 struct idg__body {
 	uint32_t name;
@@ -85,18 +97,28 @@ struct idg__body {
 	size_t props_len;
 	int did_in_props; /* encode: did is properties.distinct_id's string */
 	int ins_in_props; /* encode: ins is properties.$insert_id's */
+	const struct idg__pkey *pkeys; /* encode: where props' names lie */
+	uint32_t npkeys;               /* (as many as props has), or 0 */
 };
+
+struct idg__keys;
 
 /*
  * Encodes b into w (after a reset), with nextra string properties appended
  * to its properties: extra[0] = extra[1], extra[2] = extra[3], ... (how
  * Mixpanel marks failed identity events: $failure_reason and
- * $failure_description, or $identity_failure_reason).
+ * $failure_description, or $identity_failure_reason). With b->pkeys,
+ * nums[i] is the number that stands for property i's name (0: its text).
  */
 int idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
-		     const char *const *extra, int nextra);
-/* Decodes a body; strings point into data. 0 or IDG_ECORRUPT. */
-int idg__body_decode(const void *data, size_t len, struct idg__body *out);
+		     const uint32_t *nums, const char *const *extra,
+		     int nextra);
+/*
+ * Decodes a body; strings point into data or into keys, which names the
+ * numbered property names. 0 or IDG_ECORRUPT.
+ */
+int idg__body_decode(const void *data, size_t len,
+		     const struct idg__keys *keys, struct idg__body *out);
 
 struct idg_jw;
 
@@ -106,12 +128,14 @@ struct idg_jw;
  * resolved and, when the id as sent differs, $distinct_id_before_identity
  * after it. As JSON through jw, or as MessagePack into w.
  */
-int idg__event_write_json(struct idg_jw *jw, const char *name,
-			  size_t name_len, const struct idg__body *b,
-			  const char *resolved, size_t resolved_len);
-int idg__event_write_msgpack(struct idg__mpw *w, const char *name,
-			     size_t name_len, const struct idg__body *b,
-			     const char *resolved, size_t resolved_len);
+int idg__event_write_json(struct idg_jw *jw, const struct idg__keys *keys,
+			  const char *name, size_t name_len,
+			  const struct idg__body *b, const char *resolved,
+			  size_t resolved_len);
+int idg__event_write_msgpack(struct idg__mpw *w, const struct idg__keys *keys,
+			     const char *name, size_t name_len,
+			     const struct idg__body *b, const char *resolved,
+			     size_t resolved_len);
 
 /* ---- MessagePack input ---- */
 

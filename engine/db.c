@@ -10,14 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec_msgpack.h"
 #include "codec_json_in.h"
+#include "codec_msgpack.h"
 #include "db.h"
 #include "idcache.h"
+#include "keys.h"
 #include "profile.h"
 
-/* Version of the on-disk layout; a database of another layout is refused. */
-#define FORMAT_VERSION 1
+/*
+ * Version of the on-disk layout; a database of another layout is refused.
+ * 2: event bodies name properties by number (the pkeys table).
+ */
+#define FORMAT_VERSION 2
 
 static int
 meta_get(struct idg__txn *t, const char *key, int64_t *out, int64_t dflt,
@@ -108,7 +112,9 @@ idg__settings_load(struct idg__txn *t, struct idg__settings *out,
 	if (rc == IDG_OK && format != FORMAT_VERSION)
 		return idg__err_set(e, IDG_ECORRUPT,
 				    "database format %lld is not %d: not an "
-				    "idgraph database of this version",
+				    "idgraph database of this version; "
+				    "ingest its input again into a database "
+				    "made by this one",
 				    (long long)format, FORMAT_VERSION);
 	if (rc == IDG_OK)
 		rc = meta_get(t, "mode", &mode, IDG_MODE_ORIGINAL, e);
@@ -213,6 +219,14 @@ idg_open(idg_db **out, const char *dir, const struct idg_options *opts)
 	return IDG_OK;
 }
 
+int
+idg__db_keys(struct idg_db *db, struct idg__txn *t)
+{
+	if (!db->keys && !(db->keys = idg__keys_new()))
+		return idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
+	return idg__keys_sync(db->keys, t, &db->err);
+}
+
 void
 idg_close(idg_db *db)
 {
@@ -226,6 +240,8 @@ idg_close(idg_db *db)
 	idg__idcache_free(db->idcache);
 	idg__idcache_free(db->namecache);
 	idg__rcache_free(db->rcache);
+	idg__keys_free(db->keys);
+	free(db->knums);
 	idg__mpw_free(db->mpw);
 	free(db->out);
 	free(db);

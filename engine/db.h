@@ -32,6 +32,7 @@ struct idg__profiler;
 struct idg__pview;
 struct idg__idcache;
 struct idg__rcache;
+struct idg__keys;
 
 struct idg_db {
 	struct idg__store *store;
@@ -46,6 +47,9 @@ struct idg_db {
 	struct idg__idcache *idcache;   /* ingest: distinct_id -> node */
 	struct idg__idcache *namecache; /* ingest: event name -> number */
 	struct idg__rcache *rcache;     /* resolve: answers per snapshot */
+	struct idg__keys *keys;         /* property names by number */
+	uint32_t *knums;                /* an event's names' numbers */
+	uint32_t knums_cap;
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;
@@ -74,6 +78,12 @@ int idg__settings_load(struct idg__txn *t, struct idg__settings *out,
 
 void idg__pview_free(struct idg__pview *v);
 void idg__rcache_free(struct idg__rcache *c);
+
+/*
+ * Makes the handle's property-name dictionary if needed and brings it up
+ * to the snapshot of t: before a write batch, and before bodies are read.
+ */
+int idg__db_keys(struct idg_db *db, struct idg__txn *t);
 
 /* Copies s into the handle's output buffer, NUL-terminated. */
 const char *idg__db_keep(struct idg_db *db, const void *s, size_t n);

@@ -20,7 +20,10 @@
 
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "ids.h"
+#include "keys.h"
 
 static void
 put_be(unsigned char *p, uint64_t v, int bytes)
@@ -94,8 +97,9 @@ body_get(struct idg__batch *b, uint64_t seq, struct idg__body *out)
 	int rc = idg__store_get(b->txn, IDG__T_EVBODY, &seq, sizeof(seq), &v,
 				b->err);
 
-	if (rc == IDG_ENOTFOUND || (rc == IDG_OK &&
-				    idg__body_decode(v.p, v.n, out) != 0))
+	if (rc == IDG_ENOTFOUND ||
+	    (rc == IDG_OK &&
+	     idg__body_decode(v.p, v.n, b->db->keys, out) != 0))
 		return idg__err_set(b->err, IDG_ECORRUPT,
 				    "event %llu is missing or corrupt",
 				    (unsigned long long)seq);
@@ -154,6 +158,34 @@ cursors(struct idg__batch *b)
 	return rc;
 }
 
+/* The numbers of the event's property names, in db->knums. */
+static int
+number_names(struct idg__batch *b, const struct idg__body *body)
+{
+	struct idg_db *db = b->db;
+	int rc = IDG_OK;
+
+	if (body->npkeys > db->knums_cap) {
+		uint32_t cap = body->npkeys < 64 ? 64 : body->npkeys;
+		uint32_t *p = realloc(db->knums, cap * sizeof(*p));
+
+		if (!p)
+			return idg__err_set(b->err, IDG_ENOMEM,
+					    "out of memory");
+		db->knums = p;
+		db->knums_cap = cap;
+	}
+	for (uint32_t i = 0; rc == IDG_OK && i < body->npkeys; i++) {
+		const struct idg__pkey *k = &body->pkeys[i];
+
+		rc = idg__keys_intern(db->keys, b->txn,
+				      (const char *)body->props + k->val -
+					  k->len,
+				      k->len, &db->knums[i], b->err);
+	}
+	return rc;
+}
+
 static int
 body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	 unsigned flags)
@@ -161,7 +193,12 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	struct idg__mpw *w = b->db->mpw;
 	const void *data;
 	size_t len;
-	int rc = idg__body_encode(w, &ev->body, ev->extra, ev->nextra);
+	int rc = number_names(b, &ev->body);
+
+	if (rc)
+		return rc;
+	rc = idg__body_encode(w, &ev->body, b->db->knums, ev->extra,
+			      ev->nextra);
 
 	if (rc)
 		return idg__err_set(b->err, rc, "encoding event %llu",

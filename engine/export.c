@@ -86,7 +86,7 @@ write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
 
 	rc = idg__store_get(x->t, IDG__T_EVBODY, &seq, sizeof(seq), &v,
 			    &x->db->err);
-	if (rc == IDG_OK && idg__body_decode(v.p, v.n, &body))
+	if (rc == IDG_OK && idg__body_decode(v.p, v.n, x->db->keys, &body))
 		rc = idg__err_set(&x->db->err, IDG_ECORRUPT,
 				  "event %llu is corrupt",
 				  (unsigned long long)seq);
@@ -97,15 +97,16 @@ write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
 	if (rc)
 		return rc;
 	if (x->o->format == IDG_FORMAT_MSGPACK) {
-		rc = idg__event_write_msgpack(x->mpw, x->name, x->name_len,
-					      &body, res.p, res.n);
+		rc = idg__event_write_msgpack(x->mpw, x->db->keys, x->name,
+					      x->name_len, &body, res.p,
+					      res.n);
 		data = idg__mpw_data(x->mpw, &len);
 		if (rc == IDG_OK && fwrite(data, 1, len, x->out) != len)
 			rc = idg__err_set(&x->db->err, IDG_EIO,
 					  "writing the export failed");
 	} else {
-		rc = idg__event_write_json(x->jw, x->name, x->name_len, &body,
-					   res.p, res.n);
+		rc = idg__event_write_json(x->jw, x->db->keys, x->name,
+					   x->name_len, &body, res.p, res.n);
 		idg_jw_newline(x->jw);
 	}
 	x->count++;
@@ -165,6 +166,8 @@ idg_export_events(idg_db *db, FILE *out, const struct idg_export_opts *opts,
 					  "out of memory");
 	if (rc == IDG_OK)
 		rc = idg__state_load(x.t, &st, &db->err);
+	if (rc == IDG_OK)
+		rc = idg__db_keys(db, x.t);
 	if (rc == IDG_OK) {
 		x.a = idg__asof_make(db, &st, x.o->at, x.o->view);
 		rc = export_range(&x);

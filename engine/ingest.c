@@ -20,6 +20,7 @@
 #include "idcache.h"
 #include "ids.h"
 #include "ingest.h"
+#include "keys.h"
 #include "reader.h"
 
 static int64_t
@@ -73,6 +74,8 @@ batch_begin(struct ingest *in)
 
 	if (rc == IDG_OK)
 		rc = idg__state_load(b->txn, &b->st, b->err);
+	if (rc == IDG_OK)
+		rc = idg__db_keys(b->db, b->txn);
 	in->now_ms = wall_ms();
 	return rc;
 }
@@ -289,6 +292,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		in->stats = saved; /* the failed batch left no trace */
 		idg__idcache_clear(db->idcache); /* nor its new nodes */
 		idg__idcache_clear(db->namecache);
+		idg__keys_clear(db->keys); /* nor its property names */
 	} else if (in->stop) {
 		rc = idg__err_set(&db->err, IDG_ESTOPPED,
 				  "stopped by the callback after %s %llu",

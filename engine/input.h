@@ -50,6 +50,19 @@ struct idg__opval {
 	int all_strings; /* an array whose elements are all strings */
 };
 
+/*
+ * Where one top-level property lies in the record's props, in bytes from
+ * props: its name's MessagePack header at `at`, the name's bytes just
+ * before `val` (len of them), and its value from `val` to the next
+ * property's `at` (or props_len). Lets a body store names as numbers
+ * without decoding the values.
+ */
+struct idg__pkey {
+	uint32_t at;
+	uint32_t val;
+	uint32_t len;
+};
+
 struct idg__field {
 	int type;     /* enum idg__ft */
 	const char *s; /* STRING: the unescaped bytes; numbers: their text */
@@ -87,6 +100,7 @@ struct idg__inrec {
 	uint32_t long_strings;           /* string values over 255 bytes */
 	const void *props;               /* properties as a MessagePack map */
 	size_t props_len;
+	const struct idg__pkey *pkeys;   /* nprops of them, or NULL */
 	const char *raw;                 /* the record's bytes in the input */
 	size_t raw_len;
 };

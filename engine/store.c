@@ -53,6 +53,7 @@ static const struct {
     [IDG__T_EVBODY] = {"evbody", MDB_INTEGERKEY},
     [IDG__T_FILES] = {"files", 0},
     [IDG__T_PROFILES] = {"profiles", MDB_INTEGERKEY},
+    [IDG__T_PKEYS] = {"pkeys", MDB_INTEGERKEY},
 };
 
 static int

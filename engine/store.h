@@ -20,6 +20,7 @@ enum idg__table {
 	IDG__T_EVBODY,  /* seq (uint64) -> msgpack event body */
 	IDG__T_FILES,   /* input content hash -> msgpack ingest progress */
 	IDG__T_PROFILES, /* node (uint32) -> [hidden, properties map] */
+	IDG__T_PKEYS,    /* property name number (uint32) -> name bytes */
 	IDG__T_COUNT
 };
 

@@ -811,3 +811,76 @@ Test(events, json_to_msgpack_ingests_like_the_json)
 	idg_close(other);
 	tu_rmdir(d2);
 }
+
+Test(events, two_processes_number_property_names_without_clashing)
+{
+	idg_db *h3;
+	pid_t pid;
+	int status;
+	const char *l1 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"u\",\"time\":1700000001,\"a1\":1}}\n";
+	const char *l2 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"u\",\"time\":1700000002,\"b1\":2}}\n";
+	const char *l3 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"u\",\"time\":1700000003,\"c1\":3,\"b1\":4,\"a1\":5}}\n";
+	char want[512], *out;
+
+	/* Each handle numbers names in its own memory: names another
+	 * process added since must be read before the next batch numbers
+	 * more (one handle per directory and process: an LMDB rule). */
+	ingest(db, l1);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		idg_db *h2 = open_at(dir, 0);
+		int rc = idg_ingest_buffer(h2, l2, strlen(l2), NULL, NULL);
+
+		idg_close(h2);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ingest(db, l3);
+	snprintf(want, sizeof(want), "%s%s%s", l1, l2, l3);
+	out = export_all(db);
+	cr_assert_str_eq(out, want);
+	free(out);
+	idg_close(db);
+	h3 = open_at(dir, 0);
+	out = export_all(h3);
+	cr_assert_str_eq(out, want);
+	free(out);
+	db = h3;
+}
+
+Test(events, long_names_and_a_full_dictionary_round_trip)
+{
+	/* 70 events of 1,000 new names each: past the 65,535 names the
+	 * dictionary holds, so later names are kept as text. One name is
+	 * longer than any the dictionary takes. */
+	char *in = NULL, *out;
+	size_t len = 0;
+	FILE *fp = open_memstream(&in, &len);
+
+	cr_assert_not_null(fp);
+	for (int e = 0; e < 70; e++) {
+		fprintf(fp, "{\"event\":\"Wide\",\"properties\":{"
+			    "\"distinct_id\":\"u\",\"time\":%d", 1700000000 + e);
+		if (e == 0) {
+			fputs(",\"", fp);
+			for (int i = 0; i < 300; i++)
+				fputc('n', fp);
+			fputs("\":true", fp);
+		}
+		for (int i = 0; i < 1000; i++)
+			fprintf(fp, ",\"p%d_%d\":%d", e, i, i);
+		fputs(",\"$browser\":\"Chrome\"}}\n", fp);
+	}
+	fclose(fp);
+	ingest(db, in);
+	out = export_all(db);
+	cr_assert_eq(strlen(out), strlen(in));
+	cr_assert(strcmp(out, in) == 0, "the export differs from the input");
+	free(out);
+	free(in);
+}

@@ -1,0 +1,51 @@
+/*
+ * keys.h — property names interned to small numbers in stored event bodies.
+ *
+ * An event body's top-level property names are mostly the same few dozen
+ * ("$current_url", "$browser", ...): a body stores each as its number in
+ * the pkeys table (MessagePack positive integer, 1 byte up to 127) instead
+ * of its text, which takes about a quarter off an event's stored size.
+ * Numbers count from 1 and never change; up to IDG__KEYS_MAX names of at
+ * most IDG__KEY_MAX_LEN bytes are interned, later or longer ones stay text
+ * (a body may hold both). Nested maps keep their names as text.
+ *
+ * A handle keeps the dictionary in memory (bounded by the limits above):
+ * idg__keys_sync brings it up to a transaction's snapshot, and must run
+ * at the start of each write batch (another handle may have added names)
+ * and before a reader decodes bodies.
+ */
+#ifndef IDG_KEYS_H
+#define IDG_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+#define IDG__KEYS_MAX 65535u
+#define IDG__KEY_MAX_LEN 255u
+
+struct idg__keys;
+
+struct idg__keys *idg__keys_new(void);
+void idg__keys_free(struct idg__keys *k);
+/* Forgets every name (after a failed batch: the next sync reloads). */
+void idg__keys_clear(struct idg__keys *k);
+
+/* Loads the names t sees that k does not know yet. */
+int idg__keys_sync(struct idg__keys *k, struct idg__txn *t,
+		   struct idg__err *e);
+/*
+ * The number of s[0..n), interned in the write transaction t if new;
+ * *num = 0 when the name stays text (too long, or the dictionary full).
+ */
+int idg__keys_intern(struct idg__keys *k, struct idg__txn *t, const char *s,
+		     size_t n, uint32_t *num, struct idg__err *e);
+/* The number of a known name, or 0. */
+uint32_t idg__keys_find(const struct idg__keys *k, const char *s, size_t n);
+/* The name of number num: 0, or -1 when num is unknown. */
+int idg__keys_name(const struct idg__keys *k, uint64_t num, const char **s,
+		   size_t *n);
+
+#endif

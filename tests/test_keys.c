@@ -1,0 +1,235 @@
+/*
+ * test_keys.c — the property-name dictionary (engine/keys.c) and event
+ * bodies whose property names are numbers: interning and lookups, another
+ * handle's names picked up by a sync, the limits past which names stay
+ * text, and bodies written and read back with numbered names.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_msgpack.h"
+#include "idgraph.h"
+#include "keys.h"
+#include "storefx.h"
+#include "testutil.h"
+
+#define S storefx
+
+static struct idg__keys *k;
+
+static void
+setup(void)
+{
+	fx_setup();
+	k = idg__keys_new();
+	cr_assert_not_null(k);
+	cr_assert_eq(idg__keys_sync(k, S.t, &S.e), IDG_OK, "%s", S.e.msg);
+}
+
+static void
+teardown(void)
+{
+	idg__keys_free(k);
+	fx_teardown();
+}
+
+TestSuite(keys, .init = setup, .fini = teardown);
+
+static uint32_t
+intern(struct idg__keys *d, const char *s)
+{
+	uint32_t num = 99;
+
+	cr_assert_eq(idg__keys_intern(d, S.t, s, strlen(s), &num, &S.e),
+		     IDG_OK, "%s", S.e.msg);
+	return num;
+}
+
+static void
+assert_name(const struct idg__keys *d, uint32_t num, const char *want)
+{
+	const char *s;
+	size_t n;
+
+	cr_assert_eq(idg__keys_name(d, num, &s, &n), 0, "number %u", num);
+	cr_assert_eq(n, strlen(want));
+	cr_assert_eq(memcmp(s, want, n), 0, "number %u", num);
+}
+
+Test(keys, names_get_numbers_from_one_and_keep_them)
+{
+	const char *s;
+	size_t n;
+
+	cr_assert_eq(idg__keys_find(k, "$browser", 8), 0);
+	cr_assert_eq(intern(k, "$browser"), 1);
+	cr_assert_eq(intern(k, "$os"), 2);
+	cr_assert_eq(intern(k, ""), 3);
+	cr_assert_eq(intern(k, "$browser"), 1);
+	cr_assert_eq(idg__keys_find(k, "$os", 3), 2);
+	cr_assert_eq(idg__keys_find(k, "$o", 2), 0);
+	assert_name(k, 1, "$browser");
+	assert_name(k, 3, "");
+	cr_assert_eq(idg__keys_name(k, 0, &s, &n), -1);
+	cr_assert_eq(idg__keys_name(k, 4, &s, &n), -1);
+}
+
+Test(keys, many_names_survive_the_tables_growth)
+{
+	char name[32];
+
+	for (uint32_t i = 1; i <= 5000; i++) {
+		snprintf(name, sizeof(name), "prop_%u", i);
+		cr_assert_eq(intern(k, name), i);
+	}
+	for (uint32_t i = 1; i <= 5000; i += 7) {
+		snprintf(name, sizeof(name), "prop_%u", i);
+		cr_assert_eq(idg__keys_find(k, name, strlen(name)), i);
+		assert_name(k, i, name);
+	}
+}
+
+Test(keys, a_sync_loads_the_names_another_handle_added)
+{
+	struct idg__keys *other = idg__keys_new();
+
+	cr_assert_eq(idg__keys_sync(other, S.t, &S.e), IDG_OK);
+	cr_assert_eq(intern(k, "a"), 1);
+	cr_assert_eq(intern(k, "b"), 2);
+	/* other has not seen them: a sync brings them in, in order. */
+	cr_assert_eq(idg__keys_find(other, "b", 1), 0);
+	cr_assert_eq(idg__keys_sync(other, S.t, &S.e), IDG_OK, "%s", S.e.msg);
+	cr_assert_eq(idg__keys_find(other, "b", 1), 2);
+	cr_assert_eq(intern(other, "c"), 3);
+	cr_assert_eq(idg__keys_sync(k, S.t, &S.e), IDG_OK);
+	cr_assert_eq(intern(k, "c"), 3);
+	cr_assert_eq(intern(k, "d"), 4);
+	/* A cleared dictionary (a failed batch) reloads what is stored. */
+	idg__keys_clear(other);
+	cr_assert_eq(idg__keys_find(other, "a", 1), 0);
+	cr_assert_eq(idg__keys_sync(other, S.t, &S.e), IDG_OK);
+	assert_name(other, 4, "d");
+	idg__keys_free(other);
+}
+
+Test(keys, long_names_and_names_past_the_limit_stay_text)
+{
+	char name[IDG__KEY_MAX_LEN + 2];
+
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	cr_assert_eq(intern(k, name), 0, "%zu bytes", strlen(name));
+	name[IDG__KEY_MAX_LEN] = '\0';
+	cr_assert_eq(intern(k, name), 1, "%zu bytes", strlen(name));
+	for (uint32_t i = 2; i <= IDG__KEYS_MAX; i++) {
+		snprintf(name, sizeof(name), "%u", i);
+		cr_assert_eq(intern(k, name), i);
+	}
+	cr_assert_eq(intern(k, "one too many"), 0);
+	cr_assert_eq(intern(k, "2"), 2, "known names keep their numbers");
+}
+
+/* ---- bodies with numbered names ---- */
+
+/* A props map of string names written as the parsers write it. */
+static const void *
+props_of(struct idg__mpw *w, const char *const *names, int n,
+	 const struct idg__pkey **pk, size_t *len)
+{
+	uint32_t count;
+	size_t at;
+
+	idg__mpw_reset(w);
+	at = idg__mpw_map_begin(w);
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(idg__mpw_prop_key(w, at, names[i],
+					       strlen(names[i])),
+			     IDG_OK);
+		/* A nested map's names are not top-level names. */
+		if (i == 1) {
+			size_t in = idg__mpw_map_begin(w);
+
+			idg__mpw_str(w, "inner", 5);
+			idg__mpw_int(w, -1);
+			idg__mpw_map_end(w, in, 1);
+		} else {
+			idg__mpw_str(w, names[i], strlen(names[i]));
+		}
+	}
+	idg__mpw_map_end(w, at, (uint32_t)n);
+	*pk = idg__mpw_pkeys(w, &count);
+	cr_assert_eq(count, (uint32_t)n);
+	return idg__mpw_data(w, len);
+}
+
+static char *
+body_json(const struct idg__keys *d, const void *data, size_t len, int *rc)
+{
+	struct idg__body b;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&buf, &n);
+	idg_jw *jw = idg_jw_open(fp);
+
+	*rc = idg__body_decode(data, len, d, &b);
+	if (*rc == IDG_OK)
+		*rc = idg__event_write_json(jw, d, "E", 1, &b, "u", 1);
+	idg_jw_close(jw);
+	fclose(fp);
+	return buf;
+}
+
+Test(keys, a_body_with_numbered_names_reads_back_as_its_text)
+{
+	const char *names[] = {"distinct_id", "nested", "$insert_id",
+			       "plain"};
+	struct idg__mpw *pw = idg__mpw_new(), *bw = idg__mpw_new();
+	const struct idg__pkey *pk;
+	struct idg__body b = {0};
+	uint32_t nums[4];
+	const void *data;
+	size_t len;
+	char *json;
+	int rc;
+
+	b.props = props_of(pw, names, 4, &pk, &b.props_len);
+	b.name = 1;
+	b.time_ms = 1000;
+	b.did = "distinct_id";
+	b.did_len = 11;
+	b.did_in_props = 1;
+	b.ins = "$insert_id";
+	b.ins_len = 10;
+	b.ins_in_props = 1;
+	b.pkeys = pk;
+	b.npkeys = 4;
+	nums[0] = intern(k, "distinct_id");
+	nums[1] = intern(k, "nested");
+	nums[2] = intern(k, "$insert_id");
+	nums[3] = 0; /* "plain" stays text */
+	cr_assert_eq(idg__body_encode(bw, &b, nums, NULL, 0), IDG_OK);
+	data = idg__mpw_data(bw, &len);
+	json = body_json(k, data, len, &rc);
+	cr_assert_eq(rc, IDG_OK);
+	cr_assert_str_eq(json,
+			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"u\",\"$distinct_id_before_identity\":"
+			 "\"distinct_id\",\"nested\":{\"inner\":-1},"
+			 "\"$insert_id\":\"$insert_id\",\"plain\":\"plain\"}}");
+	free(json);
+	/* Numbered names are shorter than their text. */
+	cr_assert_lt(len, b.props_len);
+	/* A dictionary without those numbers cannot read the body. */
+	{
+		struct idg__keys *empty = idg__keys_new();
+
+		json = body_json(empty, data, len, &rc);
+		cr_assert_eq(rc, IDG_ECORRUPT);
+		free(json);
+		idg__keys_free(empty);
+	}
+	idg__mpw_free(pw);
+	idg__mpw_free(bw);
+}
