@@ -21,7 +21,9 @@
 #include "ids.h"
 #include "ingest.h"
 #include "keys.h"
+#include "pipe.h"
 #include "reader.h"
+#include "source.h"
 
 static int64_t
 wall_ms(void)
@@ -30,40 +32,6 @@ wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-is_blank(const struct idg__line *ln)
-{
-	size_t i;
-
-	for (i = 0; i < ln->n; i++)
-		if (ln->p[i] != ' ' && ln->p[i] != '\t' && ln->p[i] != '\r')
-			return 0;
-	return 1;
-}
-
-static int
-ingest_line(struct ingest *in, struct idg__line *ln)
-{
-	struct idg__inrec jr = {0};
-
-	if (ln->n && ln->p[ln->n - 1] == '\r')
-		ln->n--;
-	if (is_blank(ln))
-		return IDG_OK;
-	if (ln->n > IDG__MAX_RECORD_BYTES && ln->p[0] != '[') {
-		char msg[96];
-
-		in->stats.records++;
-		jr.raw = ln->p;
-		jr.raw_len = ln->n;
-		snprintf(msg, sizeof(msg),
-			 "record is larger than 1 MiB (%zu bytes)", ln->n);
-		return idg__ingest_reject(in, &jr, 0, 0, "", msg);
-	}
-	return idg__json_parse_line(in->b.db->jp, ln->p, ln->n, ln->capacity,
-				    idg__ingest_record, in);
 }
 
 static int
@@ -82,12 +50,12 @@ batch_begin(struct ingest *in)
 
 /* Notes in the batch how far into its file the ingest has come. */
 static int
-note_file(struct ingest *in, const struct idg__reader *rd, int done)
+note_file(struct ingest *in, const struct idg__upos *pos, int done)
 {
 	struct idg__file f = *in->file;
 
-	f.offset = rd->consumed;
-	f.line = rd->line;
+	f.offset = pos->consumed;
+	f.line = pos->rd_line;
 	f.done = done;
 	f.format = in->format;
 	return idg__files_put(in->b.txn, in->file_key, &f, in->b.db->mpw,
@@ -95,14 +63,14 @@ note_file(struct ingest *in, const struct idg__reader *rd, int done)
 }
 
 static int
-batch_commit(struct ingest *in, const struct idg__reader *rd, int last)
+batch_commit(struct ingest *in, const struct idg__upos *pos, int last)
 {
 	struct idg__batch *b = &in->b;
 	struct idg_progress prog;
 	int rc = idg__state_save(b->txn, &b->st, b->err);
 
 	if (rc == IDG_OK && in->file)
-		rc = note_file(in, rd, last);
+		rc = note_file(in, pos, last);
 	if (rc)
 		idg__store_abort(b->txn);
 	else
@@ -112,9 +80,9 @@ batch_commit(struct ingest *in, const struct idg__reader *rd, int last)
 	if (rc)
 		return rc;
 	in->stats.batches++;
-	in->stats.bytes = rd->consumed;
+	in->stats.bytes = pos->consumed;
 	prog = (struct idg_progress){in->stats.records, in->stats.rejected,
-				     rd->consumed};
+				     pos->consumed};
 	if (in->opts->on_progress &&
 	    in->opts->on_progress(in->opts->user, &prog) != 0)
 		in->stop = 1;
@@ -143,81 +111,71 @@ prepare(struct idg_db *db)
 }
 
 static int
-read_error(struct ingest *in, const struct idg__reader *rd)
+read_error(struct ingest *in, uint64_t line)
 {
 	return idg__err_set(in->b.err, IDG_EIO, "read error after %s %llu",
 			    in->format == IDG_FORMAT_MSGPACK ? "value" : "line",
-			    (unsigned long long)rd->line);
+			    (unsigned long long)line);
 }
 
-/* One line of JSON: 1, 0 at the end of input, or an error code. */
-static int
-json_unit(struct ingest *in, struct idg__reader *rd)
-{
-	struct idg__line ln;
-	int got = idg__reader_line(rd, &ln), rc;
+/* Where the units come from: the source itself, or the pipe over it. */
+struct feed {
+	struct ingest *in;
+	struct idg__source src;
+	struct idg__pipe *pipe; /* NULL: one thread */
+	struct idg__upos pos;   /* of the unit last taken */
+};
 
-	if (got <= 0)
-		return got < 0 ? read_error(in, rd) : 0;
-	in->line = rd->line;
-	rc = ingest_line(in, &ln);
-	if (rc == IDG_ESTOPPED && in->stop)
-		rc = IDG_OK;
-	return rc ? rc : 1;
+/* Every record goes to the appliers with the line of its unit. */
+static int
+unit_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
+	    int in_array, const char *error)
+{
+	struct feed *f = ctx;
+
+	f->in->line = f->pipe ? f->pos.line : f->src.line;
+	return idg__ingest_record(f->in, jr, index, in_array, error);
 }
 
-/* A MessagePack value cut short by the end of the input. */
 static int
-truncated(struct ingest *in, const char *p, size_t n)
+feed_start(struct ingest *in, struct feed *f, struct idg__reader *rd)
 {
-	struct idg__inrec bare = {0};
+	struct idg_db *db = in->b.db;
 
-	in->stats.records++;
-	bare.raw = p;
-	bare.raw_len = n;
-	return idg__ingest_reject(
-	    in, &bare, 0, 0, "",
-	    "truncated MessagePack value at the end of the input");
+	memset(f, 0, sizeof(*f));
+	f->in = in;
+	f->src = (struct idg__source){rd, in->format == IDG_FORMAT_MSGPACK,
+				      db->jp, db->mpin, unit_record, f, 0, 0};
+	if (in->opts->threads == 1)
+		return IDG_OK;
+	if (idg__pipe_start(&f->pipe, &f->src))
+		return idg__err_set(in->b.err, IDG_ENOMEM,
+				    "cannot start the parse thread; ingest "
+				    "with one thread (--threads 1)");
+	return IDG_OK;
 }
 
-/* One top-level MessagePack value: 1, 0 at the end, or an error code. */
+/* One unit: 1, 0 at the end of the input, or an error code. */
 static int
-msgpack_unit(struct ingest *in, struct idg__reader *rd)
+next_unit(struct ingest *in, struct feed *f)
 {
-	const char *p;
-	size_t n, off;
-	int rc;
+	struct idg__reader *rd = f->src.rd;
+	int got;
 
-	for (;;) {
-		idg__reader_window(rd, &p, &n);
-		off = 0;
-		in->line = rd->line + 1;
-		rc = n ? idg__mpin_next(in->b.db->mpin, p, n, &off,
-					idg__ingest_record, in)
-		       : IDG__MPIN_MORE;
-		if (rc == IDG_ESTOPPED && in->stop)
-			rc = IDG_OK;
-		if (rc != IDG__MPIN_MORE)
-			break;
-		rc = idg__reader_more(rd);
-		if (rc < 0)
-			return read_error(in, rd);
-		if (rc > 0 && n == 0)
-			return 0;
-		if (rc > 0) {
-			rc = truncated(in, p, n);
-			off = n;
-			break;
-		}
+	if (f->pipe) {
+		got = idg__pipe_unit(f->pipe, unit_record, f, &f->pos);
+	} else {
+		got = idg__source_unit(&f->src);
+		f->pos = (struct idg__upos){f->src.line, rd->line,
+					    rd->consumed};
 	}
-	if (rc == IDG__MPIN_BROKEN) {
-		in->broken = 1;
-		rc = IDG_OK;
-	}
-	if (rc)
-		return rc;
-	idg__reader_skip(rd, off);
-	return in->broken ? 0 : 1;
+	if (got == IDG_ESTOPPED && in->stop)
+		return 1; /* the unit's other records were not read */
+	if (got == IDG__SOURCE_EREAD)
+		return read_error(in, f->pos.rd_line);
+	if (got == IDG_ENOMEM && !in->b.err->msg[0])
+		return idg__err_set(in->b.err, got, "out of memory");
+	return got;
 }
 
 static int
@@ -229,7 +187,7 @@ pick_format(struct ingest *in, struct idg__reader *rd)
 		return IDG_OK;
 	c = idg__reader_peek(rd);
 	if (c == -1 && rd->fp && ferror(rd->fp))
-		return read_error(in, rd);
+		return read_error(in, rd->line);
 	in->format = c >= 0 && idg__mpin_sniff((unsigned char)c)
 			 ? IDG_FORMAT_MSGPACK
 			 : IDG_FORMAT_JSONL;
@@ -252,14 +210,16 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 	struct idg_db *db = in->b.db;
 	struct idg_ingest_stats saved = in->stats;
 	uint64_t in_batch = 0, since_drop = 0, before;
+	struct feed f = {0};
 	int rc = pick_format(in, rd), got = 1;
 
 	if (rc == IDG_OK)
 		rc = batch_begin(in);
+	if (rc == IDG_OK)
+		rc = feed_start(in, &f, rd);
 	while (rc == IDG_OK && !in->stop && got > 0) {
 		before = in->stats.records;
-		got = in->format == IDG_FORMAT_MSGPACK ? msgpack_unit(in, rd)
-						       : json_unit(in, rd);
+		got = next_unit(in, &f);
 		if (got < 0)
 			rc = got;
 		in_batch += in->stats.records - before;
@@ -269,20 +229,21 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 			since_drop = 0;
 		}
 		if (rc == IDG_OK && got > 0 && in_batch >= db->batch_size) {
-			rc = batch_commit(in, rd, 0);
+			rc = batch_commit(in, &f.pos, 0);
 			saved = in->stats;
 			in_batch = 0;
 			if (rc == IDG_OK && !in->stop)
 				rc = batch_begin(in);
 		}
 	}
+	idg__pipe_end(f.pipe);
 	if (rc == IDG_OK && in->b.txn && in_batch == 0 && !in->file) {
 		/* Nothing since the last commit: no empty batch. */
 		idg__store_abort(in->b.txn);
 		in->b.txn = NULL;
 		in->b.evc = in->b.bodyc = NULL;
 	} else if (rc == IDG_OK && in->b.txn) {
-		rc = batch_commit(in, rd, got == 0);
+		rc = batch_commit(in, &f.pos, got == 0);
 		saved = in->stats;
 	}
 	if (rc) {
@@ -298,7 +259,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 				  "stopped by the callback after %s %llu",
 				  in->format == IDG_FORMAT_MSGPACK ? "value"
 								   : "line",
-				  (unsigned long long)rd->line);
+				  (unsigned long long)f.pos.rd_line);
 	}
 	return rc;
 }

@@ -16,7 +16,6 @@ struct ingest {
 	uint64_t line;
 	int stop;   /* a callback asked to stop */
 	int format; /* enum idg_format, once known */
-	int broken; /* a MessagePack stream that cannot be read further */
 	struct idg__scratch scratch;  /* record validation's room */
 	const struct idg__file *file; /* idg_ingest_file(): what it is */
 	const unsigned char *file_key;

@@ -296,9 +296,16 @@ struct idg_ingest_opts {
 	/* idg_ingest_file() only: */
 	int force;  /* ingest a file again that was ingested whole before */
 	int resume; /* continue a file where an interrupted ingest stopped */
+	/*
+	 * 0 (the default): input is read and parsed on a thread of the
+	 * call's own while the calling thread applies, a few MiB ahead at
+	 * most; 1: everything on the calling thread. The results are the
+	 * same; callbacks always run on the calling thread.
+	 */
+	int threads;
 };
 
-#define IDG_INGEST_OPTS_INIT {IDG_CLOCK_EVENT, NULL, NULL, NULL, 0, 0, 0}
+#define IDG_INGEST_OPTS_INIT {IDG_CLOCK_EVENT, NULL, NULL, NULL, 0, 0, 0, 0}
 
 /* Counts of one ingest call. */
 struct idg_ingest_stats {

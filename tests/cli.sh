@@ -1635,6 +1635,32 @@ expect_eq "ingest summary: anonymous profile warning" \
   "$(grep 'profiles_for_anonymous_ids' "$T/out")" \
   "  profiles_for_anonymous_ids: 1"
 
+# --threads: one thread or two give the same database, rejects and summary.
+run gen --events 3000 --seed 7 --noise
+cp "$T/out" "$T/noisy.jsonl"
+for n in 1 2; do
+  run init "$T/dbthr$n"
+  run ingest "$T/dbthr$n" "$T/noisy.jsonl" --threads $n --batch-size 500 \
+    --rejects "$T/rej$n.jsonl"
+  expect_rc "ingest --threads $n" 0
+  grep -v '^files:' "$T/out" >"$T/sum$n"
+  cp "$T/err" "$T/errthr$n"
+  run export events "$T/dbthr$n"
+  cp "$T/out" "$T/exthr$n"
+done
+expect_eq "--threads 1 and 2: same export" \
+  "$(cmp -s "$T/exthr1" "$T/exthr2" && echo same)" "same"
+expect_eq "--threads 1 and 2: same rejects file" \
+  "$(cmp -s "$T/rej1.jsonl" "$T/rej2.jsonl" && echo same)" "same"
+expect_eq "--threads 1 and 2: same messages" \
+  "$(cmp -s "$T/errthr1" "$T/errthr2" && echo same)" "same"
+expect_eq "--threads 1 and 2: same summary" \
+  "$(cmp -s "$T/sum1" "$T/sum2" && echo same)" "same"
+expect_eq "--threads: the noisy input had rejects" \
+  "$(test -s "$T/rej1.jsonl" && echo some)" "some"
+expect_usage "ingest --threads 3" ingest "$T/dbthr1" "$T/noisy.jsonl" \
+  --threads 3
+
 ###########################################################################
 
 printf '%d passed, %d failed\n' "$pass" "$failed"

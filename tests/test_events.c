@@ -884,3 +884,120 @@ Test(events, long_names_and_a_full_dictionary_round_trip)
 	free(out);
 	free(in);
 }
+
+/* ---- one thread or two ---------------------------------------------- */
+
+/* Every reject as a line of text: where, which field, why, which bytes. */
+static int
+reject_text(void *user, const struct idg_reject *r)
+{
+	fprintf(user, "%llu %u %d %s %s %zu %.*s\n",
+		(unsigned long long)r->line, r->index, r->in_array, r->field,
+		r->message, r->raw_len, (int)(r->raw_len < 60 ? r->raw_len : 60),
+		r->raw);
+	return 0;
+}
+
+/* Ingests text into a fresh database with `threads`; returns its dump,
+ * and the rejects and counts as text in *log. */
+static char *
+ingest_with(const char *text, size_t len, int threads, char **log)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	char *d = tu_tmpdir(), *out;
+	size_t n = 0;
+	FILE *fp = open_memstream(log, &n);
+	idg_db *h = open_at(d, 300);
+
+	io.threads = threads;
+	io.on_reject = reject_text;
+	io.user = fp;
+	cr_assert_eq(idg_ingest_buffer(h, text, len, &io, &st), 0, "%s",
+		     idg_errmsg(h));
+	fprintf(fp, "records %llu rejected %llu events %llu bytes %llu "
+		    "batches %llu duplicates %llu\n",
+		(unsigned long long)st.records,
+		(unsigned long long)st.rejected, (unsigned long long)st.events,
+		(unsigned long long)st.bytes, (unsigned long long)st.batches,
+		(unsigned long long)st.duplicates);
+	fclose(fp);
+	out = dump(h);
+	idg_close(h);
+	tu_rmdir(d);
+	return out;
+}
+
+Test(events, one_thread_and_two_make_the_same_database)
+{
+	char *good = generated(3000), *text, *a, *b, *la, *lb;
+	size_t big = (size_t)1024 * 1024 + 10, len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	const char *cut = good;
+
+	/* The generated lines, with bad and odd ones among them, and one
+	 * record larger than the parse stage's 1 MiB chunks. */
+	for (int i = 0; i < 3000; i++) {
+		const char *nl = strchr(cut, '\n');
+
+		fwrite(cut, 1, (size_t)(nl - cut) + 1, fp);
+		cut = nl + 1;
+		if (i % 97 == 5)
+			fputs("{\"event\":\"broken\",\n", fp);
+		if (i % 211 == 7)
+			fputs("\r\n   \n", fp);
+		if (i % 331 == 9)
+			fputs("[{\"event\":\"ok\",\"properties\":{\"distinct_id\":"
+			      "\"a\",\"time\":1700000000}},{\"event\":1}]\n",
+			      fp);
+		if (i == 1500) {
+			fputs("{\"event\":\"huge\",\"properties\":{\"x\":\"", fp);
+			for (size_t k = 0; k < big; k++)
+				fputc('x', fp);
+			fputs("\"}}\n", fp);
+		}
+	}
+	fclose(fp);
+	a = ingest_with(text, len, 1, &la);
+	b = ingest_with(text, len, 0, &lb);
+	cr_assert(strstr(la, "larger than 1 MiB"), "%.200s", la);
+	/* 31 broken lines, 10 bad array elements, the huge record. */
+	cr_assert(strstr(la, " rejected 42 "), "%s", la);
+	cr_assert_str_eq(la, lb);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	free(la);
+	free(lb);
+	free(text);
+	free(good);
+}
+
+Test(events, one_thread_and_two_read_messagepack_alike)
+{
+	msgpack_sbuffer sb;
+	char *a, *b, *la, *lb, *broken;
+	size_t n;
+
+	msgpack_sbuffer_init(&sb);
+	for (int i = 0; i < 500; i++)
+		pack_twin(&sb);
+	/* A value cut short at the end; then a stream broken midway. */
+	a = ingest_with(sb.data, sb.size - 3, 1, &la);
+	b = ingest_with(sb.data, sb.size - 3, 0, &lb);
+	cr_assert(strstr(la, "truncated"), "%.200s", la);
+	cr_assert_str_eq(la, lb);
+	cr_assert_str_eq(a, b);
+	free(a), free(b), free(la), free(lb);
+	n = sb.size / 2;
+	broken = malloc(sb.size);
+	memcpy(broken, sb.data, sb.size);
+	broken[n] = (char)0xc1;
+	a = ingest_with(broken, sb.size, 1, &la);
+	b = ingest_with(broken, sb.size, 0, &lb);
+	cr_assert_str_eq(la, lb);
+	cr_assert_str_eq(a, b);
+	free(a), free(b), free(la), free(lb);
+	free(broken);
+	msgpack_sbuffer_destroy(&sb);
+}

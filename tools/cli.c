@@ -21,7 +21,7 @@ static const struct command commands[] = {
     {"ingest", cmd_ingest,
      O(OPT_REJECTS) | O(OPT_CLOCK) | O(OPT_FORMAT) | O(OPT_FORCE) |
 	 O(OPT_RESUME) | O(OPT_BATCH_SIZE) | O(OPT_NOSYNC) | O(OPT_QUIET) |
-	 O(OPT_JSON),
+	 O(OPT_JSON) | O(OPT_THREADS),
      1, -1, "DIR [FILE ...|-]", &help_ingest},
     {"resolve", cmd_resolve, O(OPT_AT) | O(OPT_VIEW) | O(OPT_JSON), 2, 2,
      "DIR DISTINCT_ID", &help_resolve},
@@ -102,6 +102,7 @@ static const struct optdef {
     [OPT_SEED] = {"seed", 1},
     [OPT_NOISE] = {"noise", 0},
     [OPT_RUNS] = {"runs", 1},
+    [OPT_THREADS] = {"threads", 1},
 };
 
 static int

@@ -58,6 +58,7 @@ enum opt {
 	OPT_SEED,
 	OPT_NOISE,
 	OPT_RUNS,
+	OPT_THREADS, /* ingest */
 	OPT_COUNT
 };
 
@@ -76,6 +77,8 @@ struct args {
 struct cmd_help {
 	const char *usage; /* after "usage: idgraph " */
 	const char *text;  /* what it does, options, what it prints */
+	const char *more;  /* text continued, or NULL (C caps a string
+			      literal at 4095 bytes) */
 };
 
 /* One row of the command table: how main() parses and runs a command. */

@@ -44,12 +44,13 @@ const struct cmd_help help_init = {
     "                       (default 500; 0 means no cap)\n"
     "\n"
     "prints: one line, e.g. \"created DIR: mode original, merge delay\n"
-    "3600 s, cluster cap 500\".\n"};
+    "3600 s, cluster cap 500\".\n", NULL};
 
 const struct cmd_help help_ingest = {
     "ingest DIR [FILE ...|-] [--rejects FILE] [--clock event|wall]\n"
     "                      [--format auto|jsonl|msgpack] [--force|--resume]\n"
-    "                      [--batch-size N] [--nosync] [--quiet] [--json]\n"
+    "                      [--batch-size N] [--nosync] [--threads 1|2]\n"
+    "                      [--quiet] [--json]\n"
     "\n",
     "Ingests Mixpanel-shaped records from each FILE in order; \"-\" or no\n"
     "FILE reads stdin. The input is JSON lines ({\"event\": ...,\n"
@@ -97,9 +98,12 @@ const struct cmd_help help_ingest = {
     "  --batch-size N   records per write transaction (default 100000)\n"
     "  --nosync         no flush of each batch to disk (faster; a crash\n"
     "                   may lose the last batches, never half of one)\n"
+    "  --threads N      2 (default): read and parse on a second thread\n"
+    "                   while the first applies, at most ~4 MiB ahead;\n"
+    "                   1: one thread. The results are the same\n"
     "  --quiet          no progress display\n"
     "  --json           print the summary as one JSON object\n"
-    "\n"
+    "\n",
     "prints: progress on stderr when it is a terminal (records, records/s,\n"
     "share of the file); a note on stderr for each file skipped, or resumed\n"
     "(\"idgraph: FILE: resumed at line N; ...\", \"value N\" for\n"
@@ -134,7 +138,7 @@ const struct cmd_help help_resolve = {
     "(in the order the database first saw them). With --json:\n"
     "{\"distinct_id\", \"canonical\", \"cluster_size\", \"members\": [...],\n"
     "\"at\": T in milliseconds or null, \"view\"}. An id the database had\n"
-    "not seen (by T) is an error (exit status 1).\n" DASH_HELP};
+    "not seen (by T) is an error (exit status 1).\n" DASH_HELP, NULL};
 
 const struct cmd_help help_cluster = {
     "cluster DIR DISTINCT_ID [--at T] [--view live|reported]\n"
@@ -145,7 +149,7 @@ const struct cmd_help help_cluster = {
     "options:\n" TIME_HELP VIEW_HELP "  --json          print one JSON object\n"
     "\n"
     "prints: one member per line. With --json: {\"canonical\",\n"
-    "\"members\": [...]}.\n" DASH_HELP};
+    "\"members\": [...]}.\n" DASH_HELP, NULL};
 
 const struct cmd_help help_log = {
     "log DIR [--json]\n\n",
@@ -164,7 +168,8 @@ const struct cmd_help help_log = {
     "b],\n"
     "\"insert_id\", \"outcome\", \"reason\", \"description\", "
     "\"canonical\"};\n"
-    "insert_id, reason and description are null when there is none.\n"};
+    "insert_id, reason and description are null when there is none.\n",
+    NULL};
 
 const struct cmd_help help_export = {
     "export mappings DIR [--format csv|jsonl] [--at T]\n"
@@ -209,7 +214,7 @@ const struct cmd_help help_export = {
     "no history, so no --at) as JSON lines {\"$distinct_id\": the\n"
     "cluster's canonical id, \"$properties\": {...}, \"$distinct_ids\":\n"
     "[every id of the cluster]}, or MessagePack maps of that shape. A\n"
-    "hidden profile's \"$distinct_id\" is the id it is stored under.\n"};
+    "hidden profile's \"$distinct_id\" is the id it is stored under.\n", NULL};
 
 #define REPORT_TIME_HELP                                                       \
 	"  --at T          report time (default: the database's current\n"     \
@@ -276,7 +281,7 @@ const struct cmd_help help_report = {
     "Usage errors (exit status 2): an event name the database never saw\n"
     "(the message lists the known ones), an empty step name, fewer than\n"
     "two steps, --from not before --to, a malformed time, window, interval\n"
-    "or view.\n"};
+    "or view.\n", NULL};
 
 const struct cmd_help help_profile = {
     "profile DIR DISTINCT_ID [--json]\n\n",
@@ -293,7 +298,7 @@ const struct cmd_help help_profile = {
     "JSON, types exact), or \"properties: no profile\". With --json:\n"
     "{\"distinct_id\": canonical, \"distinct_ids\": [...], \"properties\":\n"
     "{...} or null}. An id the database never saw is an error (exit\n"
-    "status 1).\n" DASH_HELP};
+    "status 1).\n" DASH_HELP, NULL};
 
 const struct cmd_help help_profiles = {
     "profiles DIR [--where PROP=VALUE] [--limit N] [--hidden]\n"
@@ -317,7 +322,7 @@ const struct cmd_help help_profiles = {
     "blocks are separated by a blank line, and a last line says \"N\n"
     "profiles\". With --json, one object per line in the shape of export\n"
     "profiles: {\"$distinct_id\", \"$properties\", \"$distinct_ids\"}, and\n"
-    "\"$hidden\": true on hidden ones.\n"};
+    "\"$hidden\": true on hidden ones.\n", NULL};
 
 const struct cmd_help help_compare = {
     "compare FILE ... [--modes original,simplified,legacy]\n"
@@ -364,7 +369,7 @@ const struct cmd_help help_compare = {
     "\"pending_merges\", \"at\" (ISO 8601), \"database\" (the --keep path, or\n"
     "null)}. Simplified mode counts a device linked to a user as merged,\n"
     "and a device already linked to another user as\n"
-    "errAnonDistinctIdAssignedAlready.\n"};
+    "errAnonDistinctIdAssignedAlready.\n", NULL};
 
 const struct cmd_help help_info = {
     "info DIR [--json]\n\n",
@@ -376,7 +381,7 @@ const struct cmd_help help_info = {
     "prints: mode, merge delay, cluster cap, stamp (ms and ISO 8601 UTC;\n"
     "\"none\" before any record), records, nodes, log size. With --json:\n"
     "{\"mode\", \"merge_delay_ms\", \"cluster_cap\", \"stamp\" (null before\n"
-    "any record), \"stamp_time\", \"records\", \"nodes\", \"log_size\"}.\n"};
+    "any record), \"stamp_time\", \"records\", \"nodes\", \"log_size\"}.\n", NULL};
 
 const struct cmd_help help_gen = {
     "gen --events N [--seed S] [--noise] [--format jsonl|msgpack]\n\n",
@@ -405,7 +410,7 @@ const struct cmd_help help_gen = {
     "                  to a terminal)\n"
     "\n"
     "prints: the records, one JSON object a line or MessagePack maps back\n"
-    "to back.\n"};
+    "to back.\n", NULL};
 
 const struct cmd_help help_bench = {
     "bench [--events N] [--seed S] [--runs R] [--json]\n\n",
@@ -448,12 +453,13 @@ const struct cmd_help help_bench = {
     "\"funnel\", \"graph\", \"peak_rss_bytes\", \"db_bytes\",\n"
     "\"ingest_stats\", \"graph_stats\", \"checks\": {\"counts_match\",\n"
     "\"msgpack_matches_jsonl\", \"uf_matches_engine\", ...}, \"skipped\"};\n"
-    "a skipped baseline's figures are null.\n"};
+    "a skipped baseline's figures are null.\n",
+    NULL};
 
 const struct cmd_help help_version = {
     "version\n\n",
     "Prints \"idgraph VERSION\" (and the library's version when it\n"
-    "differs from the one the tool was built with).\n"};
+    "differs from the one the tool was built with).\n", NULL};
 
 /* ------------------------------------------------------------------ */
 /* Printing it                                                         */
@@ -461,7 +467,8 @@ const struct cmd_help help_version = {
 void
 print_help(const struct command *c)
 {
-	printf("usage: idgraph %s%s", c->help->usage, c->help->text);
+	printf("usage: idgraph %s%s%s", c->help->usage, c->help->text,
+	       c->help->more ? c->help->more : "");
 }
 
 static void

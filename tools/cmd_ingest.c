@@ -208,7 +208,7 @@ ingest_options(const struct args *a, struct idg_options *o,
 	       struct idg_ingest_opts *io)
 {
 	const char *clock = a->val[OPT_CLOCK];
-	uint64_t batch;
+	uint64_t batch, threads = 2;
 
 	if (a->val[OPT_BATCH_SIZE]) {
 		if (parse_uint_opt(a, OPT_BATCH_SIZE, 1, UINT32_MAX, &batch))
@@ -217,6 +217,10 @@ ingest_options(const struct args *a, struct idg_options *o,
 	}
 	if (a->val[OPT_NOSYNC])
 		o->durability = IDG_NOSYNC;
+	if (a->val[OPT_THREADS] &&
+	    parse_uint_opt(a, OPT_THREADS, 1, 2, &threads))
+		return EXIT_USAGE;
+	io->threads = (int)threads == 1 ? 1 : 0;
 	if (clock == NULL || strcmp(clock, "event") == 0)
 		io->clock = IDG_CLOCK_EVENT;
 	else if (strcmp(clock, "wall") == 0)

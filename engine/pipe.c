@@ -1,0 +1,316 @@
+/*
+ * pipe.c — the two-stage ingest (see pipe.h).
+ *
+ * A record crosses threads as a copy: its struct, and the bytes behind
+ * each of its pointers in the chunk's arena, remembered as offsets (the
+ * arena may move while it grows) and turned back into pointers by the
+ * apply stage. A chunk is owned by one thread at a time; the ring's
+ * states change under one mutex.
+ */
+#include "pipe.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idgraph.h"
+
+#define NCHUNKS 4
+#define CHUNK_BYTES (1u << 20)
+#define CHUNK_UNITS 1024u
+
+/* The string fields of a record, each a (s, n) pair. */
+#define STRING_FIELDS(X)                                                      \
+	X(event) X(properties) X(profile_id) X(distinct_id) X(time)           \
+	X(insert_id) X(identified_id) X(anon_id) X(anon_distinct_id)          \
+	X(alias) X(user_id) X(device_id) X(distinct_ids) X(merge_ids[0])      \
+	X(merge_ids[1]) X(ptime) X(ignore_time) X(ignore_alias)
+
+#define COUNT_ONE(f) +1
+/* Pointers of a record: the strings, the operators, props, pkeys, raw. */
+#define NREFS (0 STRING_FIELDS(COUNT_ONE) + IDG__OP_COUNT + 3)
+
+struct slot {
+	struct idg__inrec rec;
+	size_t ref[NREFS]; /* arena offset + 1 of each pointer; 0: NULL */
+	size_t error;      /* the same, of an unreadable record's reason */
+	uint32_t index;
+	int in_array;
+};
+
+struct unit {
+	uint32_t end; /* its records are the slots before end */
+	int got;      /* what idg__source_unit returned */
+	struct idg__upos pos;
+};
+
+struct chunk {
+	struct slot *slots;
+	uint32_t nslots, slots_cap;
+	struct unit units[CHUNK_UNITS];
+	uint32_t nunits;
+	char *arena;
+	size_t used, cap;
+	int failed; /* out of memory while filling */
+	int ready;  /* filled, for the apply stage */
+};
+
+struct idg__pipe {
+	struct idg__source src;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;       /* the apply stage wants no more */
+	struct chunk chunks[NCHUNKS];
+	uint32_t fill;  /* the parse stage's chunk */
+	uint32_t take;  /* the apply stage's chunk */
+	uint32_t unit;  /* the next unit of chunks[take] */
+	int taken;      /* chunks[take] is held by the apply stage */
+	int ended;      /* the last unit was taken: end holds its result */
+	int end;
+	struct idg__upos end_pos;
+};
+
+/* Copies n bytes at p into the arena: offset + 1, or 0 for NULL. */
+static size_t
+put(struct chunk *c, const void *p, size_t n)
+{
+	size_t at = (c->used + 7) & ~(size_t)7;
+
+	if (!p)
+		return 0;
+	if (at + n > c->cap) {
+		size_t cap = c->cap ? c->cap : CHUNK_BYTES;
+		char *a;
+
+		while (cap < at + n)
+			cap *= 2;
+		if (!(a = realloc(c->arena, cap))) {
+			c->failed = 1;
+			return 0;
+		}
+		c->arena = a;
+		c->cap = cap;
+	}
+	if (n)
+		memcpy(c->arena + at, p, n);
+	c->used = at + n;
+	return at + 1;
+}
+
+static const void *
+at(const struct chunk *c, size_t ref)
+{
+	return ref ? c->arena + ref - 1 : NULL;
+}
+
+static void
+save(struct chunk *c, struct slot *s, const struct idg__inrec *r)
+{
+	int k = 0;
+
+	s->rec = *r;
+#define SAVE(f) s->ref[k++] = put(c, r->f.s, r->f.n);
+	STRING_FIELDS(SAVE)
+#undef SAVE
+	for (int i = 0; i < IDG__OP_COUNT; i++)
+		s->ref[k++] = put(c, r->ops[i].mp, r->ops[i].mp_len);
+	s->ref[k++] = put(c, r->props, r->props_len);
+	s->ref[k++] = put(c, r->pkeys,
+			  r->pkeys ? r->nprops * sizeof(*r->pkeys) : 0);
+	s->ref[k++] = put(c, r->raw, r->raw_len);
+}
+
+static void
+load(const struct chunk *c, struct slot *s)
+{
+	struct idg__inrec *r = &s->rec;
+	int k = 0;
+
+#define LOAD(f) r->f.s = at(c, s->ref[k++]);
+	STRING_FIELDS(LOAD)
+#undef LOAD
+	for (int i = 0; i < IDG__OP_COUNT; i++)
+		r->ops[i].mp = at(c, s->ref[k++]);
+	r->props = at(c, s->ref[k++]);
+	r->pkeys = at(c, s->ref[k++]);
+	r->raw = at(c, s->ref[k++]);
+}
+
+/* The parse stage's idg__inrec_fn: a copy of the record into the chunk. */
+static int
+keep_record(void *ctx, const struct idg__inrec *r, uint32_t index,
+	    int in_array, const char *error)
+{
+	struct idg__pipe *p = ctx;
+	struct chunk *c = &p->chunks[p->fill];
+	struct slot *s;
+
+	if (c->nslots == c->slots_cap) {
+		uint32_t cap = c->slots_cap ? 2 * c->slots_cap : 1024;
+
+		s = realloc(c->slots, cap * sizeof(*s));
+		if (!s) {
+			c->failed = 1;
+			return IDG_ENOMEM;
+		}
+		c->slots = s;
+		c->slots_cap = cap;
+	}
+	s = &c->slots[c->nslots];
+	save(c, s, r);
+	s->error = error ? put(c, error, strlen(error) + 1) : 0;
+	s->index = index;
+	s->in_array = in_array;
+	if (c->failed)
+		return IDG_ENOMEM;
+	c->nslots++;
+	return IDG_OK;
+}
+
+/* Hands chunks[fill] over and waits for the next to be free: 0, or 1 if
+ * the apply stage stopped. */
+static int
+publish(struct idg__pipe *p)
+{
+	int stop;
+
+	pthread_mutex_lock(&p->mu);
+	p->chunks[p->fill].ready = 1;
+	p->fill = (p->fill + 1) % NCHUNKS;
+	pthread_cond_broadcast(&p->cv);
+	while (!p->stop && p->chunks[p->fill].ready)
+		pthread_cond_wait(&p->cv, &p->mu);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
+}
+
+static void *
+parse_stage(void *arg)
+{
+	struct idg__pipe *p = arg;
+	struct idg__reader *rd = p->src.rd;
+
+	for (;;) {
+		struct chunk *c = &p->chunks[p->fill];
+		struct unit *u = &c->units[c->nunits++];
+		int got = idg__source_unit(&p->src);
+
+		u->end = c->nslots;
+		u->got = c->failed ? IDG_ENOMEM : got;
+		u->pos = (struct idg__upos){p->src.line, rd->line,
+					    rd->consumed};
+		if (u->got != 1) {
+			publish(p);
+			return NULL;
+		}
+		if ((c->nunits == CHUNK_UNITS || c->used >= CHUNK_BYTES) &&
+		    publish(p))
+			return NULL;
+	}
+}
+
+int
+idg__pipe_start(struct idg__pipe **out, const struct idg__source *src)
+{
+	struct idg__pipe *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (!p)
+		return IDG_ENOMEM;
+	p->src = *src;
+	p->src.fn = keep_record;
+	p->src.ctx = p;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->thread, NULL, parse_stage, p) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p);
+		return IDG_EIO;
+	}
+	*out = p;
+	return IDG_OK;
+}
+
+/* Gives chunks[take] back to the parse stage, emptied. */
+static void
+release(struct idg__pipe *p)
+{
+	struct chunk *c = &p->chunks[p->take];
+
+	c->nslots = c->nunits = 0;
+	c->used = 0;
+	c->failed = 0;
+	pthread_mutex_lock(&p->mu);
+	c->ready = 0;
+	p->take = (p->take + 1) % NCHUNKS;
+	p->unit = 0;
+	p->taken = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int
+idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
+	       struct idg__upos *pos)
+{
+	struct chunk *c = &p->chunks[p->take];
+	const struct unit *u;
+	uint32_t i;
+	int rc;
+
+	if (p->ended) {
+		*pos = p->end_pos;
+		return p->end;
+	}
+	if (p->taken && p->unit == c->nunits)
+		release(p);
+	c = &p->chunks[p->take];
+	if (!p->taken) {
+		pthread_mutex_lock(&p->mu);
+		while (!c->ready)
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		p->taken = 1;
+	}
+	u = &c->units[p->unit];
+	i = p->unit ? c->units[p->unit - 1].end : 0;
+	p->unit++;
+	*pos = u->pos;
+	if (u->got != 1) {
+		/* The last unit: a caller that asks again gets its result. */
+		p->ended = 1;
+		p->end = u->got;
+		p->end_pos = u->pos;
+	}
+	for (; i < u->end; i++) {
+		struct slot *s = &c->slots[i];
+
+		load(c, s);
+		rc = fn(ctx, &s->rec, s->index, s->in_array, at(c, s->error));
+		if (rc)
+			return rc;
+	}
+	return u->got;
+}
+
+void
+idg__pipe_end(struct idg__pipe *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	for (int i = 0; i < NCHUNKS; i++) {
+		free(p->chunks[i].slots);
+		free(p->chunks[i].arena);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}

@@ -1,0 +1,46 @@
+/*
+ * pipe.h — the two-stage ingest: reading and parsing (source.h) on a
+ * thread of its own, while the caller's thread applies.
+ *
+ * The parse stage copies each record (its fields, properties and raw
+ * bytes) into chunks of about 1 MiB; four chunks go round between the two
+ * threads, so the parser runs at most three chunks ahead and memory stays
+ * bounded. The apply stage takes units back in input order, each with the
+ * reader's position after it, exactly as a one-thread ingest would see
+ * them: same records, same order, same line numbers, same offsets.
+ */
+#ifndef IDG_PIPE_H
+#define IDG_PIPE_H
+
+#include <stdint.h>
+
+#include "source.h"
+
+/* Where a unit was read from, and where the reader stood after it. */
+struct idg__upos {
+	uint64_t line;     /* the unit's line (or value) number */
+	uint64_t rd_line;  /* the reader's line count after the unit */
+	uint64_t consumed; /* input bytes up to the end of the unit */
+};
+
+struct idg__pipe;
+
+/*
+ * Starts the parse stage over src, which the pipe uses from now on (its
+ * fn and ctx are replaced). IDG_ENOMEM, or IDG_EIO if no thread starts.
+ */
+int idg__pipe_start(struct idg__pipe **out, const struct idg__source *src);
+
+/*
+ * The next unit: *pos is set, then its records go to fn(ctx, ...) in
+ * order. Returns what idg__source_unit returned for it (1, 0 at the end,
+ * IDG__SOURCE_EREAD), IDG_ENOMEM if the parse stage ran out of memory, or
+ * fn's nonzero return, which ends the unit's replay.
+ */
+int idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
+		   struct idg__upos *pos);
+
+/* Stops the parse stage wherever it is, waits for it, and frees p. */
+void idg__pipe_end(struct idg__pipe *p);
+
+#endif
