@@ -158,31 +158,27 @@ cursors(struct idg__batch *b)
 	return rc;
 }
 
-/* The numbers of the event's property names, in db->knums. */
+/*
+ * The numbers of the event's property names: through the layout of its
+ * event name (the first IDG__LAYOUTS names have one each; the others
+ * share the last).
+ */
 static int
-number_names(struct idg__batch *b, const struct idg__body *body)
+number_names(struct idg__batch *b, const struct idg__body *body,
+	     const uint32_t **nums)
 {
 	struct idg_db *db = b->db;
-	int rc = IDG_OK;
+	struct idg__layout *lay;
+	int rc;
 
-	if (body->npkeys > db->knums_cap) {
-		uint32_t cap = body->npkeys < 64 ? 64 : body->npkeys;
-		uint32_t *p = realloc(db->knums, cap * sizeof(*p));
-
-		if (!p)
-			return idg__err_set(b->err, IDG_ENOMEM,
-					    "out of memory");
-		db->knums = p;
-		db->knums_cap = cap;
-	}
-	for (uint32_t i = 0; rc == IDG_OK && i < body->npkeys; i++) {
-		const struct idg__pkey *k = &body->pkeys[i];
-
-		rc = idg__keys_intern(db->keys, b->txn,
-				      (const char *)body->props + k->val -
-					  k->len,
-				      k->len, &db->knums[i], b->err);
-	}
+	if (!db->layouts &&
+	    !(db->layouts = calloc(IDG__LAYOUTS + 1, sizeof(*lay))))
+		return idg__err_set(b->err, IDG_ENOMEM, "out of memory");
+	lay = &db->layouts[body->name < IDG__LAYOUTS ? body->name
+						      : IDG__LAYOUTS];
+	rc = idg__keys_number(db->keys, b->txn, body->props, body->pkeys,
+			      body->npkeys, lay, b->err);
+	*nums = lay->nums;
 	return rc;
 }
 
@@ -191,14 +187,14 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	 unsigned flags)
 {
 	struct idg__mpw *w = b->db->mpw;
+	const uint32_t *nums = NULL;
 	const void *data;
 	size_t len;
-	int rc = number_names(b, &ev->body);
+	int rc = number_names(b, &ev->body, &nums);
 
 	if (rc)
 		return rc;
-	rc = idg__body_encode(w, &ev->body, b->db->knums, ev->extra,
-			      ev->nextra);
+	rc = idg__body_encode(w, &ev->body, nums, ev->extra, ev->nextra);
 
 	if (rc)
 		return idg__err_set(b->err, rc, "encoding event %llu",

@@ -186,6 +186,46 @@ idg__keys_intern(struct idg__keys *k, struct idg__txn *t, const char *s,
 	return rc;
 }
 
+/* 1 if lay's answer for the name s[0..n) still holds. */
+static int
+still(const struct idg__keys *k, uint32_t num, const char *s, size_t n)
+{
+	if (num == 0) /* text: it was too long */
+		return n > IDG__KEY_MAX_LEN;
+	return num <= k->count && k->off[num] - k->off[num - 1] == n &&
+	       memcmp(k->arena + k->off[num - 1], s, n) == 0;
+}
+
+int
+idg__keys_number(struct idg__keys *k, struct idg__txn *t, const char *props,
+		 const struct idg__pkey *pk, uint32_t n,
+		 struct idg__layout *lay, struct idg__err *e)
+{
+	uint32_t i, known = lay->n;
+	int rc = IDG_OK;
+
+	if (n > lay->cap) {
+		uint32_t cap = n < 16 ? 16 : n;
+		uint32_t *p = realloc(lay->nums, cap * sizeof(*p));
+
+		if (!p)
+			return idg__err_set(e, IDG_ENOMEM, "out of memory");
+		lay->nums = p;
+		lay->cap = cap;
+	}
+	lay->n = 0; /* until every number below is right */
+	for (i = 0; rc == IDG_OK && i < n; i++) {
+		const char *s = props + pk[i].val - pk[i].len;
+
+		if (i < known && still(k, lay->nums[i], s, pk[i].len))
+			continue;
+		rc = idg__keys_intern(k, t, s, pk[i].len, &lay->nums[i], e);
+	}
+	if (rc == IDG_OK)
+		lay->n = n;
+	return rc;
+}
+
 uint32_t
 idg__keys_find(const struct idg__keys *k, const char *s, size_t n)
 {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "input.h"
 #include "store.h"
 
 #define IDG__KEYS_MAX 65535u
@@ -42,6 +43,21 @@ int idg__keys_sync(struct idg__keys *k, struct idg__txn *t,
  */
 int idg__keys_intern(struct idg__keys *k, struct idg__txn *t, const char *s,
 		     size_t n, uint32_t *num, struct idg__err *e);
+/*
+ * The numbers of a body's n top-level names (pk[i] locates name i in
+ * props), interned in the write transaction t as needed, into lay->nums.
+ * A layout is the answer for the last body of a kind of event: a name at
+ * the same place as then costs a compare instead of a lookup (events of
+ * one name mostly have the same properties in the same order).
+ */
+struct idg__layout {
+	uint32_t n, cap;
+	uint32_t *nums;
+};
+int idg__keys_number(struct idg__keys *k, struct idg__txn *t,
+		     const char *props, const struct idg__pkey *pk, uint32_t n,
+		     struct idg__layout *lay, struct idg__err *e);
+
 /* The number of a known name, or 0. */
 uint32_t idg__keys_find(const struct idg__keys *k, const char *s, size_t n);
 /* The name of number num: 0, or -1 when num is unknown. */

@@ -172,7 +172,9 @@ idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		struct idg__err *e)
 {
 	struct idg__store *s;
-	unsigned envflags = MDB_NOTLS;
+	/* NOMEMINIT: LMDB need not zero the unused part of a page it
+	 * writes (a tenth of the write path's time otherwise). */
+	unsigned envflags = MDB_NOTLS | MDB_NOMEMINIT;
 	int rc;
 
 	*out = NULL;
