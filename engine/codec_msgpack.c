@@ -25,6 +25,45 @@ struct idg__mpw {
 	uint32_t npkeys, pkeys_cap;
 };
 
+/*
+ * The packer's sink: msgpack_sbuffer's buffer, with msgpack_sbuffer_write's
+ * growth, but the few bytes of a header or a short name copied by two
+ * fixed-size (overlapping) moves rather than a call to memcpy: most writes
+ * are of 1 to 16 bytes.
+ */
+static int
+sink(void *data, const char *buf, size_t len)
+{
+	msgpack_sbuffer *sb = data;
+	char *d;
+
+	if (sb->alloc - sb->size < len) {
+		size_t cap = sb->alloc ? sb->alloc * 2 : MSGPACK_SBUFFER_INIT_SIZE;
+
+		while (cap < sb->size + len)
+			cap *= 2;
+		if (!(d = realloc(sb->data, cap)))
+			return -1;
+		sb->data = d;
+		sb->alloc = cap;
+	}
+	d = sb->data + sb->size;
+	sb->size += len;
+	if (len >= 8 && len <= 16) {
+		memcpy(d, buf, 8);
+		memcpy(d + len - 8, buf + len - 8, 8);
+	} else if (len >= 4 && len < 8) {
+		memcpy(d, buf, 4);
+		memcpy(d + len - 4, buf + len - 4, 4);
+	} else if (len < 4) {
+		for (size_t i = 0; i < len; i++)
+			d[i] = buf[i];
+	} else {
+		memcpy(d, buf, len);
+	}
+	return 0;
+}
+
 struct idg__mpw *
 idg__mpw_new(void)
 {
@@ -33,7 +72,7 @@ idg__mpw_new(void)
 	if (!w)
 		return NULL;
 	msgpack_sbuffer_init(&w->buf);
-	msgpack_packer_init(&w->pk, &w->buf, msgpack_sbuffer_write);
+	msgpack_packer_init(&w->pk, &w->buf, sink);
 	w->failed = 0;
 	w->pkeys = NULL;
 	w->npkeys = w->pkeys_cap = 0;
@@ -171,7 +210,7 @@ idg__mpw_bigint(struct idg__mpw *w, const char *digits, size_t n)
 int
 idg__mpw_raw(struct idg__mpw *w, const void *p, size_t n)
 {
-	return ok(w, msgpack_sbuffer_write(&w->buf, p, n));
+	return ok(w, sink(&w->buf, p, n));
 }
 
 /* A 32-bit header (0xdf map, 0xdd array) with its count patched later. */
@@ -181,7 +220,7 @@ begin32(struct idg__mpw *w, unsigned char tag)
 	unsigned char hdr[5] = {tag, 0, 0, 0, 0};
 	size_t at = w->buf.size;
 
-	ok(w, msgpack_sbuffer_write(&w->buf, (const char *)hdr, 5));
+	ok(w, sink(&w->buf, (const char *)hdr, 5));
 	return at;
 }
 
