@@ -152,6 +152,8 @@ d = json.load(open(sys.argv[1]))
 assert d["checks"]["msgpack_matches_jsonl"] is True
 assert d["graph_stats"]["jsonl"] == d["graph_stats"]["msgpack"]
 assert d["ingest_stats"]["jsonl"] == d["ingest_stats"]["msgpack"]' "$B"
+  check "bench: one thread and two give the same ingest" \
+    test "$(field "$B" 'd["checks"]["one_thread_matches"]')" = True
   check "bench: the identity events alone make the same clusters" \
     test "$(field "$B" 'd["checks"]["identity_replay_matches"]')" = True
   check "bench: parse-only measured" python3 -c '

@@ -106,6 +106,7 @@ bench_print_table(struct bench *b)
 {
 	double n = (double)b->counts.records;
 	double tj = bench_median(&b->t_jsonl), tm = bench_median(&b->t_msgpack);
+	double t1 = bench_median(&b->t_jsonl1);
 	double pj = bench_median(&b->t_parse_j),
 	       pm = bench_median(&b->t_parse_m);
 	double tr = bench_median(&b->t_resolve),
@@ -134,6 +135,10 @@ bench_print_table(struct bench *b)
 	    "parse-only, simdjson",
 	    pj < 0 ? "skipped" : per_s(w, sizeof w, n, pj, "ev/s"),
 	    pj < 0 ? -1 : pj / tj);
+	row("JSONL ingest, one thread", per_s(v, sizeof v, n, t1, "ev/s"),
+	    "parse-only, simdjson",
+	    pj < 0 ? "skipped" : per_s(w, sizeof w, n, pj, "ev/s"),
+	    pj < 0 ? -1 : pj / t1);
 	row("MessagePack ingest, durable", per_s(v, sizeof v, n, tm, "ev/s"),
 	    "parse-only, msgpack-c",
 	    pm < 0 ? "skipped" : per_s(w, sizeof w, n, pm, "ev/s"),
@@ -155,6 +160,12 @@ bench_print_table(struct bench *b)
 	row("3-step funnel, reported view", secs(v, sizeof v, qf),
 	    "JSONL parse-only", secs(w, sizeof w, pj), pj < 0 ? -1 : pj / qf);
 	snprintf(w, sizeof w, "%.1f MB", (double)b->counts.bytes / 1e6);
+	snprintf(v, sizeof v, "%.1f MB", mb(b->peak_rss_child_kb));
+	row("peak RSS, idgraph ingest alone", b->peak_rss_child_kb ? v : "n/a",
+	    "JSONL input", w,
+	    b->peak_rss_child_kb
+		? mb(b->peak_rss_child_kb) * 1e6 / (double)b->counts.bytes
+		: -1);
 	snprintf(v, sizeof v, "%.1f MB", mb(b->peak_rss_ingest_kb));
 	row("peak RSS, gen + ingest", v, "JSONL input", w,
 	    mb(b->peak_rss_ingest_kb) * 1e6 / (double)b->counts.bytes);
@@ -176,10 +187,12 @@ bench_print_table(struct bench *b)
 	       "\nmerges the engine's log says it applied.\n",
 	       b->nedges);
 	printf("\nchecks: ingest counts = generated counts: %s; MessagePack "
-	       "= JSONL: %s;\n  union-find = engine clusters (%" PRIu32
-	       " nodes, %" PRIu64 " clusters): %s;\n  identity replay = "
-	       "full ingest: %s; networkx: %s; SQLite: %s\n",
-	       yes(b->counts_ok), yes(b->msgpack_ok), uf_count(b->uf),
+	       "= JSONL: %s;\n  one thread = two: %s;\n  union-find = engine "
+	       "clusters (%" PRIu32 " nodes, %" PRIu64 " clusters): %s;\n"
+	       "  identity replay = full ingest: %s; networkx: %s; SQLite: "
+	       "%s\n",
+	       yes(b->counts_ok), yes(b->msgpack_ok), yes(b->threads_ok),
+	       uf_count(b->uf),
 	       b->uf_clusters, yes(b->uf_ok), yes(b->ident_ok),
 	       b->nx.seconds < 0 ? "skipped"
 				 : yes(bench_external_ok(b, &b->nx)),
@@ -306,6 +319,7 @@ json_samples(idg_jw *w, const struct bench *b)
 	jw_key(w, "samples");
 	idg_jw_object_begin(w);
 	json_timing(w, "jsonl_ingest", &b->t_jsonl);
+	json_timing(w, "jsonl_ingest_one_thread", &b->t_jsonl1);
 	json_timing(w, "msgpack_ingest", &b->t_msgpack);
 	json_timing(w, "parse_only_jsonl", &b->t_parse_j);
 	json_timing(w, "parse_only_msgpack", &b->t_parse_m);
@@ -327,6 +341,8 @@ json_checks(idg_jw *w, const struct bench *b)
 	idg_jw_bool(w, b->counts_ok);
 	jw_key(w, "msgpack_matches_jsonl");
 	idg_jw_bool(w, b->msgpack_ok);
+	jw_key(w, "one_thread_matches");
+	idg_jw_bool(w, b->threads_ok);
 	jw_key(w, "uf_matches_engine");
 	idg_jw_bool(w, b->uf_ok);
 	jw_key(w, "identity_replay_matches");
@@ -430,6 +446,8 @@ bench_print_json(struct bench *b)
 	jw_u(w, "runs", b->runs);
 	json_workload(w, b);
 	json_rate(w, "jsonl_ingest", n, bench_median(&b->t_jsonl), pj);
+	json_rate(w, "jsonl_ingest_one_thread", n, bench_median(&b->t_jsonl1),
+		  pj);
 	json_rate(w, "msgpack_ingest", n, bench_median(&b->t_msgpack),
 		  bench_median(&b->t_parse_m));
 	json_rate(w, "resolve", (double)b->nlookups,
@@ -448,6 +466,8 @@ bench_print_json(struct bench *b)
 	jw_u(w, "peak_rss_bytes", (uint64_t)b->peak_rss_kb * 1024);
 	jw_u(w, "peak_rss_ingest_bytes",
 	     (uint64_t)b->peak_rss_ingest_kb * 1024);
+	jw_u(w, "peak_rss_ingest_alone_bytes",
+	     (uint64_t)b->peak_rss_child_kb * 1024);
 	jw_key(w, "rss_anon_ingest_bytes");
 	if (b->rss_anon_kb < 0)
 		idg_jw_null(w);

@@ -48,9 +48,10 @@ struct bench {
 	uint32_t *lookups;
 	uint64_t nlookups;
 
-	struct timing t_jsonl, t_msgpack, t_parse_j, t_parse_m, t_ident;
+	struct timing t_jsonl, t_jsonl1, t_msgpack, t_parse_j, t_parse_m,
+	    t_ident;
 	struct timing t_resolve, t_uf_resolve, t_uniques, t_funnel, t_uf;
-	struct idg_ingest_stats st_j, st_m, st_i;
+	struct idg_ingest_stats st_j, st_j1, st_m, st_i;
 	struct idg_graph_stats gs_j, gs_m, gs_i;
 	int parse_skipped;
 	char parse_why[256];
@@ -59,6 +60,7 @@ struct bench {
 	uint64_t resolved, uf_resolved; /* ids found by each */
 	long peak_rss_kb;		/* at the end (ru_maxrss) */
 	long peak_rss_ingest_kb; /* after generation and the ingest runs */
+	long peak_rss_child_kb;  /* `idgraph ingest` alone; 0 if not run */
 	long rss_anon_kb;	 /* most anonymous memory at the end of an
 				    ingest, handle open; -1 if unknown */
 	uint64_t db_bytes;
@@ -71,7 +73,7 @@ struct bench {
 	uint64_t uf_clusters, uf_largest;
 
 	struct external nx, sql;
-	int counts_ok, msgpack_ok, uf_ok, ident_ok;
+	int counts_ok, msgpack_ok, uf_ok, ident_ok, threads_ok;
 	char uf_why[512];
 };
 
