@@ -40,7 +40,11 @@ int idg__pipe_start(struct idg__pipe **out, const struct idg__source *src);
 int idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
 		   struct idg__upos *pos);
 
-/* Stops the parse stage wherever it is, waits for it, and frees p. */
+/*
+ * Stops the parse stage and frees p. It stops at its next unit, so this
+ * waits for the unit being read (a read from a pipe waits for data or
+ * for the writer to close it).
+ */
 void idg__pipe_end(struct idg__pipe *p);
 
 #endif
