@@ -591,18 +591,34 @@ object_to_json(idg_jw *jw, const msgpack_object *o)
 }
 
 
-/* Decodes the properties map of a body into up. */
+/*
+ * Decodes the properties map of a body into up, every name known to keys;
+ * *has_did: one of them is distinct_id.
+ */
 static int
-props_unpack(const struct idg__body *b, msgpack_unpacked *up)
+props_unpack(const struct idg__keys *keys, const struct idg__body *b,
+	     msgpack_unpacked *up, int *has_did)
 {
-	size_t off = 0;
+	const msgpack_object_map *m;
+	size_t off = 0, n;
+	const char *s;
+	uint32_t i;
 
+	*has_did = 0;
 	msgpack_unpacked_init(up);
 	if (msgpack_unpack_next(up, b->props, b->props_len, &off) !=
 		MSGPACK_UNPACK_SUCCESS ||
 	    up->data.type != MSGPACK_OBJECT_MAP) {
 		msgpack_unpacked_destroy(up);
 		return IDG_ECORRUPT;
+	}
+	m = &up->data.via.map;
+	for (i = 0; i < m->size; i++) {
+		if (prop_name(keys, &m->ptr[i].key, &s, &n)) {
+			msgpack_unpacked_destroy(up);
+			return IDG_ECORRUPT;
+		}
+		*has_did |= n == 11 && memcmp(s, "distinct_id", 11) == 0;
 	}
 	return IDG_OK;
 }
@@ -637,19 +653,9 @@ idg__event_write_json(idg_jw *jw, const struct idg__keys *keys,
 	int has_did = 0, diff = differs(b, resolved, resolved_len);
 	uint32_t i;
 
-	if (props_unpack(b, &up))
+	if (props_unpack(keys, b, &up, &has_did))
 		return IDG_ECORRUPT;
 	m = &up.data.via.map;
-	for (i = 0; i < m->size; i++) {
-		const char *s;
-		size_t n;
-
-		if (prop_name(keys, &m->ptr[i].key, &s, &n)) {
-			msgpack_unpacked_destroy(&up);
-			return IDG_ECORRUPT;
-		}
-		has_did |= n == 11 && memcmp(s, "distinct_id", 11) == 0;
-	}
 	idg_jw_object_begin(jw);
 	idg_jw_key(jw, "event", 5);
 	idg_jw_string(jw, name, name_len);
@@ -704,19 +710,9 @@ idg__event_write_msgpack(struct idg__mpw *w, const struct idg__keys *keys,
 	uint32_t i, count = 0;
 	size_t at;
 
-	if (props_unpack(b, &up))
+	if (props_unpack(keys, b, &up, &has_did))
 		return IDG_ECORRUPT;
 	m = &up.data.via.map;
-	for (i = 0; i < m->size; i++) {
-		const char *s;
-		size_t n;
-
-		if (prop_name(keys, &m->ptr[i].key, &s, &n)) {
-			msgpack_unpacked_destroy(&up);
-			return IDG_ECORRUPT;
-		}
-		has_did |= n == 11 && memcmp(s, "distinct_id", 11) == 0;
-	}
 	idg__mpw_reset(w);
 	msgpack_pack_map(&w->pk, 2);
 	idg__mpw_str(w, "event", 5);
