@@ -94,21 +94,27 @@ open_tables(struct idg__store *s, unsigned flags, struct idg__err *e)
 {
 	int rdonly = flags & IDG__STORE_RDONLY;
 	MDB_txn *txn = NULL;
-	int rc, i;
+	int rc, i, fresh;
 
 	rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
 	if (rc)
 		return map_error(rc, e, "opening tables");
+	/* A new environment gets every table; one with a meta table must
+	 * have them all already (an older layout lacks some). */
+	rc = mdb_dbi_open(txn, tables[IDG__T_META].name, 0, &s->dbi[0]);
+	fresh = rc == MDB_NOTFOUND && !rdonly;
 	for (i = 0; i < IDG__T_COUNT; i++) {
-		unsigned f = tables[i].flags | (rdonly ? 0 : MDB_CREATE);
+		unsigned f = tables[i].flags | (fresh ? MDB_CREATE : 0);
 
 		rc = mdb_dbi_open(txn, tables[i].name, f, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
 			mdb_txn_abort(txn);
-			return idg__err_set(e, IDG_ECORRUPT,
-					    "table %s is missing: not an "
-					    "idgraph database",
-					    tables[i].name);
+			return idg__err_set(
+			    e, IDG_ECORRUPT,
+			    "table %s is missing: not an idgraph database, or "
+			    "one made by an older idgraph (ingest its input "
+			    "again into a database made by this one)",
+			    tables[i].name);
 		}
 		if (rc) {
 			mdb_txn_abort(txn);

@@ -116,3 +116,43 @@ Test(store, drop_pages_unmaps_what_reads_mapped)
 		     "still mapped after the drop: %ld KiB", dropped - before);
 }
 #endif
+
+#include <lmdb.h>
+
+/* Removes table name from the environment at dir, with LMDB itself. */
+static void
+drop_table(const char *dir, const char *name)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0666), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+Test(store, a_database_of_an_older_layout_is_refused_and_left_alone)
+{
+	struct idg__store *s = NULL;
+	struct idg__err e = {0};
+
+	cr_assert_eq(idg__store_commit(S.t, &S.e), IDG_OK);
+	S.t = NULL;
+	idg__store_close(S.s);
+	S.s = NULL;
+	drop_table(S.dir, "pkeys"); /* what an idgraph of format 1 made */
+	for (int rdonly = 0; rdonly < 2; rdonly++) {
+		cr_assert_eq(idg__store_open(&s, S.dir,
+					     rdonly ? IDG__STORE_RDONLY : 0, &e),
+			     IDG_ECORRUPT, "read-only: %d", rdonly);
+		cr_assert(strstr(e.msg, "older idgraph"), "%s", e.msg);
+		cr_assert_null(s);
+	}
+}
