@@ -628,8 +628,14 @@ parse_record(struct idg__jparser *jp, const char *text, size_t len,
 		finish(&conv);
 	if (!err && !at_end(doc))
 		err = TRAILING_CONTENT;
-	if (err)
-		return cb(ctx, &r, index, in_array, describe(err));
+	if (err) {
+		/* Half read: offsets not yet pointers. Only raw goes on. */
+		struct idg__inrec bare = {};
+
+		bare.raw = text;
+		bare.raw_len = len;
+		return cb(ctx, &bare, index, in_array, describe(err));
+	}
 	return cb(ctx, &r, index, in_array, NULL);
 }
 

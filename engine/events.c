@@ -190,8 +190,12 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	const uint32_t *nums = NULL;
 	const void *data;
 	size_t len;
-	int rc = number_names(b, &ev->body, &nums);
+	int rc = IDG_OK;
 
+	/* A body with extra properties is rewritten with its names as text
+	 * (rare: failed identity events); one without properties has none. */
+	if (ev->body.npkeys && ev->nextra == 0)
+		rc = number_names(b, &ev->body, &nums);
 	if (rc)
 		return rc;
 	rc = idg__body_encode(w, &ev->body, nums, ev->extra, ev->nextra);

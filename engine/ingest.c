@@ -141,6 +141,7 @@ static int
 feed_start(struct ingest *in, struct feed *f, struct idg__reader *rd)
 {
 	struct idg_db *db = in->b.db;
+	int rc;
 
 	memset(f, 0, sizeof(*f));
 	f->in = in;
@@ -148,10 +149,12 @@ feed_start(struct ingest *in, struct feed *f, struct idg__reader *rd)
 				      db->jp, db->mpin, unit_record, f, 0, 0};
 	if (in->opts->threads == 1)
 		return IDG_OK;
-	if (idg__pipe_start(&f->pipe, &f->src))
-		return idg__err_set(in->b.err, IDG_ENOMEM,
+	rc = idg__pipe_start(&f->pipe, &f->src);
+	if (rc)
+		return idg__err_set(in->b.err, rc,
 				    "cannot start the parse thread; ingest "
-				    "with one thread (--threads 1)");
+				    "on one thread (threads = 1 in the "
+				    "ingest options, --threads 1)");
 	return IDG_OK;
 }
 

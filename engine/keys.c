@@ -150,9 +150,10 @@ idg__keys_sync(struct idg__keys *k, struct idg__txn *t, struct idg__err *e)
 	while (rc == IDG_OK &&
 	       (rc = idg__cursor_get(c, op, &key, &v, e)) == IDG_OK) {
 		op = IDG__NEXT;
-		memcpy(&num, key.p, sizeof(num));
-		if (key.n != sizeof(num) || num != k->count + 1 ||
-		    v.n > IDG__KEY_MAX_LEN) {
+		num = 0;
+		if (key.n == sizeof(num))
+			memcpy(&num, key.p, sizeof(num));
+		if (num != k->count + 1 || v.n > IDG__KEY_MAX_LEN) {
 			rc = idg__err_set(e, IDG_ECORRUPT,
 					  "pkeys: property name %u is corrupt",
 					  (unsigned)num);

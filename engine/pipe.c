@@ -6,18 +6,28 @@
  * arena may move while it grows) and turned back into pointers by the
  * apply stage. A chunk is owned by one thread at a time; the ring's
  * states change under one mutex.
+ *
+ * A chunk is handed over when its slots and arena pass CHUNK_BYTES, also
+ * in the middle of a unit (a JSON array line may hold any number of
+ * records): the unit then ends in a later chunk, and its first chunk
+ * holds a PART marker. The apply stage replays a unit across its chunks
+ * as one, so memory stays at about NCHUNKS chunks whatever the input.
  */
 #include "pipe.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "idgraph.h"
 
 #define NCHUNKS 4
-#define CHUNK_BYTES (1u << 20)
+#define CHUNK_BYTES ((size_t)1 << 20)
 #define CHUNK_UNITS 1024u
+
+/* A unit marker's got: the unit goes on in the next chunk. */
+#define PART 2
 
 /* The string fields of a record, each a (s, n) pair. */
 #define STRING_FIELDS(X)                                                      \
@@ -39,8 +49,8 @@ struct slot {
 };
 
 struct unit {
-	uint32_t end; /* its records are the slots before end */
-	int got;      /* what idg__source_unit returned */
+	uint32_t end; /* its records (or their part) end before this slot */
+	int got;      /* what idg__source_unit returned, or PART */
 	struct idg__upos pos;
 };
 
@@ -60,7 +70,7 @@ struct idg__pipe {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int stop;       /* the apply stage wants no more */
+	atomic_int stop; /* the apply stage wants no more */
 	struct chunk chunks[NCHUNKS];
 	uint32_t fill;  /* the parse stage's chunk */
 	uint32_t take;  /* the apply stage's chunk */
@@ -121,6 +131,15 @@ save(struct chunk *c, struct slot *s, const struct idg__inrec *r)
 	s->ref[k++] = put(c, r->raw, r->raw_len);
 }
 
+/* An unreadable record: only its bytes (the codecs set nothing else). */
+static void
+save_bare(struct chunk *c, struct slot *s, const struct idg__inrec *r)
+{
+	memset(s, 0, sizeof(*s));
+	s->rec.raw_len = r->raw_len;
+	s->ref[NREFS - 1] = put(c, r->raw, r->raw_len);
+}
+
 static void
 load(const struct chunk *c, struct slot *s)
 {
@@ -137,35 +156,12 @@ load(const struct chunk *c, struct slot *s)
 	r->raw = at(c, s->ref[k++]);
 }
 
-/* The parse stage's idg__inrec_fn: a copy of the record into the chunk. */
 static int
-keep_record(void *ctx, const struct idg__inrec *r, uint32_t index,
-	    int in_array, const char *error)
+full(const struct chunk *c)
 {
-	struct idg__pipe *p = ctx;
-	struct chunk *c = &p->chunks[p->fill];
-	struct slot *s;
-
-	if (c->nslots == c->slots_cap) {
-		uint32_t cap = c->slots_cap ? 2 * c->slots_cap : 1024;
-
-		s = realloc(c->slots, cap * sizeof(*s));
-		if (!s) {
-			c->failed = 1;
-			return IDG_ENOMEM;
-		}
-		c->slots = s;
-		c->slots_cap = cap;
-	}
-	s = &c->slots[c->nslots];
-	save(c, s, r);
-	s->error = error ? put(c, error, strlen(error) + 1) : 0;
-	s->index = index;
-	s->in_array = in_array;
-	if (c->failed)
-		return IDG_ENOMEM;
-	c->nslots++;
-	return IDG_OK;
+	return c->nunits == CHUNK_UNITS ||
+	       c->used + (size_t)c->nslots * sizeof(struct slot) >=
+		   CHUNK_BYTES;
 }
 
 /* Hands chunks[fill] over and waits for the next to be free: 0, or 1 if
@@ -186,35 +182,78 @@ publish(struct idg__pipe *p)
 	return stop;
 }
 
+/* The parse stage's idg__inrec_fn: a copy of the record into the chunk,
+ * the chunk handed over first when it is full. */
+static int
+keep_record(void *ctx, const struct idg__inrec *r, uint32_t index,
+	    int in_array, const char *error)
+{
+	struct idg__pipe *p = ctx;
+	struct chunk *c = &p->chunks[p->fill];
+	struct slot *s;
+
+	if (full(c)) {
+		/* The unit's line now; its end position with its end. */
+		c->units[c->nunits++] =
+		    (struct unit){c->nslots, PART, {p->src.line, 0, 0}};
+		if (publish(p))
+			return IDG_ESTOPPED; /* nobody takes the rest */
+		c = &p->chunks[p->fill];
+	}
+	if (c->nslots == c->slots_cap) {
+		uint32_t cap = c->slots_cap ? 2 * c->slots_cap : 256;
+
+		s = realloc(c->slots, cap * sizeof(*s));
+		if (!s) {
+			c->failed = 1;
+			return IDG_ENOMEM;
+		}
+		c->slots = s;
+		c->slots_cap = cap;
+	}
+	s = &c->slots[c->nslots];
+	if (error)
+		save_bare(c, s, r);
+	else
+		save(c, s, r);
+	s->error = error ? put(c, error, strlen(error) + 1) : 0;
+	s->index = index;
+	s->in_array = in_array;
+	if (c->failed)
+		return IDG_ENOMEM;
+	c->nslots++;
+	return IDG_OK;
+}
+
 static void *
 parse_stage(void *arg)
 {
 	struct idg__pipe *p = arg;
 	struct idg__reader *rd = p->src.rd;
+	struct chunk *c;
+	int got;
 
-	for (;;) {
-		struct chunk *c = &p->chunks[p->fill];
-		struct unit *u = &c->units[c->nunits++];
-		int got = idg__source_unit(&p->src);
-
-		u->end = c->nslots;
-		u->got = c->failed ? IDG_ENOMEM : got;
-		u->pos = (struct idg__upos){p->src.line, rd->line,
-					    rd->consumed};
-		if (u->got != 1) {
-			publish(p);
-			return NULL;
-		}
-		if ((c->nunits == CHUNK_UNITS || c->used >= CHUNK_BYTES) &&
-		    publish(p))
-			return NULL;
-	}
+	do {
+		got = atomic_load(&p->stop)
+			  ? 0 /* not read: nobody would take it */
+			  : idg__source_unit(&p->src);
+		c = &p->chunks[p->fill];
+		if (c->failed)
+			got = IDG_ENOMEM;
+		c->units[c->nunits++] = (struct unit){
+		    c->nslots, got, {p->src.line, rd->line, rd->consumed}};
+		if (got != 1 || full(c))
+			if (publish(p))
+				break;
+	} while (got == 1);
+	return NULL;
 }
 
 int
 idg__pipe_start(struct idg__pipe **out, const struct idg__source *src)
 {
 	struct idg__pipe *p = calloc(1, sizeof(*p));
+	int rc;
 
 	*out = NULL;
 	if (!p)
@@ -222,11 +261,16 @@ idg__pipe_start(struct idg__pipe **out, const struct idg__source *src)
 	p->src = *src;
 	p->src.fn = keep_record;
 	p->src.ctx = p;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	if (pthread_create(&p->thread, NULL, parse_stage, p) != 0) {
+	atomic_init(&p->stop, 0);
+	rc = pthread_mutex_init(&p->mu, NULL);
+	if (rc == 0 && (rc = pthread_cond_init(&p->cv, NULL)) != 0)
+		pthread_mutex_destroy(&p->mu);
+	if (rc == 0 &&
+	    (rc = pthread_create(&p->thread, NULL, parse_stage, p)) != 0) {
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->cv);
+	}
+	if (rc != 0) {
 		free(p);
 		return IDG_EIO;
 	}
@@ -234,7 +278,8 @@ idg__pipe_start(struct idg__pipe **out, const struct idg__source *src)
 	return IDG_OK;
 }
 
-/* Gives chunks[take] back to the parse stage, emptied. */
+/* Gives chunks[take] back to the parse stage, emptied; memory that one
+ * large record made it take is freed. */
 static void
 release(struct idg__pipe *p)
 {
@@ -243,6 +288,16 @@ release(struct idg__pipe *p)
 	c->nslots = c->nunits = 0;
 	c->used = 0;
 	c->failed = 0;
+	if (c->cap > 2 * CHUNK_BYTES) {
+		free(c->arena);
+		c->arena = NULL;
+		c->cap = 0;
+	}
+	if ((size_t)c->slots_cap * sizeof(struct slot) > 2 * CHUNK_BYTES) {
+		free(c->slots);
+		c->slots = NULL;
+		c->slots_cap = 0;
+	}
 	pthread_mutex_lock(&p->mu);
 	c->ready = 0;
 	p->take = (p->take + 1) % NCHUNKS;
@@ -252,19 +307,12 @@ release(struct idg__pipe *p)
 	pthread_mutex_unlock(&p->mu);
 }
 
-int
-idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
-	       struct idg__upos *pos)
+/* The next unit marker, waiting for its chunk; its first slot in *first. */
+static const struct unit *
+next_marker(struct idg__pipe *p, struct chunk **cp, uint32_t *first)
 {
 	struct chunk *c = &p->chunks[p->take];
-	const struct unit *u;
-	uint32_t i;
-	int rc;
 
-	if (p->ended) {
-		*pos = p->end_pos;
-		return p->end;
-	}
 	if (p->taken && p->unit == c->nunits)
 		release(p);
 	c = &p->chunks[p->take];
@@ -275,25 +323,44 @@ idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
 		pthread_mutex_unlock(&p->mu);
 		p->taken = 1;
 	}
-	u = &c->units[p->unit];
-	i = p->unit ? c->units[p->unit - 1].end : 0;
-	p->unit++;
-	*pos = u->pos;
+	*first = p->unit ? c->units[p->unit - 1].end : 0;
+	*cp = c;
+	return &c->units[p->unit++];
+}
+
+int
+idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
+	       struct idg__upos *pos)
+{
+	const struct unit *u;
+	struct chunk *c;
+	uint32_t i;
+	int rc = IDG_OK;
+
+	if (p->ended) {
+		*pos = p->end_pos;
+		return p->end;
+	}
+	do {
+		u = next_marker(p, &c, &i);
+		*pos = u->pos;
+		/* After a failure the unit's other records are passed over,
+		 * as one thread would not read them, up to its end. */
+		for (; rc == IDG_OK && i < u->end; i++) {
+			struct slot *s = &c->slots[i];
+
+			load(c, s);
+			rc = fn(ctx, &s->rec, s->index, s->in_array,
+				at(c, s->error));
+		}
+	} while (u->got == PART);
 	if (u->got != 1) {
 		/* The last unit: a caller that asks again gets its result. */
 		p->ended = 1;
 		p->end = u->got;
 		p->end_pos = u->pos;
 	}
-	for (; i < u->end; i++) {
-		struct slot *s = &c->slots[i];
-
-		load(c, s);
-		rc = fn(ctx, &s->rec, s->index, s->in_array, at(c, s->error));
-		if (rc)
-			return rc;
-	}
-	return u->got;
+	return rc ? rc : u->got;
 }
 
 void
@@ -302,7 +369,7 @@ idg__pipe_end(struct idg__pipe *p)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
+	atomic_store(&p->stop, 1);
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);

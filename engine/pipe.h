@@ -5,9 +5,11 @@
  * The parse stage copies each record (its fields, properties and raw
  * bytes) into chunks of about 1 MiB; four chunks go round between the two
  * threads, so the parser runs at most three chunks ahead and memory stays
- * bounded. The apply stage takes units back in input order, each with the
- * reader's position after it, exactly as a one-thread ingest would see
- * them: same records, same order, same line numbers, same offsets.
+ * bounded (a unit of many records, a long JSON array line, spans chunks;
+ * only a single record larger than a chunk makes one larger). The apply
+ * stage takes units back in input order, each with the reader's position
+ * after it, exactly as a one-thread ingest would see them: same records,
+ * same order, same line numbers, same offsets.
  */
 #ifndef IDG_PIPE_H
 #define IDG_PIPE_H
@@ -41,9 +43,9 @@ int idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
 		   struct idg__upos *pos);
 
 /*
- * Stops the parse stage and frees p. It stops at its next unit, so this
- * waits for the unit being read (a read from a pipe waits for data or
- * for the writer to close it).
+ * Stops the parse stage and frees p. The stage reads no further unit,
+ * but finishes the one it is reading (or its record, in a long line) if
+ * that part of it fits in its chunk: this may wait for a read from a pipe.
  */
 void idg__pipe_end(struct idg__pipe *p);
 

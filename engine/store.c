@@ -179,7 +179,8 @@ idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 {
 	struct idg__store *s;
 	/* NOMEMINIT: LMDB need not zero the unused part of a page it
-	 * writes (a tenth of the write path's time otherwise). */
+	 * writes (3% of the apply thread's instructions otherwise); that
+	 * part may then hold stale bytes of this process (README). */
 	unsigned envflags = MDB_NOTLS | MDB_NOMEMINIT;
 	int rc;
 

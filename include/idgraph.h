@@ -72,12 +72,18 @@
 extern "C" {
 #endif
 
+/*
+ * Until 1.0 a minor version may change the ABI (0.2 added
+ * idg_ingest_opts.threads); the library's soname carries it
+ * (libidgraph.so.0.2), so a program runs only with the library it was
+ * built for.
+ */
 #define IDG_VERSION_MAJOR 0
-#define IDG_VERSION_MINOR 1
+#define IDG_VERSION_MINOR 2
 #define IDG_VERSION_PATCH 0
 #define IDG_VERSION_NUMBER                                                     \
 	(IDG_VERSION_MAJOR * 10000 + IDG_VERSION_MINOR * 100 + IDG_VERSION_PATCH)
-#define IDG_VERSION_STRING "0.1.0"
+#define IDG_VERSION_STRING "0.2.0"
 
 /* Returns IDG_VERSION_NUMBER of the library actually linked. */
 int idg_version(void);
@@ -298,9 +304,11 @@ struct idg_ingest_opts {
 	int resume; /* continue a file where an interrupted ingest stopped */
 	/*
 	 * 0 (the default): input is read and parsed on a thread of the
-	 * call's own while the calling thread applies, a few MiB ahead at
-	 * most; 1: everything on the calling thread. The results are the
-	 * same; callbacks always run on the calling thread.
+	 * call's own while the calling thread applies, about 4 MiB of
+	 * parsed records ahead at most (more only to hold one record
+	 * larger than that); 1: everything on the calling thread. The
+	 * results are the same; callbacks always run on the calling
+	 * thread.
 	 */
 	int threads;
 };

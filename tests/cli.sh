@@ -190,7 +190,7 @@ grep -q 'live (default' "$T/out" && ok "resolve help gives default view" ||
 
 run version
 expect_rc "version" 0
-expect_out "version" "idgraph 0.1.0"
+expect_out "version" "idgraph 0.2.0"
 
 expect_usage "no command"
 expect_usage "unknown command" frobnicate

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -950,6 +951,25 @@ Test(events, one_thread_and_two_make_the_same_database)
 			fputs("[{\"event\":\"ok\",\"properties\":{\"distinct_id\":"
 			      "\"a\",\"time\":1700000000}},{\"event\":1}]\n",
 			      fp);
+		if (i == 10) {
+			/* Unreadable after their fields were half read. */
+			fputs("{\"$distinct_id\":\"u\",\"$set\":{\"a\":1},"
+			      "\"$add\":{\"b\":1},\"x\":tru}\n", fp);
+			fputs("{\"event\":\"e\",\"properties\":{},"
+			      "\"properties\":{\"time\":1},\"x\":tru}\n", fp);
+		}
+		if (i == 2000) {
+			/* One line of 30,000 records: it spans many of the
+			 * parse stage's chunks. */
+			fputc('[', fp);
+			for (int k = 0; k < 30000; k++)
+				fprintf(fp, "%s{\"event\":\"a%d\",\"properties\":"
+					    "{\"distinct_id\":\"arr%d\",\"time\":"
+					    "%d}}",
+					k ? "," : "", k % 5, k % 300,
+					k % 1000 == 7 ? 5 : 1700000000 + k);
+			fputs("]\n", fp);
+		}
 		if (i == 1500) {
 			fputs("{\"event\":\"huge\",\"properties\":{\"x\":\"", fp);
 			for (size_t k = 0; k < big; k++)
@@ -961,8 +981,9 @@ Test(events, one_thread_and_two_make_the_same_database)
 	a = ingest_with(text, len, 1, &la);
 	b = ingest_with(text, len, 0, &lb);
 	cr_assert(strstr(la, "larger than 1 MiB"), "%.200s", la);
-	/* 31 broken lines, 10 bad array elements, the huge record. */
-	cr_assert(strstr(la, " rejected 42 "), "%s", la);
+	/* 31 broken lines, 10 bad array elements, the huge record, the two
+	 * half-read records, 30 records of the long line (time 5). */
+	cr_assert(strstr(la, " rejected 74 "), "%s", la);
 	cr_assert_str_eq(la, lb);
 	cr_assert_str_eq(a, b);
 	free(a);
@@ -1000,4 +1021,61 @@ Test(events, one_thread_and_two_read_messagepack_alike)
 	free(a), free(b), free(la), free(lb);
 	free(broken);
 	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The peak RSS of this process, in KiB. */
+static long
+peak_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+Test(events, long_array_lines_cross_threads_in_bounded_memory)
+{
+	/* Three lines of 340,000 unreadable records each (3 MB of input):
+	 * the parse stage hands them over a chunk at a time rather than
+	 * holding a line's records at once (which took 1.1 GB). */
+	enum { LINES = 3, ELEMS = 340000 };
+	size_t len = (size_t)LINES * (2 * ELEMS + 2);
+	char *text = malloc(len + 1), *p = text;
+	pid_t pid;
+	int status;
+
+	for (int l = 0; l < LINES; l++) {
+		*p++ = '[';
+		for (int k = 0; k < ELEMS; k++) {
+			*p++ = '1';
+			*p++ = k + 1 < ELEMS ? ',' : ']';
+		}
+		*p++ = '\n';
+	}
+	len = (size_t)(p - text);
+	fflush(NULL);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		/* Its own process, so that only this ingest's peak counts,
+		 * and its own database (an LMDB handle stays in the process
+		 * that opened it). */
+		struct idg_ingest_stats st;
+		char *d = tu_tmpdir();
+		idg_db *h = open_at(d, 0);
+		long before = peak_kb();
+		int rc = idg_ingest_buffer(h, text, len, NULL, &st);
+
+		idg_close(h);
+		tu_rmdir(d);
+		_exit(rc != 0 ? 2
+		      : st.rejected != (uint64_t)LINES * ELEMS ? 3
+		      : peak_kb() - before > 200 * 1024 ? 4
+							  : 0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 0,
+		     "2: ingest failed, 3: wrong count, 4: over 200 MiB");
+	free(text);
 }

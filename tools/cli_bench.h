@@ -52,7 +52,7 @@ struct bench {
 	    t_ident;
 	struct timing t_resolve, t_uf_resolve, t_uniques, t_funnel, t_uf;
 	struct idg_ingest_stats st_j, st_j1, st_m, st_i;
-	struct idg_graph_stats gs_j, gs_m, gs_i;
+	struct idg_graph_stats gs_j, gs_j1, gs_m, gs_i;
 	int parse_skipped;
 	char parse_why[256];
 	struct idg_uniques uniq;

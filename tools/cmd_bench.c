@@ -372,14 +372,13 @@ one_run(struct bench *b)
 	double s, pj, pm;
 	int rc;
 
-	struct idg_graph_stats gs1;
 
 	if ((rc = ingest(b, b->dbj, b->jsonl, IDG_FORMAT_JSONL, 0, &s,
 			 &b->st_j, &b->gs_j)) != 0)
 		return rc;
 	record(&b->t_jsonl, s);
 	if ((rc = ingest(b, b->dbm, b->jsonl, IDG_FORMAT_JSONL, 1, &s,
-			 &b->st_j1, &gs1)) != 0)
+			 &b->st_j1, &b->gs_j1)) != 0)
 		return rc;
 	record(&b->t_jsonl1, s);
 	remove_tree(b->dbm);
@@ -516,7 +515,8 @@ queries(struct bench *b)
 /*
  * The peak RSS of an ingest alone: `idgraph ingest` of the JSONL file in
  * a process of its own (this one holds the generator and the ids), read
- * from its rusage. 0 when it cannot run; a failed ingest is an error.
+ * from its rusage. Without /proc/self/exe the figure is left out (0); a
+ * child that fails or cannot start is an error.
  */
 static int
 child_ingest(struct bench *b)
@@ -817,7 +817,8 @@ checks(struct bench *b)
 		       b->ident_records == c->identity;
 	b->msgpack_ok =
 	    same_ingest(&b->st_j, &b->st_m) && same_graph(&b->gs_j, &b->gs_m);
-	b->threads_ok = same_ingest(&b->st_j, &b->st_j1);
+	b->threads_ok = same_ingest(&b->st_j, &b->st_j1) &&
+			same_graph(&b->gs_j, &b->gs_j1);
 	/* The identity events alone make the same clusters: events and
 	 * profile updates never change the graph in original mode. */
 	b->ident_ok = b->gs_i.clusters == b->gs_j.clusters &&
