@@ -50,7 +50,10 @@
  *     current batch commits — writers are serialized batch by batch;
  *   - open a given directory at most once per process (an LMDB rule): share
  *     one handle between threads with your own lock, or open one handle per
- *     process.
+ *     process;
+ *   - an ingest call reads and parses its input on a thread of its own
+ *     (idg_ingest_opts.threads), which ends before the call returns; the
+ *     handle and every callback stay on the calling thread.
  *
  * DURABILITY
  *
