@@ -44,14 +44,22 @@ intern(struct ingest *in, const struct idg__str *id, uint32_t *node)
 	*node = idg__idcache_get(cache, id->p, id->n, h);
 	if (*node)
 		return IDG_OK;
-	rc = idg__ids_intern(b->txn, id->p, id->n, &b->st.next_node, node,
-			     &created, b->err);
+	if (idg__idcache_complete(cache)) {
+		/* A miss of a complete cache: a new id, no lookup. */
+		rc = idg__ids_add(b->txn, id->p, id->n, &b->st.next_node,
+				  node, b->err);
+		created = 1;
+	} else {
+		rc = idg__ids_intern(b->txn, id->p, id->n, &b->st.next_node,
+				     node, &created, b->err);
+	}
 	if (rc == IDG_OK && created) {
 		in->stats.nodes_created++;
 		rc = idg__graph_add(b->txn, *node, b->st.stamp, b->err);
 	}
 	if (rc == IDG_OK)
 		idg__idcache_put(cache, id->p, id->n, h, *node);
+	b->db->ids_next = b->st.next_node;
 	return rc;
 }
 

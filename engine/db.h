@@ -49,6 +49,7 @@ struct idg_db {
 	struct idg__profiler *profiler; /* profile updates, idem */
 	struct idg__pview *pview;       /* profiles handed out */
 	struct idg__idcache *idcache;   /* ingest: distinct_id -> node */
+	uint32_t ids_next;              /* next_node as idcache knows it */
 	struct idg__idcache *namecache; /* ingest: event name -> number */
 	struct idg__rcache *rcache;     /* resolve: answers per snapshot */
 	struct idg__keys *keys;         /* property names by number */

@@ -28,6 +28,7 @@ struct idg__idcache {
 	size_t cap, n; /* cap is a power of two */
 	char *arena;   /* names; offset 0 is never used */
 	size_t alen, acap;
+	int complete;  /* holds every id of the database */
 };
 
 struct idg__idcache *
@@ -53,6 +54,19 @@ idg__idcache_clear(struct idg__idcache *c)
 		memset(c->slots, 0, c->cap * sizeof(*c->slots));
 	c->n = 0;
 	c->alen = 1;
+	c->complete = 0;
+}
+
+void
+idg__idcache_set_complete(struct idg__idcache *c, int complete)
+{
+	c->complete = complete;
+}
+
+int
+idg__idcache_complete(const struct idg__idcache *c)
+{
+	return c->complete;
 }
 
 uint32_t
@@ -123,16 +137,19 @@ idg__idcache_put(struct idg__idcache *c, const char *name, size_t len,
 {
 	struct slot s;
 
-	if (len > UINT32_MAX)
+	if (len > UINT32_MAX) {
+		c->complete = 0;
 		return;
+	}
 	if (c->n + 1 > MAX_ENTRIES || c->alen + len > MAX_ARENA)
 		idg__idcache_clear(c);
 	if (c->alen == 0)
 		c->alen = 1;
-	if ((c->n + 1) * 4 > c->cap * 3 && grow_slots(c))
-		return; /* out of memory: the cache just stays smaller */
-	if (c->alen + len > c->acap && grow_arena(c, len))
+	if (((c->n + 1) * 4 > c->cap * 3 && grow_slots(c)) ||
+	    (c->alen + len > c->acap && grow_arena(c, len))) {
+		c->complete = 0; /* out of memory: the cache stays smaller */
 		return;
+	}
 	memcpy(c->arena + c->alen, name, len);
 	s = (struct slot){hash, c->alen, node, (uint32_t)len};
 	c->alen += len;

@@ -21,4 +21,13 @@ void idg__idcache_put(struct idg__idcache *c, const char *name, size_t len,
 /* Forgets everything: after a batch was rolled back. */
 void idg__idcache_clear(struct idg__idcache *c);
 
+/*
+ * A complete cache holds every id of the database, so a miss is a new id.
+ * The ingest marks it so when the database has no id yet; it stays so
+ * while every new id is put, and a put it cannot keep (out of memory, or
+ * past its bounds, when it starts over) or a clear ends it.
+ */
+void idg__idcache_set_complete(struct idg__idcache *c, int complete);
+int idg__idcache_complete(const struct idg__idcache *c);
+
 #endif

@@ -185,10 +185,11 @@ dict_find(const struct dict *d, struct idg__txn *t, const char *name,
 	return find_in_chain(d, t, key, name, len, out, e);
 }
 
+/* Interns name; with is_new the caller knows it is absent: no lookup. */
 static int
 dict_intern(const struct dict *d, struct idg__txn *t, const char *name,
-	    size_t len, uint32_t *next, uint32_t *out, int *created,
-	    struct idg__err *e)
+	    size_t len, int is_new, uint32_t *next, uint32_t *out,
+	    int *created, struct idg__err *e)
 {
 	unsigned char key[HASH_BYTES];
 	uint32_t node;
@@ -196,7 +197,8 @@ dict_intern(const struct dict *d, struct idg__txn *t, const char *name,
 
 	*created = 0;
 	hash_key(name, len, key);
-	rc = find_in_chain(d, t, key, name, len, out, e);
+	rc = is_new ? IDG_ENOTFOUND
+		    : find_in_chain(d, t, key, name, len, out, e);
 	if (rc != IDG_ENOTFOUND)
 		return rc;
 	if (*next == UINT32_MAX)
@@ -226,7 +228,16 @@ idg__ids_intern(struct idg__txn *t, const char *name, size_t len,
 		uint32_t *next, uint32_t *out, int *created,
 		struct idg__err *e)
 {
-	return dict_intern(&ids, t, name, len, next, out, created, e);
+	return dict_intern(&ids, t, name, len, 0, next, out, created, e);
+}
+
+int
+idg__ids_add(struct idg__txn *t, const char *name, size_t len,
+	     uint32_t *next, uint32_t *out, struct idg__err *e)
+{
+	int created;
+
+	return dict_intern(&ids, t, name, len, 1, next, out, &created, e);
 }
 
 int
@@ -248,7 +259,7 @@ idg__evname_intern(struct idg__txn *t, const char *name, size_t len,
 		   uint32_t *next, uint32_t *out, int *created,
 		   struct idg__err *e)
 {
-	return dict_intern(&evnames, t, name, len, next, out, created, e);
+	return dict_intern(&evnames, t, name, len, 0, next, out, created, e);
 }
 
 int

@@ -19,6 +19,10 @@ int idg__ids_find(struct idg__txn *t, const char *name, size_t len,
 int idg__ids_intern(struct idg__txn *t, const char *name, size_t len,
 		    uint32_t *next, uint32_t *out, int *created,
 		    struct idg__err *e);
+/* Makes name the node *next, without looking: the caller knows it is new
+ * (a complete id cache missed it). */
+int idg__ids_add(struct idg__txn *t, const char *name, size_t len,
+		 uint32_t *next, uint32_t *out, struct idg__err *e);
 
 /* The distinct_id of a node, borrowed from the transaction. */
 int idg__ids_name(struct idg__txn *t, uint32_t node, struct idg__val *out,

@@ -34,6 +34,22 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Whether the id cache knows every id: from an empty database on, for as
+ * long as no other handle adds ids (their count would differ from ours).
+ */
+static void
+ids_known(struct idg_db *db, const struct idg__state *st)
+{
+	if (st->next_node == 1) {
+		idg__idcache_clear(db->idcache);
+		idg__idcache_set_complete(db->idcache, 1);
+		db->ids_next = 1;
+	} else if (st->next_node != db->ids_next) {
+		idg__idcache_set_complete(db->idcache, 0);
+	}
+}
+
 static int
 batch_begin(struct ingest *in)
 {
@@ -44,6 +60,8 @@ batch_begin(struct ingest *in)
 		rc = idg__state_load(b->txn, &b->st, b->err);
 	if (rc == IDG_OK)
 		rc = idg__db_keys(b->db, b->txn);
+	if (rc == IDG_OK)
+		ids_known(b->db, &b->st);
 	in->now_ms = wall_ms();
 	return rc;
 }

@@ -1079,3 +1079,37 @@ Test(events, long_array_lines_cross_threads_in_bounded_memory)
 		     "2: ingest failed, 3: wrong count, 4: over 200 MiB");
 	free(text);
 }
+
+Test(events, an_id_another_process_added_is_found_not_made_again)
+{
+	/* This handle's id cache knows every id of the database it filled
+	 * from empty, and so takes a miss for a new id: until another
+	 * process adds ids, which the next batch must notice. */
+	const char *a = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			"\"ida\",\"time\":1700000001}}\n";
+	const char *b = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			"\"idb\",\"time\":1700000002}}\n";
+	const char *ab = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"idb\",\"time\":1700000003}}\n"
+			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"ida\",\"time\":1700000004}}\n";
+	struct idg_info info;
+	pid_t pid;
+	int status;
+
+	ingest(db, a);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		idg_db *h = open_at(dir, 0);
+		int rc = idg_ingest_buffer(h, b, strlen(b), NULL, NULL);
+
+		idg_close(h);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(ingest(db, ab).nodes_created, 0);
+	cr_assert_eq(idg_info(db, &info), 0);
+	cr_assert_eq(info.nodes, 2, "idb was made twice");
+}
