@@ -813,11 +813,31 @@ Test(events, json_to_msgpack_ingests_like_the_json)
 	tu_rmdir(d2);
 }
 
+/* Ingests text into dir from another process, with its own handle (one
+ * handle per directory and process: an LMDB rule). */
+static void
+ingest_elsewhere(const char *text)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		idg_db *h = open_at(dir, 0);
+		int rc = idg_ingest_buffer(h, text, strlen(text), NULL, NULL);
+
+		idg_close(h);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 Test(events, two_processes_number_property_names_without_clashing)
 {
 	idg_db *h3;
-	pid_t pid;
-	int status;
 	const char *l1 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
 			 "\"u\",\"time\":1700000001,\"a1\":1}}\n";
 	const char *l2 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
@@ -830,17 +850,7 @@ Test(events, two_processes_number_property_names_without_clashing)
 	 * process added since must be read before the next batch numbers
 	 * more (one handle per directory and process: an LMDB rule). */
 	ingest(db, l1);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		idg_db *h2 = open_at(dir, 0);
-		int rc = idg_ingest_buffer(h2, l2, strlen(l2), NULL, NULL);
-
-		idg_close(h2);
-		_exit(rc == 0 ? 0 : 1);
-	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ingest_elsewhere(l2);
 	ingest(db, l3);
 	snprintf(want, sizeof(want), "%s%s%s", l1, l2, l3);
 	out = export_all(db);
@@ -1094,21 +1104,9 @@ Test(events, an_id_another_process_added_is_found_not_made_again)
 			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
 			 "\"ida\",\"time\":1700000004}}\n";
 	struct idg_info info;
-	pid_t pid;
-	int status;
 
 	ingest(db, a);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		idg_db *h = open_at(dir, 0);
-		int rc = idg_ingest_buffer(h, b, strlen(b), NULL, NULL);
-
-		idg_close(h);
-		_exit(rc == 0 ? 0 : 1);
-	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ingest_elsewhere(b);
 	cr_assert_eq(ingest(db, ab).nodes_created, 0);
 	cr_assert_eq(idg_info(db, &info), 0);
 	cr_assert_eq(info.nodes, 2, "idb was made twice");
