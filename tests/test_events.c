@@ -1047,7 +1047,7 @@ Test(events, long_array_lines_cross_threads_in_bounded_memory)
 {
 	/* Three lines of 340,000 unreadable records each (3 MB of input):
 	 * the parse stage hands them over a chunk at a time rather than
-	 * holding a line's records at once (which took 1.1 GB). */
+	 * holding a line's records at once (478 MB for one such line). */
 	enum { LINES = 3, ELEMS = 340000 };
 	size_t len = (size_t)LINES * (2 * ELEMS + 2);
 	char *text = malloc(len + 1), *p = text;
