@@ -237,6 +237,9 @@ void jw_key(idg_jw *w, const char *key);
 /* Writes a NUL-terminated string. */
 void jw_str(idg_jw *w, const char *s);
 
+/* Writes "key": v. */
+void jw_u(idg_jw *w, const char *key, uint64_t v);
+
 /* Writes a string, or null when it is empty. */
 void jw_str_or_null(idg_jw *w, const char *s);
 

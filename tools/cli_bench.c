@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_ingest.h"
+
 static void
 machine(int *cpus, char *model, size_t size)
 {
@@ -220,35 +222,13 @@ jw_num_or_null(idg_jw *w, const char *key, double v)
 		idg_jw_double(w, v);
 }
 
-static void
-jw_u(idg_jw *w, const char *key, uint64_t v)
-{
-	jw_key(w, key);
-	idg_jw_uint(w, v);
-}
-
+/* An ingest's counts, in the shape `idgraph ingest --json` prints them. */
 static void
 json_ingest_stats(idg_jw *w, const char *key, const struct idg_ingest_stats *s)
 {
 	jw_key(w, key);
 	idg_jw_object_begin(w);
-	jw_u(w, "records", s->records);
-	jw_u(w, "rejected", s->rejected);
-	jw_u(w, "events", s->events);
-	jw_u(w, "identity_events", s->identity);
-	jw_u(w, "nodes_created", s->nodes_created);
-	jw_u(w, "merged", s->merged);
-	jw_u(w, "noop", s->noop);
-	jw_key(w, "refused");
-	idg_jw_object_begin(w);
-	for (int k = 1; k < IDG_REASON_COUNT; k++)
-		jw_u(w, idg_reason_name(k), s->refused[k]);
-	idg_jw_object_end(w);
-	jw_u(w, "duplicates", s->duplicates);
-	jw_u(w, "profile_updates", s->profile_updates);
-	jw_u(w, "profiles_created", s->profiles_created);
-	jw_u(w, "profiles_deleted", s->profiles_deleted);
-	jw_u(w, "warnings", s->warnings);
+	json_ingest_counts(w, s);
 	idg_jw_object_end(w);
 }
 

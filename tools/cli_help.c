@@ -456,7 +456,8 @@ const struct cmd_help help_bench = {
     "\"baseline_seconds\", \"baseline_per_second\", \"ratio\"}), \"uniques\",\n"
     "\"funnel\", \"graph\", \"peak_rss_bytes\",\n"
     "\"peak_rss_ingest_alone_bytes\", \"db_bytes\",\n"
-    "\"ingest_stats\", \"graph_stats\", \"checks\": {\"counts_match\",\n"
+    "\"ingest_stats\" (per input, the counts `ingest --json` prints),\n"
+    "\"graph_stats\", \"checks\": {\"counts_match\",\n"
     "\"msgpack_matches_jsonl\", \"one_thread_matches\", ...}, \"skipped\"};\n"
     "a skipped baseline's figures are null.\n",
     NULL};

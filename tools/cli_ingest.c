@@ -114,13 +114,6 @@ add_stats(struct idg_ingest_stats *sum, const struct idg_ingest_stats *s)
 	sum->anonymous_profiles += s->anonymous_profiles;
 }
 
-static void
-json_uint(idg_jw *w, const char *key, uint64_t v)
-{
-	jw_key(w, key);
-	idg_jw_uint(w, v);
-}
-
 /* One object per input: what it was and what became of it. */
 static void
 json_files(idg_jw *w, const struct input *inputs, int n)
@@ -134,8 +127,8 @@ json_files(idg_jw *w, const struct input *inputs, int n)
 		jw_str(w, inputs[i].arg);
 		jw_key(w, "format");
 		jw_str(w, format_name(inputs[i].format));
-		json_uint(w, "records", s->records);
-		json_uint(w, "rejected", s->rejected);
+		jw_u(w, "records", s->records);
+		jw_u(w, "rejected", s->rejected);
 		jw_key(w, "skipped");
 		idg_jw_bool(w, s->skipped);
 		jw_key(w, "resumed_at");
@@ -154,33 +147,33 @@ json_files(idg_jw *w, const struct input *inputs, int n)
 	idg_jw_array_end(w);
 }
 
-static void
-json_counts(idg_jw *w, const struct idg_ingest_stats *s)
+void
+json_ingest_counts(idg_jw *w, const struct idg_ingest_stats *s)
 {
-	json_uint(w, "records", s->records);
-	json_uint(w, "rejected", s->rejected);
-	json_uint(w, "events", s->events);
-	json_uint(w, "duplicates", s->duplicates);
-	json_uint(w, "identity_events", s->identity);
-	json_uint(w, "nodes_created", s->nodes_created);
-	json_uint(w, "profile_updates", s->profile_updates);
-	json_uint(w, "profiles_created", s->profiles_created);
-	json_uint(w, "profiles_deleted", s->profiles_deleted);
+	jw_u(w, "records", s->records);
+	jw_u(w, "rejected", s->rejected);
+	jw_u(w, "events", s->events);
+	jw_u(w, "duplicates", s->duplicates);
+	jw_u(w, "identity_events", s->identity);
+	jw_u(w, "nodes_created", s->nodes_created);
+	jw_u(w, "profile_updates", s->profile_updates);
+	jw_u(w, "profiles_created", s->profiles_created);
+	jw_u(w, "profiles_deleted", s->profiles_deleted);
 	jw_key(w, "outcomes");
 	idg_jw_object_begin(w);
-	json_uint(w, "merged", s->merged);
-	json_uint(w, "noop", s->noop);
+	jw_u(w, "merged", s->merged);
+	jw_u(w, "noop", s->noop);
 	for (int i = IDG_REASON_NONE + 1; i < IDG_REASON_COUNT; i++)
-		json_uint(w, idg_reason_name(i), s->refused[i]);
+		jw_u(w, idg_reason_name(i), s->refused[i]);
 	idg_jw_object_end(w);
-	json_uint(w, "warnings", s->warnings);
+	jw_u(w, "warnings", s->warnings);
 	jw_key(w, "warning_counts");
 	idg_jw_object_begin(w);
-	json_uint(w, "long_strings", s->long_strings);
-	json_uint(w, "many_properties", s->many_props);
-	json_uint(w, "type_clashes", s->type_clashes);
-	json_uint(w, "profiles_over_2000_properties", s->big_profiles);
-	json_uint(w, "profiles_for_anonymous_ids", s->anonymous_profiles);
+	jw_u(w, "long_strings", s->long_strings);
+	jw_u(w, "many_properties", s->many_props);
+	jw_u(w, "type_clashes", s->type_clashes);
+	jw_u(w, "profiles_over_2000_properties", s->big_profiles);
+	jw_u(w, "profiles_for_anonymous_ids", s->anonymous_profiles);
 	idg_jw_object_end(w);
 }
 
@@ -189,11 +182,11 @@ print_summary_json(idg_jw *w, const struct idg_ingest_stats *s,
 		   const struct input *inputs, int n, double secs)
 {
 	idg_jw_object_begin(w);
-	json_counts(w, s);
+	json_ingest_counts(w, s);
 	json_files(w, inputs, n);
 	jw_key(w, "seconds");
 	idg_jw_double(w, (double)(int64_t)(secs * 1e6 + 0.5) / 1e6);
-	json_uint(w, "records_per_second",
+	jw_u(w, "records_per_second",
 		  secs > 0 ? (uint64_t)((double)s->records / secs) : 0);
 	idg_jw_object_end(w);
 	idg_jw_newline(w);

@@ -52,6 +52,10 @@ void clear_progress(struct ingest *g);
 /* idg_ingest_opts.on_progress: redraws the progress line. */
 int on_progress(void *user, const struct idg_progress *p);
 
+/* The counts of an ingest as members of the open JSON object: "records",
+ * ..., "outcomes", "warnings", "warning_counts" (`ingest --json`). */
+void json_ingest_counts(idg_jw *w, const struct idg_ingest_stats *s);
+
 /* Prints the summary of all inputs (people's text, or JSON with --json). */
 int print_summary(const struct args *a, const struct input *inputs, int n,
 		  double secs);

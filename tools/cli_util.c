@@ -143,6 +143,13 @@ jw_str(idg_jw *w, const char *s)
 	idg_jw_string(w, s, strlen(s));
 }
 
+void
+jw_u(idg_jw *w, const char *key, uint64_t v)
+{
+	jw_key(w, key);
+	idg_jw_uint(w, v);
+}
+
 /* Writes a string, or null when it is empty. */
 void
 jw_str_or_null(idg_jw *w, const char *s)

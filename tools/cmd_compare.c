@@ -306,21 +306,14 @@ json_outcomes(idg_jw *w, const struct idg_ingest_stats *s)
 }
 
 static void
-json_uint_key(idg_jw *w, const char *key, uint64_t v)
-{
-	jw_key(w, key);
-	idg_jw_uint(w, v);
-}
-
-static void
 json_result(const struct compare *c, idg_jw *w, const struct result *r)
 {
-	json_uint_key(w, "records", r->in.records);
-	json_uint_key(w, "rejected", r->in.rejected);
-	json_uint_key(w, "distinct_ids", r->g.distinct_ids);
-	json_uint_key(w, "clusters", r->g.clusters);
-	json_uint_key(w, "uniques_live", r->live.uniques);
-	json_uint_key(w, "uniques_reported", r->reported.uniques);
+	jw_u(w, "records", r->in.records);
+	jw_u(w, "rejected", r->in.rejected);
+	jw_u(w, "distinct_ids", r->g.distinct_ids);
+	jw_u(w, "clusters", r->g.clusters);
+	jw_u(w, "uniques_live", r->live.uniques);
+	jw_u(w, "uniques_reported", r->reported.uniques);
 	jw_key(w, "uniques_event_live");
 	if (c->event)
 		idg_jw_uint(w, r->ev_live.uniques);
@@ -333,15 +326,15 @@ json_result(const struct compare *c, idg_jw *w, const struct result *r)
 		idg_jw_null(w);
 	jw_key(w, "outcomes");
 	json_outcomes(w, &r->in);
-	json_uint_key(w, "largest_cluster", r->g.largest_cluster);
-	json_uint_key(w, "profiles_active", r->g.profiles_active);
-	json_uint_key(w, "profiles_hidden", r->g.profiles_hidden);
+	jw_u(w, "largest_cluster", r->g.largest_cluster);
+	jw_u(w, "profiles_active", r->g.profiles_active);
+	jw_u(w, "profiles_hidden", r->g.profiles_hidden);
 	jw_key(w, "funnel");
 	if (r->funnel)
 		json_funnel_steps(w, &c->funnel, r->funnel);
 	else
 		idg_jw_null(w);
-	json_uint_key(w, "pending_merges", r->reported.pending_merges);
+	jw_u(w, "pending_merges", r->reported.pending_merges);
 	jw_key(w, "at");
 	jw_time(w, r->reported.at);
 	jw_key(w, "database");
