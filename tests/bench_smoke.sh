@@ -24,19 +24,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/idgraph-bench-smoke.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
-pass=0
-failed=0
-
-ok() {
-  pass=$((pass + 1))
-  printf 'ok - %s\n' "$1"
-}
-
-ko() {
-  failed=$((failed + 1))
-  printf 'FAIL - %s\n' "$1"
-  if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/    /'; fi
-}
+. "$(dirname "$0")/checks.sh"
 
 # check NAME COMMAND...: ok when the command succeeds.
 check() {
@@ -177,5 +165,4 @@ else
   ko "bench: one JSON object" "$(cat "$T/bench.err" "$T/bench.json")"
 fi
 
-printf '%d passed, %d failed\n' "$pass" "$failed"
-[ "$failed" -eq 0 ]
+checks_done

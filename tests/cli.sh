@@ -18,19 +18,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/idgraph-cli.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
-pass=0
-failed=0
-
-ok() {
-  pass=$((pass + 1))
-  printf 'ok - %s\n' "$1"
-}
-
-ko() {
-  failed=$((failed + 1))
-  printf 'FAIL - %s\n' "$1"
-  if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/    /'; fi
-}
+. "$(dirname "$0")/checks.sh"
 
 # run ARGS...: runs idgraph; stdout in $T/out, stderr in $T/err, status in $rc.
 run() {
@@ -1663,5 +1651,4 @@ expect_usage "ingest --threads 3" ingest "$T/dbthr1" "$T/noisy.jsonl" \
 
 ###########################################################################
 
-printf '%d passed, %d failed\n' "$pass" "$failed"
-[ "$failed" -eq 0 ]
+checks_done
