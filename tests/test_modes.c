@@ -4,7 +4,6 @@
  * reports, profiles, exports and time travel.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +50,8 @@ teardown(void)
 TestSuite(simplified, .init = simplified, .fini = teardown);
 TestSuite(legacy, .init = legacy, .fini = teardown);
 
-static struct idg_ingest_stats
-ingest(const char *fmt, ...)
-{
-	static char buf[1 << 16];
-	struct idg_ingest_stats st;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(idg_ingest_buffer(db, buf, (size_t)n, NULL, &st), 0, "%s",
-		     idg_errmsg(db));
-	cr_assert_eq(st.rejected, 0, "%s", buf);
-	return st;
-}
+/* Ingests the formatted records, none of which may be rejected. */
+#define ingest(...) tu_ingestf(db, __VA_ARGS__)
 
 /* An event with optional $device_id, $user_id and distinct_id. */
 static void

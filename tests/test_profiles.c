@@ -4,7 +4,6 @@
  * profiles, $delete, warnings, the Explore view, listing and export.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,22 +39,8 @@ teardown(void)
 
 TestSuite(profiles, .init = setup, .fini = teardown);
 
-static struct idg_ingest_stats
-ingest(const char *fmt, ...)
-{
-	static char buf[1 << 16];
-	struct idg_ingest_stats st;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(idg_ingest_buffer(db, buf, (size_t)n, NULL, &st), 0, "%s",
-		     idg_errmsg(db));
-	cr_assert_eq(st.rejected, 0, "%s", buf);
-	return st;
-}
+/* Ingests the formatted records, none of which may be rejected. */
+#define ingest(...) tu_ingestf(db, __VA_ARGS__)
 
 /* The properties of id's active profile as JSON, or "none". */
 static char *

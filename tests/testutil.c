@@ -1,8 +1,10 @@
-/* testutil.c — temporary directories for tests. */
+/* testutil.c — temporary directories, and ingesting test records. */
 #define _XOPEN_SOURCE 700
 #include "testutil.h"
 
+#include <criterion/criterion.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,4 +40,22 @@ tu_rmdir(char *path)
 		return;
 	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(path);
+}
+
+struct idg_ingest_stats
+tu_ingestf(idg_db *db, const char *fmt, ...)
+{
+	static char buf[1 << 16];
+	struct idg_ingest_stats st;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	cr_assert(n >= 0 && (size_t)n < sizeof(buf), "records too long");
+	cr_assert_eq(idg_ingest_buffer(db, buf, (size_t)n, NULL, &st), 0, "%s",
+		     idg_errmsg(db));
+	cr_assert_eq(st.rejected, 0, "%s", buf);
+	return st;
 }

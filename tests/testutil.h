@@ -4,10 +4,19 @@
 
 #include <stddef.h>
 
+#include "idgraph.h"
+
 /* Makes a fresh temporary directory; returns its path (static storage per
  * call slot is not used: the string is malloc'd, free it with tu_rmdir). */
 char *tu_tmpdir(void);
 /* Removes the directory tree at path and frees path. NULL is a no-op. */
 void tu_rmdir(char *path);
+
+/*
+ * Ingests the records printf-formatted from fmt into db, asserting that
+ * the ingest succeeds and rejects none; returns its counts.
+ */
+struct idg_ingest_stats tu_ingestf(idg_db *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif
