@@ -67,15 +67,12 @@ sink(void *data, const char *buf, size_t len)
 struct idg__mpw *
 idg__mpw_new(void)
 {
-	struct idg__mpw *w = malloc(sizeof(*w));
+	struct idg__mpw *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
 	msgpack_sbuffer_init(&w->buf);
 	msgpack_packer_init(&w->pk, &w->buf, sink);
-	w->failed = 0;
-	w->pkeys = NULL;
-	w->npkeys = w->pkeys_cap = 0;
 	return w;
 }
 

@@ -131,15 +131,6 @@ save(struct chunk *c, struct slot *s, const struct idg__inrec *r)
 	s->ref[k++] = put(c, r->raw, r->raw_len);
 }
 
-/* An unreadable record: only its bytes (the codecs set nothing else). */
-static void
-save_bare(struct chunk *c, struct slot *s, const struct idg__inrec *r)
-{
-	memset(s, 0, sizeof(*s));
-	s->rec.raw_len = r->raw_len;
-	s->ref[NREFS - 1] = put(c, r->raw, r->raw_len);
-}
-
 static void
 load(const struct chunk *c, struct slot *s)
 {
@@ -212,10 +203,7 @@ keep_record(void *ctx, const struct idg__inrec *r, uint32_t index,
 		c->slots_cap = cap;
 	}
 	s = &c->slots[c->nslots];
-	if (error)
-		save_bare(c, s, r);
-	else
-		save(c, s, r);
+	save(c, s, r); /* unreadable: only raw is set (input.h) */
 	s->error = error ? put(c, error, strlen(error) + 1) : 0;
 	s->index = index;
 	s->in_array = in_array;
