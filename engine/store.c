@@ -101,7 +101,8 @@ open_tables(struct idg__store *s, unsigned flags, struct idg__err *e)
 		return map_error(rc, e, "opening tables");
 	/* A new environment gets every table; one with a meta table must
 	 * have them all already (an older layout lacks some). */
-	rc = mdb_dbi_open(txn, tables[IDG__T_META].name, 0, &s->dbi[0]);
+	rc = mdb_dbi_open(txn, tables[IDG__T_META].name, 0,
+			  &s->dbi[IDG__T_META]);
 	fresh = rc == MDB_NOTFOUND && !rdonly;
 	for (i = 0; i < IDG__T_COUNT; i++) {
 		unsigned f = tables[i].flags | (fresh ? MDB_CREATE : 0);
