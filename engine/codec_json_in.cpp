@@ -52,6 +52,12 @@ idg__jparser_free(struct idg__jparser *jp)
 	delete jp;
 }
 
+extern "C" void
+idg__json_set_keys(struct idg__jparser *jp, const struct idg__keys *keys)
+{
+	idg__mpw_set_keys(jp->props, keys);
+}
+
 static const char *
 describe(error_code err)
 {

@@ -30,6 +30,11 @@ void idg__jparser_free(struct idg__jparser *jp);
 int idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
 			 size_t capacity, idg__inrec_fn cb, void *ctx);
 
+/* Numbers the records' top-level property names by keys (idg__mpw_set_keys):
+ * NULL for text. */
+struct idg__keys;
+void idg__json_set_keys(struct idg__jparser *jp, const struct idg__keys *keys);
+
 struct idg__mpw;
 
 /*

@@ -23,6 +23,7 @@ struct idg__mpw {
 	int failed; /* a write failed since the last reset */
 	struct idg__pkey *pkeys; /* idg__mpw_prop_key's notes */
 	uint32_t npkeys, pkeys_cap;
+	const struct idg__keys *keys; /* numbers prop_key's names, or NULL */
 };
 
 /*
@@ -144,6 +145,7 @@ idg__mpw_prop_key(struct idg__mpw *w, size_t map_at, const char *s,
 {
 	size_t at = w->buf.size - map_at;
 	struct idg__pkey *k;
+	uint32_t num;
 
 	if (w->npkeys == w->pkeys_cap) {
 		uint32_t cap = w->pkeys_cap ? 2 * w->pkeys_cap : 64;
@@ -154,13 +156,21 @@ idg__mpw_prop_key(struct idg__mpw *w, size_t map_at, const char *s,
 		w->pkeys = k;
 		w->pkeys_cap = cap;
 	}
-	if (idg__mpw_str(w, s, n))
+	num = w->keys ? idg__keys_find(w->keys, s, n) : 0;
+	if (num ? idg__mpw_uint(w, num) : idg__mpw_str(w, s, n))
 		return IDG_ENOMEM;
 	k = &w->pkeys[w->npkeys++];
 	k->at = (uint32_t)at;
 	k->val = (uint32_t)(w->buf.size - map_at);
 	k->len = (uint32_t)n;
+	k->num = num;
 	return IDG_OK;
+}
+
+void
+idg__mpw_set_keys(struct idg__mpw *w, const struct idg__keys *keys)
+{
+	w->keys = keys;
 }
 
 int
@@ -349,14 +359,14 @@ prop_is(const struct idg__keys *keys, const msgpack_object *k, const char *s)
 	       memcmp(p, s, n) == 0;
 }
 
-/* 1 if k is one of the extra keys (even entries of extra). */
+/* 1 if s[0..n) is one of the extra keys (even entries of extra). */
 static int
-is_extra_key(const msgpack_object *k, const char *const *extra, int nextra)
+is_extra_name(const char *s, size_t n, const char *const *extra, int nextra)
 {
 	int i;
 
 	for (i = 0; i < nextra; i++)
-		if (key_is(k, extra[2 * i]))
+		if (strlen(extra[2 * i]) == n && memcmp(extra[2 * i], s, n) == 0)
 			return 1;
 	return 0;
 }
@@ -388,7 +398,8 @@ numbered_props(struct idg__mpw *w, const struct idg__body *b,
 
 int
 idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
-		 const uint32_t *nums, const char *const *extra, int nextra)
+		 const uint32_t *nums, const char *const *extra, int nextra,
+		 const struct idg__keys *keys)
 {
 	msgpack_unpacked up;
 	size_t at, off = 0;
@@ -425,10 +436,16 @@ idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 	at = idg__mpw_map_begin(w);
 	for (i = 0; i < up.data.via.map.size; i++) {
 		const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+		const char *name;
+		size_t len;
 
-		if (is_extra_key(&kv->key, extra, nextra))
+		if (prop_name(keys, &kv->key, &name, &len) != 0) {
+			msgpack_unpacked_destroy(&up);
+			return IDG_ECORRUPT;
+		}
+		if (is_extra_name(name, len, extra, nextra))
 			continue;
-		ok(w, msgpack_pack_object(&w->pk, kv->key));
+		idg__mpw_str(w, name, len);
 		ok(w, msgpack_pack_object(&w->pk, kv->val));
 		n++;
 	}
@@ -841,6 +858,12 @@ idg__mpin_free(struct idg__mpin *in)
 	idg__mpw_free(in->ops);
 	idg__mpw_free(in->raw);
 	free(in);
+}
+
+void
+idg__mpin_set_keys(struct idg__mpin *in, const struct idg__keys *keys)
+{
+	idg__mpw_set_keys(in->props, keys);
 }
 
 int

@@ -47,6 +47,13 @@ void idg__mpw_array_end(struct idg__mpw *w, size_t at, uint32_t n);
  */
 int idg__mpw_prop_key(struct idg__mpw *w, size_t map_at, const char *s,
 		      size_t n);
+/*
+ * With keys, idg__mpw_prop_key writes a name keys knows as its number
+ * (struct idg__pkey); NULL (the start) writes every name as text. keys is
+ * only read, by the writer's thread, and must outlive its use.
+ */
+struct idg__keys;
+void idg__mpw_set_keys(struct idg__mpw *w, const struct idg__keys *keys);
 void idg__mpw_pkeys_reset(struct idg__mpw *w);
 /* The noted names, valid until the next write or reset. */
 const struct idg__pkey *idg__mpw_pkeys(const struct idg__mpw *w,
@@ -101,18 +108,18 @@ struct idg__body {
 	uint32_t npkeys;               /* (as many as props has), or 0 */
 };
 
-struct idg__keys;
-
 /*
  * Encodes b into w (after a reset), with nextra string properties appended
  * to its properties: extra[0] = extra[1], extra[2] = extra[3], ... (how
  * Mixpanel marks failed identity events: $failure_reason and
- * $failure_description, or $identity_failure_reason). With b->pkeys,
- * nums[i] is the number that stands for property i's name (0: its text).
+ * $failure_description, or $identity_failure_reason); those bodies name
+ * every property by its text, which keys gives for numbered names. With
+ * b->pkeys and nums, nums[i] is the number that stands for property i's
+ * name (0: its text); without nums, b->props is stored as it is.
  */
 int idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 		     const uint32_t *nums, const char *const *extra,
-		     int nextra);
+		     int nextra, const struct idg__keys *keys);
 /*
  * Decodes a body; strings point into data or into keys, which names the
  * numbered property names. 0 or IDG_ECORRUPT.
@@ -143,6 +150,10 @@ struct idg__mpin;
 
 struct idg__mpin *idg__mpin_new(void);
 void idg__mpin_free(struct idg__mpin *in);
+
+/* Numbers the records' top-level property names by keys (idg__mpw_set_keys):
+ * NULL for text. */
+void idg__mpin_set_keys(struct idg__mpin *in, const struct idg__keys *keys);
 
 /* 1 if a stream starting with byte c is MessagePack rather than JSON. */
 int idg__mpin_sniff(unsigned char c);

@@ -241,10 +241,6 @@ idg_close(idg_db *db)
 	idg__idcache_free(db->namecache);
 	idg__rcache_free(db->rcache);
 	idg__keys_free(db->keys);
-	if (db->layouts)
-		for (int i = 0; i <= IDG__LAYOUTS; i++)
-			free(db->layouts[i].nums);
-	free(db->layouts);
 	idg__mpw_free(db->mpw);
 	free(db->out);
 	free(db);

@@ -33,10 +33,6 @@ struct idg__pview;
 struct idg__idcache;
 struct idg__rcache;
 struct idg__keys;
-struct idg__layout;
-
-/* Event names with a layout of their own (keys.h), numbers 0..N-1. */
-#define IDG__LAYOUTS 256
 
 struct idg_db {
 	struct idg__store *store;
@@ -53,7 +49,6 @@ struct idg_db {
 	struct idg__idcache *namecache; /* ingest: event name -> number */
 	struct idg__rcache *rcache;     /* resolve: answers per snapshot */
 	struct idg__keys *keys;         /* property names by number */
-	struct idg__layout *layouts;    /* by event name (see events.c) */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;

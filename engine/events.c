@@ -158,28 +158,14 @@ cursors(struct idg__batch *b)
 	return rc;
 }
 
-/*
- * The numbers of the event's property names: through the layout of its
- * event name (the first IDG__LAYOUTS names have one each; the others
- * share the last).
- */
+/* 1 if every property name of the body was written as its number. */
 static int
-number_names(struct idg__batch *b, const struct idg__body *body,
-	     const uint32_t **nums)
+all_numbered(const struct idg__body *body)
 {
-	struct idg_db *db = b->db;
-	struct idg__layout *lay;
-	int rc;
-
-	if (!db->layouts &&
-	    !(db->layouts = calloc(IDG__LAYOUTS + 1, sizeof(*lay))))
-		return idg__err_set(b->err, IDG_ENOMEM, "out of memory");
-	lay = &db->layouts[body->name < IDG__LAYOUTS ? body->name
-						      : IDG__LAYOUTS];
-	rc = idg__keys_number(db->keys, b->txn, body->props, body->pkeys,
-			      body->npkeys, lay, b->err);
-	*nums = lay->nums;
-	return rc;
+	for (uint32_t i = 0; i < body->npkeys; i++)
+		if (!body->pkeys[i].num)
+			return 0;
+	return 1;
 }
 
 static int
@@ -192,13 +178,17 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	size_t len;
 	int rc = IDG_OK;
 
-	/* A body with extra properties is rewritten with its names as text
-	 * (rare: failed identity events); one without properties has none. */
-	if (ev->body.npkeys && ev->nextra == 0)
-		rc = number_names(b, &ev->body, &nums);
+	/* Names the parser numbered are copied with the properties; others
+	 * are numbered here. A body with extra properties is rewritten with
+	 * its names as text (rare: failed identity events). */
+	if (ev->body.npkeys && ev->nextra == 0 && !all_numbered(&ev->body))
+		rc = idg__keys_number(b->db->keys, b->txn, ev->body.props,
+				      ev->body.pkeys, ev->body.npkeys, &nums,
+				      b->err);
 	if (rc)
 		return rc;
-	rc = idg__body_encode(w, &ev->body, nums, ev->extra, ev->nextra);
+	rc = idg__body_encode(w, &ev->body, nums, ev->extra, ev->nextra,
+			      b->db->keys);
 
 	if (rc)
 		return idg__err_set(b->err, rc, "encoding event %llu",

@@ -165,9 +165,11 @@ feed_start(struct ingest *in, struct feed *f, struct idg__reader *rd)
 	f->in = in;
 	f->src = (struct idg__source){rd, in->format == IDG_FORMAT_MSGPACK,
 				      db->jp, db->mpin, unit_record, f, 0, 0};
-	if (in->opts->threads == 1)
+	if (in->opts->threads == 1) {
+		idg__source_set_keys(&f->src, db->keys);
 		return IDG_OK;
-	rc = idg__pipe_start(&f->pipe, &f->src);
+	}
+	rc = idg__pipe_start(&f->pipe, &f->src, db->keys);
 	if (rc)
 		return idg__err_set(in->b.err, rc,
 				    "cannot start the parse thread; ingest "
@@ -258,6 +260,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		}
 	}
 	idg__pipe_end(f.pipe);
+	idg__source_set_keys(&f.src, NULL);
 	if (rc == IDG_OK && in->b.txn && in_batch == 0 && !in->file) {
 		/* Nothing since the last commit: no empty batch. */
 		idg__store_abort(in->b.txn);

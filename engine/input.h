@@ -52,15 +52,17 @@ struct idg__opval {
 
 /*
  * Where one top-level property lies in the record's props, in bytes from
- * props: its name's MessagePack header at `at`, the name's bytes just
- * before `val` (len of them), and its value from `val` to the next
- * property's `at` (or props_len). Lets a body store names as numbers
- * without decoding the values.
+ * props: its name at `at` and its value from `val` to the next property's
+ * `at` (or props_len). A name the parser's dictionary knew is written as
+ * its number (num, a MessagePack positive integer); any other as its text,
+ * the len bytes just before `val` (num = 0). Lets a body store names as
+ * numbers without decoding the values.
  */
 struct idg__pkey {
 	uint32_t at;
 	uint32_t val;
 	uint32_t len;
+	uint32_t num;
 };
 
 struct idg__field {

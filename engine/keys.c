@@ -20,6 +20,8 @@ struct idg__keys {
 	size_t arena_cap;
 	uint32_t *slots; /* numbers by hash; 0 = empty */
 	uint32_t nslots; /* a power of two, at least twice count */
+	uint32_t *nums;  /* idg__keys_number's answer */
+	uint32_t nums_cap;
 };
 
 struct idg__keys *
@@ -36,6 +38,7 @@ idg__keys_free(struct idg__keys *k)
 	free(k->off);
 	free(k->arena);
 	free(k->slots);
+	free(k->nums);
 	free(k);
 }
 
@@ -187,44 +190,46 @@ idg__keys_intern(struct idg__keys *k, struct idg__txn *t, const char *s,
 	return rc;
 }
 
-/* 1 if lay's answer for the name s[0..n) still holds. */
-static int
-still(const struct idg__keys *k, uint32_t num, const char *s, size_t n)
-{
-	if (num == 0) /* text: it was too long */
-		return n > IDG__KEY_MAX_LEN;
-	return num <= k->count && k->off[num] - k->off[num - 1] == n &&
-	       memcmp(k->arena + k->off[num - 1], s, n) == 0;
-}
-
 int
 idg__keys_number(struct idg__keys *k, struct idg__txn *t, const char *props,
-		 const struct idg__pkey *pk, uint32_t n,
-		 struct idg__layout *lay, struct idg__err *e)
+		 const struct idg__pkey *pk, uint32_t n, const uint32_t **nums,
+		 struct idg__err *e)
 {
-	uint32_t i, known = lay->n;
+	uint32_t i;
 	int rc = IDG_OK;
 
-	if (n > lay->cap) {
-		uint32_t cap = n < 16 ? 16 : n;
-		uint32_t *p = realloc(lay->nums, cap * sizeof(*p));
+	if (n > k->nums_cap) {
+		uint32_t cap = n < 64 ? 64 : n;
+		uint32_t *p = realloc(k->nums, cap * sizeof(*p));
 
 		if (!p)
 			return idg__err_set(e, IDG_ENOMEM, "out of memory");
-		lay->nums = p;
-		lay->cap = cap;
+		k->nums = p;
+		k->nums_cap = cap;
 	}
-	lay->n = 0; /* until every number below is right */
 	for (i = 0; rc == IDG_OK && i < n; i++) {
-		const char *s = props + pk[i].val - pk[i].len;
-
-		if (i < known && still(k, lay->nums[i], s, pk[i].len))
-			continue;
-		rc = idg__keys_intern(k, t, s, pk[i].len, &lay->nums[i], e);
+		k->nums[i] = pk[i].num;
+		if (!pk[i].num)
+			rc = idg__keys_intern(k, t, props + pk[i].val - pk[i].len,
+					      pk[i].len, &k->nums[i], e);
 	}
-	if (rc == IDG_OK)
-		lay->n = n;
+	*nums = k->nums;
 	return rc;
+}
+
+uint32_t
+idg__keys_count(const struct idg__keys *k)
+{
+	return k->count;
+}
+
+int
+idg__keys_add(struct idg__keys *k, uint32_t num, const char *s, size_t n)
+{
+	if (num != k->count + 1 || n > IDG__KEY_MAX_LEN ||
+	    num > IDG__KEYS_MAX)
+		return IDG_EINVAL;
+	return add(k, s, n);
 }
 
 uint32_t

@@ -45,18 +45,20 @@ int idg__keys_intern(struct idg__keys *k, struct idg__txn *t, const char *s,
 		     size_t n, uint32_t *num, struct idg__err *e);
 /*
  * The numbers of a body's n top-level names (pk[i] locates name i in
- * props), interned in the write transaction t as needed, into lay->nums.
- * A layout is the answer for the last body of a kind of event: a name at
- * the same place as then costs a compare instead of a lookup (events of
- * one name mostly have the same properties in the same order).
+ * props), into *nums (room owned by k, valid until the next call): a
+ * name written as its number keeps it, one written as text is interned
+ * in the write transaction t (0 if it stays text).
  */
-struct idg__layout {
-	uint32_t n, cap;
-	uint32_t *nums;
-};
 int idg__keys_number(struct idg__keys *k, struct idg__txn *t,
 		     const char *props, const struct idg__pkey *pk, uint32_t n,
-		     struct idg__layout *lay, struct idg__err *e);
+		     const uint32_t **nums, struct idg__err *e);
+
+/* How many names k knows (numbers 1..count). */
+uint32_t idg__keys_count(const struct idg__keys *k);
+/* Adds s[0..n) as number num, which must be count + 1, in memory only (a
+ * copy of another handle's dictionary). IDG_OK, IDG_ENOMEM or
+ * IDG_EINVAL. */
+int idg__keys_add(struct idg__keys *k, uint32_t num, const char *s, size_t n);
 
 /* The number of a known name, or 0. */
 uint32_t idg__keys_find(const struct idg__keys *k, const char *s, size_t n);

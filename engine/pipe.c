@@ -12,6 +12,13 @@
  * records): the unit then ends in a later chunk, and its first chunk
  * holds a PART marker. The apply stage replays a unit across its chunks
  * as one, so memory stays at about NCHUNKS chunks whatever the input.
+ *
+ * Property names: the parsers write the names the parse stage's own copy
+ * of the dictionary knows as their numbers (keys.h), so the apply stage
+ * stores most bodies as they come. The copy starts as the apply stage's
+ * dictionary; the names the apply stage adds later cross with the chunks
+ * it gives back (hand_names, take_names), in number order. A name the
+ * copy does not know yet stays text, and the apply stage numbers it.
  */
 #include "pipe.h"
 
@@ -21,6 +28,7 @@
 #include <string.h>
 
 #include "idgraph.h"
+#include "keys.h"
 
 #define NCHUNKS 4
 #define CHUNK_BYTES ((size_t)1 << 20)
@@ -79,7 +87,66 @@ struct idg__pipe {
 	int ended;      /* the last unit was taken: end holds its result */
 	int end;
 	struct idg__upos end_pos;
+	/* Property names: the apply stage's dictionary, the parse stage's
+	 * copy, and the names in between, each a length byte then its bytes,
+	 * numbered from names_first (under mu). */
+	const struct idg__keys *akeys;
+	struct idg__keys *pkeys;
+	uint32_t handed; /* names up to this number are handed over */
+	uint32_t names_first;
+	unsigned char *names;
+	size_t names_len, names_cap;
 };
+
+/* Apply stage, under mu: the names its dictionary gained since the last
+ * call, queued for the parse stage (kept for a later call if out of
+ * memory). */
+static void
+hand_names(struct idg__pipe *p)
+{
+	uint32_t count = idg__keys_count(p->akeys);
+	const char *s;
+	size_t n;
+
+	if (p->names_len == 0)
+		p->names_first = p->handed + 1;
+	for (; p->handed < count; p->handed++) {
+		if (idg__keys_name(p->akeys, p->handed + 1, &s, &n) != 0 ||
+		    n > IDG__KEY_MAX_LEN)
+			break;
+		if (p->names_len + 1 + n > p->names_cap) {
+			size_t cap = p->names_cap ? 2 * p->names_cap : 4096;
+			unsigned char *a;
+
+			while (cap < p->names_len + 1 + n)
+				cap *= 2;
+			if (!(a = realloc(p->names, cap)))
+				break;
+			p->names = a;
+			p->names_cap = cap;
+		}
+		p->names[p->names_len++] = (unsigned char)n;
+		memcpy(p->names + p->names_len, s, n);
+		p->names_len += n;
+	}
+}
+
+/* Parse stage, under mu: the queued names into its copy. One that cannot
+ * be added (out of memory) ends the copy's growth: later names stay text
+ * and the apply stage numbers them. */
+static void
+take_names(struct idg__pipe *p)
+{
+	uint32_t num = p->names_first;
+	size_t i = 0, n;
+
+	while (i < p->names_len) {
+		n = p->names[i++];
+		idg__keys_add(p->pkeys, num++, (const char *)p->names + i, n);
+		i += n;
+	}
+	p->names_len = 0;
+}
 
 /* Copies n bytes at p into the arena: offset + 1, or 0 for NULL. */
 static size_t
@@ -169,6 +236,7 @@ publish(struct idg__pipe *p)
 	while (!p->stop && p->chunks[p->fill].ready)
 		pthread_cond_wait(&p->cv, &p->mu);
 	stop = p->stop;
+	take_names(p);
 	pthread_mutex_unlock(&p->mu);
 	return stop;
 }
@@ -238,7 +306,8 @@ parse_stage(void *arg)
 }
 
 int
-idg__pipe_start(struct idg__pipe **out, const struct idg__source *src)
+idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
+		const struct idg__keys *keys)
 {
 	struct idg__pipe *p = calloc(1, sizeof(*p));
 	int rc;
@@ -249,6 +318,16 @@ idg__pipe_start(struct idg__pipe **out, const struct idg__source *src)
 	p->src = *src;
 	p->src.fn = keep_record;
 	p->src.ctx = p;
+	p->akeys = keys;
+	if (keys) {
+		if (!(p->pkeys = idg__keys_new())) {
+			free(p);
+			return IDG_ENOMEM;
+		}
+		hand_names(p);
+		take_names(p);
+		idg__source_set_keys(&p->src, p->pkeys);
+	}
 	atomic_init(&p->stop, 0);
 	rc = pthread_mutex_init(&p->mu, NULL);
 	if (rc == 0 && (rc = pthread_cond_init(&p->cv, NULL)) != 0)
@@ -259,6 +338,9 @@ idg__pipe_start(struct idg__pipe **out, const struct idg__source *src)
 		pthread_cond_destroy(&p->cv);
 	}
 	if (rc != 0) {
+		idg__source_set_keys(&p->src, NULL);
+		idg__keys_free(p->pkeys);
+		free(p->names);
 		free(p);
 		return IDG_EIO;
 	}
@@ -287,6 +369,8 @@ release(struct idg__pipe *p)
 		c->slots_cap = 0;
 	}
 	pthread_mutex_lock(&p->mu);
+	if (p->akeys)
+		hand_names(p);
 	c->ready = 0;
 	p->take = (p->take + 1) % NCHUNKS;
 	p->unit = 0;
@@ -361,6 +445,9 @@ idg__pipe_end(struct idg__pipe *p)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
+	idg__source_set_keys(&p->src, NULL);
+	idg__keys_free(p->pkeys);
+	free(p->names);
 	for (int i = 0; i < NCHUNKS; i++) {
 		free(p->chunks[i].slots);
 		free(p->chunks[i].arena);

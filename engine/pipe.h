@@ -29,9 +29,14 @@ struct idg__pipe;
 
 /*
  * Starts the parse stage over src, which the pipe uses from now on (its
- * fn and ctx are replaced). IDG_ENOMEM, or IDG_EIO if no thread starts.
+ * fn and ctx are replaced). With keys, the apply stage's dictionary of
+ * property names, the parsers number names by a copy of it (see pipe.c);
+ * only the apply stage may add to keys meanwhile. IDG_ENOMEM, or IDG_EIO
+ * if no thread starts.
  */
-int idg__pipe_start(struct idg__pipe **out, const struct idg__source *src);
+struct idg__keys;
+int idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
+		    const struct idg__keys *keys);
 
 /*
  * The next unit: *pos is set, then its records go to fn(ctx, ...) in

@@ -99,3 +99,12 @@ idg__source_unit(struct idg__source *s)
 {
 	return s->msgpack ? msgpack_unit(s) : json_unit(s);
 }
+
+void
+idg__source_set_keys(struct idg__source *s, const struct idg__keys *keys)
+{
+	if (s->jp)
+		idg__json_set_keys(s->jp, keys);
+	if (s->mp)
+		idg__mpin_set_keys(s->mp, keys);
+}

@@ -37,4 +37,12 @@ struct idg__source {
  */
 int idg__source_unit(struct idg__source *s);
 
+/*
+ * The dictionary by which the parsers write the records' top-level
+ * property names as numbers (idg__mpw_set_keys), or NULL for text. Only
+ * the thread that reads the source may use keys meanwhile.
+ */
+struct idg__keys;
+void idg__source_set_keys(struct idg__source *s, const struct idg__keys *keys);
+
 #endif

@@ -209,7 +209,7 @@ Test(keys, a_body_with_numbered_names_reads_back_as_its_text)
 	nums[1] = intern(k, "nested");
 	nums[2] = intern(k, "$insert_id");
 	nums[3] = 0; /* "plain" stays text */
-	cr_assert_eq(idg__body_encode(bw, &b, nums, NULL, 0), IDG_OK);
+	cr_assert_eq(idg__body_encode(bw, &b, nums, NULL, 0, k), IDG_OK);
 	data = idg__mpw_data(bw, &len);
 	json = body_json(k, data, len, &rc);
 	cr_assert_eq(rc, IDG_OK);
@@ -231,5 +231,107 @@ Test(keys, a_body_with_numbered_names_reads_back_as_its_text)
 		idg__keys_free(empty);
 	}
 	idg__mpw_free(pw);
+	idg__mpw_free(bw);
+}
+
+/* ---- names numbered by the parsers ---- */
+
+Test(keys, a_writer_with_a_dictionary_writes_known_names_as_numbers)
+{
+	const char *names[] = {"known", "nested", "unknown", "also known"};
+	struct idg__mpw *w = idg__mpw_new(), *bw = idg__mpw_new();
+	const struct idg__pkey *pk;
+	struct idg__body b = {0};
+	const uint32_t *nums;
+	const void *data;
+	size_t len, text_len;
+	char *json;
+	int rc;
+
+	cr_assert_eq(intern(k, "known"), 1);
+	cr_assert_eq(intern(k, "nested"), 2);
+	cr_assert_eq(intern(k, "also known"), 3);
+	props_of(w, names, 4, &pk, &text_len);
+	idg__mpw_set_keys(w, k);
+	b.props = props_of(w, names, 4, &pk, &b.props_len);
+	cr_assert_eq(pk[0].num, 1);
+	cr_assert_eq(pk[1].num, 2);
+	cr_assert_eq(pk[2].num, 0, "a name the dictionary lacks stays text");
+	cr_assert_eq(pk[3].num, 3);
+	/* "known" (5 bytes + header), "nested", "also known" took a byte. */
+	cr_assert_eq(b.props_len, text_len - 6 - 7 - 11 + 3);
+
+	/* The text name is numbered by the write transaction; the others
+	 * keep theirs. */
+	cr_assert_eq(idg__keys_number(k, S.t, b.props, pk, 4, &nums, &S.e),
+		     IDG_OK);
+	cr_assert_eq(nums[0], 1);
+	cr_assert_eq(nums[1], 2);
+	cr_assert_eq(nums[2], 4);
+	cr_assert_eq(nums[3], 3);
+	b.name = 1;
+	b.time_ms = 1000;
+	b.did = "u";
+	b.did_len = 1;
+	b.pkeys = pk;
+	b.npkeys = 4;
+	cr_assert_eq(idg__body_encode(bw, &b, nums, NULL, 0, k), IDG_OK);
+	data = idg__mpw_data(bw, &len);
+	json = body_json(k, data, len, &rc);
+	cr_assert_eq(rc, IDG_OK);
+	cr_assert_str_eq(json,
+			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"u\","
+			 "\"known\":\"known\",\"nested\":{\"inner\":-1},"
+			 "\"unknown\":\"unknown\",\"also known\":"
+			 "\"also known\"}}");
+	free(json);
+	idg__mpw_free(w);
+	idg__mpw_free(bw);
+}
+
+Test(keys, extra_properties_replace_numbered_names_and_write_text)
+{
+	const char *names[] = {"$failure_reason", "nested", "kept"};
+	const char *extra[] = {"$failure_reason", "errManyIDs"};
+	struct idg__mpw *w = idg__mpw_new(), *bw = idg__mpw_new();
+	const struct idg__pkey *pk;
+	struct idg__body b = {0};
+	const void *data;
+	size_t len;
+	char *json;
+	int rc;
+
+	cr_assert_eq(intern(k, "$failure_reason"), 1);
+	cr_assert_eq(intern(k, "kept"), 2);
+	idg__mpw_set_keys(w, k);
+	b.props = props_of(w, names, 3, &pk, &b.props_len);
+	cr_assert_eq(pk[0].num, 1);
+	b.name = 1;
+	b.time_ms = 1000;
+	b.did = "u";
+	b.did_len = 1;
+	b.pkeys = pk;
+	b.npkeys = 3;
+	cr_assert_eq(idg__body_encode(bw, &b, NULL, extra, 1, k), IDG_OK);
+	data = idg__mpw_data(bw, &len);
+	/* Read back without a dictionary: every name is text. */
+	{
+		struct idg__keys *empty = idg__keys_new();
+
+		json = body_json(empty, data, len, &rc);
+		idg__keys_free(empty);
+	}
+	cr_assert_eq(rc, IDG_OK);
+	cr_assert_str_eq(json,
+			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+			 "\"u\","
+			 "\"nested\":{\"inner\":-1},\"kept\":\"kept\","
+			 "\"$failure_reason\":\"errManyIDs\"}}");
+	free(json);
+	/* A numbered name the dictionary does not know is corrupt. */
+	cr_assert_eq(idg__body_encode(bw, &b, NULL, extra, 1, NULL),
+		     IDG_ECORRUPT);
+	idg__mpw_free(w);
 	idg__mpw_free(bw);
 }

@@ -1,0 +1,158 @@
+/*
+ * test_pipe.c — the two-stage ingest's handover of property names
+ * (engine/pipe.c): the parse stage numbers names by its copy of the apply
+ * stage's dictionary, and names the apply stage adds reach it, with the
+ * same numbers.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_json_in.h"
+#include "idgraph.h"
+#include "keys.h"
+#include "pipe.h"
+#include "reader.h"
+
+#define LINES 20000
+#define ADD_AT 100 /* the record after which the apply stage adds "x" */
+
+struct seen {
+	struct idg__keys *ak; /* the apply stage's dictionary */
+	uint32_t records;
+	uint32_t x_text_after; /* records after ADD_AT with "x" as text */
+	uint32_t x_numbered;   /* records with "x" as its number */
+	uint32_t last_x_text;  /* the last record with "x" as text */
+};
+
+static const char *
+name_of(const struct idg__inrec *r, const struct idg__pkey *p, size_t *n)
+{
+	*n = p->len;
+	return (const char *)r->props + p->val - p->len;
+}
+
+static int
+apply(void *ctx, const struct idg__inrec *r, uint32_t index, int in_array,
+      const char *error)
+{
+	struct seen *s = ctx;
+	static const char *const want[] = {"a", "x", "b"};
+
+	(void)index;
+	(void)in_array;
+	cr_assert_null(error);
+	cr_assert_eq(r->nprops, 3);
+	s->records++;
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct idg__pkey *p = &r->pkeys[i];
+		const char *name;
+		size_t n;
+
+		cr_assert_eq(p->len, strlen(want[i]));
+		if (p->num) {
+			/* A number is the apply stage's number of the name. */
+			cr_assert_eq(idg__keys_name(s->ak, p->num, &name, &n),
+				     0);
+			cr_assert_eq(n, strlen(want[i]));
+			cr_assert_eq(memcmp(name, want[i], n), 0);
+			if (i == 1)
+				s->x_numbered++;
+			continue;
+		}
+		name = name_of(r, p, &n);
+		cr_assert_eq(memcmp(name, want[i], n), 0);
+		cr_assert_eq(i, 1, "a and b are known from the start");
+		s->last_x_text = s->records;
+		if (s->records > ADD_AT)
+			s->x_text_after++;
+	}
+	if (s->records == ADD_AT)
+		cr_assert_eq(idg__keys_add(s->ak, 3, "x", 1), IDG_OK);
+	return IDG_OK;
+}
+
+Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
+{
+	size_t cap = (size_t)LINES * 64, len = 0;
+	char *buf = malloc(cap);
+	struct idg__jparser *jp = idg__jparser_new();
+	struct idg__reader rd;
+	struct idg__pipe *p;
+	struct idg__upos pos;
+	struct seen s = {0};
+	int got;
+
+	cr_assert(buf && jp);
+	for (int i = 0; i < LINES; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"{\"event\":\"E\",\"properties\":"
+					"{\"a\":%d,\"x\":1,\"b\":2}}\n",
+					i);
+	s.ak = idg__keys_new();
+	cr_assert_eq(idg__keys_add(s.ak, 1, "a", 1), IDG_OK);
+	cr_assert_eq(idg__keys_add(s.ak, 2, "b", 1), IDG_OK);
+	cr_assert_eq(idg__reader_init_mem(&rd, buf, len), IDG_OK);
+	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
+
+	cr_assert_eq(idg__pipe_start(&p, &src, s.ak), IDG_OK);
+	while ((got = idg__pipe_unit(p, apply, &s, &pos)) == 1)
+		;
+	cr_assert_eq(got, 0);
+	idg__pipe_end(p);
+	cr_assert_eq(s.records, LINES);
+	/* "x" crossed with a chunk given back: the parse stage was at most
+	 * a few chunks (a few thousand records) ahead. */
+	cr_assert_gt(s.x_text_after, 0, "the parse stage runs ahead");
+	cr_assert_lt(s.last_x_text, LINES / 2, "last text x: %u",
+		     s.last_x_text);
+	cr_assert_eq(s.x_numbered, LINES - s.last_x_text);
+	idg__reader_free(&rd);
+	idg__jparser_free(jp);
+	idg__keys_free(s.ak);
+	free(buf);
+}
+
+static int
+note_num(void *ctx, const struct idg__inrec *r, uint32_t index, int in_array,
+	 const char *error)
+{
+	(void)index;
+	(void)in_array;
+	cr_assert_null(error);
+	cr_assert_eq(r->nprops, 1);
+	*(uint32_t *)ctx = r->pkeys[0].num;
+	return IDG_OK;
+}
+
+Test(pipe, the_parser_writes_text_again_after_the_pipe_ends)
+{
+	static const char line[IDG__JSON_PADDING + 64] =
+	    "{\"event\":\"E\",\"properties\":{\"a\":1}}\n";
+	struct idg__jparser *jp = idg__jparser_new();
+	struct idg__keys *ak = idg__keys_new();
+	struct idg__reader rd;
+	struct idg__pipe *p;
+	struct idg__upos pos;
+	uint32_t num = 0;
+
+	cr_assert(jp && ak);
+	cr_assert_eq(idg__keys_add(ak, 1, "a", 1), IDG_OK);
+	cr_assert_eq(idg__reader_init_mem(&rd, line, strlen(line)), IDG_OK);
+	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
+
+	cr_assert_eq(idg__pipe_start(&p, &src, ak), IDG_OK);
+	cr_assert_eq(idg__pipe_unit(p, note_num, &num, &pos), 1);
+	cr_assert_eq(num, 1, "numbered by the parse stage's copy");
+	idg__pipe_end(p);
+	/* The copy is gone with the pipe; the parser no longer uses it. */
+	num = 99;
+	cr_assert_eq(idg__json_parse_line(jp, line, strlen(line) - 1,
+					  sizeof(line), note_num, &num),
+		     IDG_OK);
+	cr_assert_eq(num, 0);
+	idg__reader_free(&rd);
+	idg__jparser_free(jp);
+	idg__keys_free(ak);
+}
