@@ -17,13 +17,12 @@
 #include "profile.h"
 #include "rules.h"
 
-int
-idg__ingest_reject(struct ingest *in, const struct idg__inrec *jr,
-		   uint32_t index, int in_array, const char *field,
-		   const char *msg)
+static int
+reject(struct ingest *in, const struct idg__vrec *v, uint32_t index,
+       int in_array)
 {
-	struct idg_reject rej = {in->line, index,   in_array,	field,
-				 msg,	   jr->raw, jr->raw_len};
+	struct idg_reject rej = {in->line, index,  in_array,  v->field,
+				 v->msg,   v->raw, v->raw_len};
 
 	in->stats.rejected++;
 	if (in->opts->on_reject &&
@@ -153,11 +152,11 @@ attribute(struct ingest *in, uint32_t *node)
 
 /* Mixpanel's soft limits: counted, never enforced by truncation. */
 static void
-count_warnings(struct ingest *in, const struct idg__inrec *jr)
+count_warnings(struct ingest *in, const struct idg__vrec *v)
 {
-	in->stats.long_strings += jr->long_strings;
-	in->stats.warnings += jr->long_strings;
-	if (jr->nprops > 255) {
+	in->stats.long_strings += v->long_strings;
+	in->stats.warnings += v->long_strings;
+	if (v->nprops > 255) {
 		in->stats.many_props++;
 		in->stats.warnings++;
 	}
@@ -165,9 +164,10 @@ count_warnings(struct ingest *in, const struct idg__inrec *jr)
 
 /* The event as stored, before the graph has seen it. */
 static int
-make_event(struct ingest *in, const struct idg__rec *r,
-	   const struct idg__inrec *jr, struct idg__event *ev)
+make_event(struct ingest *in, const struct idg__vrec *v,
+	   struct idg__event *ev)
 {
+	const struct idg__rec *r = &v->ev;
 	struct idg__batch *b = &in->b;
 	uint64_t h;
 	int created, rc;
@@ -178,13 +178,12 @@ make_event(struct ingest *in, const struct idg__rec *r,
 	ev->body.did_len = r->distinct_id.n;
 	ev->body.ins = r->insert_id.p;
 	ev->body.ins_len = r->insert_id.n;
-	ev->body.props = jr->props;
-	ev->body.props_len = jr->props_len;
-	ev->body.pkeys = jr->pkeys;
-	ev->body.npkeys = jr->pkeys ? jr->nprops : 0;
+	ev->body.props = v->props;
+	ev->body.props_len = v->props_len;
+	ev->body.pkeys = v->pkeys;
+	ev->body.npkeys = v->pkeys ? v->nprops : 0;
 	/* Stored once: as a property, when that is where they came from. */
-	ev->body.did_in_props = r->distinct_id.p == jr->distinct_id.s &&
-				jr->distinct_id.type == IDG__F_STRING;
+	ev->body.did_in_props = v->did_in_props;
 	ev->body.ins_in_props = r->insert_id.p != NULL;
 	ev->head.stamp = b->st.stamp;
 	/* Event names are few: the cache answers nearly every one. */
@@ -205,8 +204,9 @@ make_event(struct ingest *in, const struct idg__rec *r,
 }
 
 static int
-apply(struct ingest *in, const struct idg__rec *r, const struct idg__inrec *jr)
+apply(struct ingest *in, const struct idg__vrec *v)
 {
+	const struct idg__rec *r = &v->ev;
 	struct idg__state *st = &in->b.st;
 	int64_t clock =
 	    in->opts->clock == IDG_CLOCK_WALL ? in->now_ms : r->time_ms;
@@ -217,8 +217,8 @@ apply(struct ingest *in, const struct idg__rec *r, const struct idg__inrec *jr)
 
 	if (clock > st->stamp)
 		st->stamp = clock;
-	count_warnings(in, jr);
-	rc = make_event(in, r, jr, &ev);
+	count_warnings(in, v);
+	rc = make_event(in, v, &ev);
 	if (rc == IDG_OK)
 		rc = idg__events_find_dup(&in->b, &ev.body, &seq);
 	if (rc == IDG_OK) {
@@ -286,29 +286,32 @@ apply_profile(struct ingest *in, const struct idg__prec *u)
 }
 
 int
+idg__ingest_checked(void *ctx, const struct idg__vrec *v, uint32_t index,
+		    int in_array)
+{
+	struct ingest *in = ctx;
+
+	if (in->stop)
+		return IDG_ESTOPPED; /* the rest of the line is not read */
+	in->stats.records++;
+	if (v->kind == IDG__V_REJECT)
+		return reject(in, v, index, in_array);
+	if (v->kind == IDG__V_PROFILE)
+		return apply_profile(in, &v->pr);
+	return apply(in, v);
+}
+
+int
 idg__ingest_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 		   int in_array, const char *error)
 {
 	struct ingest *in = ctx;
 	struct idg__invalid why;
-	struct idg__rec r;
+	struct idg__vrec v;
 
 	if (in->stop)
-		return IDG_ESTOPPED; /* the rest of the line is not read */
-	in->stats.records++;
-	if (error)
-		return idg__ingest_reject(in, jr, index, in_array, "", error);
-	if (idg__record_is_profile(jr)) {
-		struct idg__prec u;
-
-		if (idg__profile_validate(jr, in->now_ms, &u, &why))
-			return idg__ingest_reject(in, jr, index, in_array,
-						  why.field, why.msg);
-		return apply_profile(in, &u);
-	}
-	if (idg__record_validate(jr, in->now_ms, in->b.db->set.mode,
-				 &in->scratch, &r, &why))
-		return idg__ingest_reject(in, jr, index, in_array, why.field,
-					  why.msg);
-	return apply(in, &r, jr);
+		return IDG_ESTOPPED;
+	idg__record_check(jr, error, in->check_ms, in->b.db->set.mode,
+			  &in->scratch, &v, &why);
+	return idg__ingest_checked(in, &v, index, in_array);
 }

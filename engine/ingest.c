@@ -63,6 +63,8 @@ batch_begin(struct ingest *in)
 	if (rc == IDG_OK)
 		ids_known(b->db, &b->st);
 	in->now_ms = wall_ms();
+	if (!in->check_ms)
+		in->check_ms = in->now_ms;
 	return rc;
 }
 
@@ -151,8 +153,19 @@ unit_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 {
 	struct feed *f = ctx;
 
-	f->in->line = f->pipe ? f->pos.line : f->src.line;
+	f->in->line = f->src.line;
 	return idg__ingest_record(f->in, jr, index, in_array, error);
+}
+
+/* The same, checked by the parse stage. */
+static int
+unit_checked(void *ctx, const struct idg__vrec *v, uint32_t index,
+	     int in_array)
+{
+	struct feed *f = ctx;
+
+	f->in->line = f->pos.line;
+	return idg__ingest_checked(f->in, v, index, in_array);
 }
 
 static int
@@ -169,7 +182,8 @@ feed_start(struct ingest *in, struct feed *f, struct idg__reader *rd)
 		idg__source_set_keys(&f->src, db->keys);
 		return IDG_OK;
 	}
-	rc = idg__pipe_start(&f->pipe, &f->src, db->keys);
+	rc = idg__pipe_start(&f->pipe, &f->src, db->keys, in->check_ms,
+			     db->set.mode);
 	if (rc)
 		return idg__err_set(in->b.err, rc,
 				    "cannot start the parse thread; ingest "
@@ -186,7 +200,7 @@ next_unit(struct ingest *in, struct feed *f)
 	int got;
 
 	if (f->pipe) {
-		got = idg__pipe_unit(f->pipe, unit_record, f, &f->pos);
+		got = idg__pipe_unit(f->pipe, unit_checked, f, &f->pos);
 	} else {
 		got = idg__source_unit(&f->src);
 		f->pos = (struct idg__upos){f->src.line, rd->line,

@@ -12,7 +12,9 @@ struct ingest {
 	struct idg__batch b;
 	const struct idg_ingest_opts *opts;
 	struct idg_ingest_stats stats;
-	int64_t now_ms;
+	int64_t now_ms;   /* the wall clock at the batch's start */
+	int64_t check_ms; /* at the ingest's start: the "after the wall
+			     clock" check of every record (record.h) */
 	uint64_t line;
 	int stop;   /* a callback asked to stop */
 	int format; /* enum idg_format, once known */
@@ -22,16 +24,18 @@ struct ingest {
 };
 
 /*
+ * Takes one checked record (idg__record_check): applies it, or reports it
+ * rejected. The idg__vrec_fn of the two-stage ingest (pipe.h).
+ */
+int idg__ingest_checked(void *ctx, const struct idg__vrec *v, uint32_t index,
+			int in_array);
+
+/*
  * Takes one record as the codecs hand it over (or the reason it could not
- * be read): validates it, and applies it or reports it rejected. The
- * idg__inrec_fn of every input format.
+ * be read): checks it, then as idg__ingest_checked. The idg__inrec_fn of
+ * a one-thread ingest.
  */
 int idg__ingest_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 		       int in_array, const char *error);
-
-/* Reports a record the ingest could not take. */
-int idg__ingest_reject(struct ingest *in, const struct idg__inrec *jr,
-		       uint32_t index, int in_array, const char *field,
-		       const char *msg);
 
 #endif

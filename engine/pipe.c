@@ -29,6 +29,7 @@
 
 #include "idgraph.h"
 #include "keys.h"
+#include "record.h"
 
 #define NCHUNKS 4
 #define CHUNK_BYTES ((size_t)1 << 20)
@@ -37,21 +38,18 @@
 /* A unit marker's got: the unit goes on in the next chunk. */
 #define PART 2
 
-/* The string fields of a record, each a (s, n) pair. */
-#define STRING_FIELDS(X)                                                      \
-	X(event) X(properties) X(profile_id) X(distinct_id) X(time)           \
-	X(insert_id) X(identified_id) X(anon_id) X(anon_distinct_id)          \
-	X(alias) X(user_id) X(device_id) X(distinct_ids) X(merge_ids[0])      \
-	X(merge_ids[1]) X(ptime) X(ignore_time) X(ignore_alias)
+/* The strings of a checked event (struct idg__rec), each a (p, n). */
+#define EVENT_STRINGS(X)                                                      \
+	X(event) X(distinct_id) X(insert_id) X(ids[0]) X(ids[1]) X(device)
 
-#define COUNT_ONE(f) +1
-/* Pointers of a record: the strings, the operators, props, pkeys, raw. */
-#define NREFS (0 STRING_FIELDS(COUNT_ONE) + IDG__OP_COUNT + 3)
+/* Pointers of a checked record: at most a profile update's id and
+ * operators (an event has its strings, props and pkeys; a rejected
+ * record its message and bytes). */
+#define NREFS (1 + IDG__OP_COUNT)
 
 struct slot {
-	struct idg__inrec rec;
+	struct idg__vrec rec;
 	size_t ref[NREFS]; /* arena offset + 1 of each pointer; 0: NULL */
-	size_t error;      /* the same, of an unreadable record's reason */
 	uint32_t index;
 	int in_array;
 };
@@ -92,6 +90,10 @@ struct idg__pipe {
 	 * numbered from names_first (under mu). */
 	const struct idg__keys *akeys;
 	struct idg__keys *pkeys;
+	/* What records are checked against, and the check's room. */
+	int64_t now_ms;
+	int mode;
+	struct idg__scratch scratch;
 	uint32_t handed; /* names up to this number are handed over */
 	uint32_t names_first;
 	unsigned char *names;
@@ -181,37 +183,59 @@ at(const struct chunk *c, size_t ref)
 	return ref ? c->arena + ref - 1 : NULL;
 }
 
+/* Copies what r points to into the chunk: a valid record's fields, but
+ * the record's bytes only if it is rejected. */
 static void
-save(struct chunk *c, struct slot *s, const struct idg__inrec *r)
+save(struct chunk *c, struct slot *s, const struct idg__vrec *r)
 {
 	int k = 0;
 
 	s->rec = *r;
-#define SAVE(f) s->ref[k++] = put(c, r->f.s, r->f.n);
-	STRING_FIELDS(SAVE)
+	switch (r->kind) {
+	case IDG__V_EVENT:
+#define SAVE(f) s->ref[k++] = put(c, r->ev.f.p, r->ev.f.n);
+		EVENT_STRINGS(SAVE)
 #undef SAVE
-	for (int i = 0; i < IDG__OP_COUNT; i++)
-		s->ref[k++] = put(c, r->ops[i].mp, r->ops[i].mp_len);
-	s->ref[k++] = put(c, r->props, r->props_len);
-	s->ref[k++] = put(c, r->pkeys,
-			  r->pkeys ? r->nprops * sizeof(*r->pkeys) : 0);
-	s->ref[k++] = put(c, r->raw, r->raw_len);
+		s->ref[k++] = put(c, r->props, r->props_len);
+		s->ref[k++] = put(c, r->pkeys,
+				  r->pkeys ? r->nprops * sizeof(*r->pkeys) : 0);
+		break;
+	case IDG__V_PROFILE:
+		s->ref[k++] = put(c, r->pr.distinct_id.p, r->pr.distinct_id.n);
+		for (int i = 0; i < IDG__OP_COUNT; i++)
+			s->ref[k++] = put(c, r->pr.ops[i].p, r->pr.ops[i].n);
+		break;
+	default:
+		s->ref[k++] = put(c, r->msg, strlen(r->msg) + 1);
+		s->ref[k++] = put(c, r->raw, r->raw_len);
+		break;
+	}
 }
 
 static void
 load(const struct chunk *c, struct slot *s)
 {
-	struct idg__inrec *r = &s->rec;
+	struct idg__vrec *r = &s->rec;
 	int k = 0;
 
-#define LOAD(f) r->f.s = at(c, s->ref[k++]);
-	STRING_FIELDS(LOAD)
+	switch (r->kind) {
+	case IDG__V_EVENT:
+#define LOAD(f) r->ev.f.p = at(c, s->ref[k++]);
+		EVENT_STRINGS(LOAD)
 #undef LOAD
-	for (int i = 0; i < IDG__OP_COUNT; i++)
-		r->ops[i].mp = at(c, s->ref[k++]);
-	r->props = at(c, s->ref[k++]);
-	r->pkeys = at(c, s->ref[k++]);
-	r->raw = at(c, s->ref[k++]);
+		r->props = at(c, s->ref[k++]);
+		r->pkeys = at(c, s->ref[k++]);
+		break;
+	case IDG__V_PROFILE:
+		r->pr.distinct_id.p = at(c, s->ref[k++]);
+		for (int i = 0; i < IDG__OP_COUNT; i++)
+			r->pr.ops[i].p = at(c, s->ref[k++]);
+		break;
+	default:
+		r->msg = at(c, s->ref[k++]);
+		r->raw = at(c, s->ref[k++]);
+		break;
+	}
 }
 
 static int
@@ -241,16 +265,20 @@ publish(struct idg__pipe *p)
 	return stop;
 }
 
-/* The parse stage's idg__inrec_fn: a copy of the record into the chunk,
- * the chunk handed over first when it is full. */
+/* The parse stage's idg__inrec_fn: the record checked, and a copy of it
+ * into the chunk, the chunk handed over first when it is full. */
 static int
-keep_record(void *ctx, const struct idg__inrec *r, uint32_t index,
+keep_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	    int in_array, const char *error)
 {
 	struct idg__pipe *p = ctx;
 	struct chunk *c = &p->chunks[p->fill];
+	struct idg__invalid why;
+	struct idg__vrec r;
 	struct slot *s;
 
+	idg__record_check(jr, error, p->now_ms, p->mode, &p->scratch, &r,
+			  &why);
 	if (full(c)) {
 		/* The unit's line now; its end position with its end. */
 		c->units[c->nunits++] =
@@ -271,8 +299,7 @@ keep_record(void *ctx, const struct idg__inrec *r, uint32_t index,
 		c->slots_cap = cap;
 	}
 	s = &c->slots[c->nslots];
-	save(c, s, r); /* unreadable: only raw is set (input.h) */
-	s->error = error ? put(c, error, strlen(error) + 1) : 0;
+	save(c, s, &r);
 	s->index = index;
 	s->in_array = in_array;
 	if (c->failed)
@@ -307,7 +334,7 @@ parse_stage(void *arg)
 
 int
 idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
-		const struct idg__keys *keys)
+		const struct idg__keys *keys, int64_t now_ms, int mode)
 {
 	struct idg__pipe *p = calloc(1, sizeof(*p));
 	int rc;
@@ -319,6 +346,8 @@ idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
 	p->src.fn = keep_record;
 	p->src.ctx = p;
 	p->akeys = keys;
+	p->now_ms = now_ms;
+	p->mode = mode;
 	if (keys) {
 		if (!(p->pkeys = idg__keys_new())) {
 			free(p);
@@ -401,7 +430,7 @@ next_marker(struct idg__pipe *p, struct chunk **cp, uint32_t *first)
 }
 
 int
-idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
+idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, void *ctx,
 	       struct idg__upos *pos)
 {
 	const struct unit *u;
@@ -422,8 +451,7 @@ idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
 			struct slot *s = &c->slots[i];
 
 			load(c, s);
-			rc = fn(ctx, &s->rec, s->index, s->in_array,
-				at(c, s->error));
+			rc = fn(ctx, &s->rec, s->index, s->in_array);
 		}
 	} while (u->got == PART);
 	if (u->got != 1) {
@@ -448,6 +476,7 @@ idg__pipe_end(struct idg__pipe *p)
 	idg__source_set_keys(&p->src, NULL);
 	idg__keys_free(p->pkeys);
 	free(p->names);
+	free(p->scratch.p);
 	for (int i = 0; i < NCHUNKS; i++) {
 		free(p->chunks[i].slots);
 		free(p->chunks[i].arena);

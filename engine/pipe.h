@@ -2,8 +2,9 @@
  * pipe.h — the two-stage ingest: reading and parsing (source.h) on a
  * thread of its own, while the caller's thread applies.
  *
- * The parse stage copies each record (its fields, properties and raw
- * bytes) into chunks of about 1 MiB; four chunks go round between the two
+ * The parse stage checks each record and copies what the apply stage
+ * needs of it (a valid record's fields and properties, a rejected one's
+ * reason and bytes) into chunks of about 1 MiB; four chunks go round between the two
  * threads, so the parser runs at most three chunks ahead and memory stays
  * bounded (a unit of many records, a long JSON array line, spans chunks;
  * only a single record larger than a chunk makes one larger). The apply
@@ -16,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "record.h"
 #include "source.h"
 
 /* Where a unit was read from, and where the reader stood after it. */
@@ -29,22 +31,24 @@ struct idg__pipe;
 
 /*
  * Starts the parse stage over src, which the pipe uses from now on (its
- * fn and ctx are replaced). With keys, the apply stage's dictionary of
+ * fn and ctx are replaced). The stage also checks each record
+ * (idg__record_check, against now_ms and mode), so that only what the
+ * apply stage needs crosses. With keys, the apply stage's dictionary of
  * property names, the parsers number names by a copy of it (see pipe.c);
  * only the apply stage may add to keys meanwhile. IDG_ENOMEM, or IDG_EIO
  * if no thread starts.
  */
 struct idg__keys;
 int idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
-		    const struct idg__keys *keys);
+		    const struct idg__keys *keys, int64_t now_ms, int mode);
 
 /*
- * The next unit: *pos is set, then its records go to fn(ctx, ...) in
- * order. Returns what idg__source_unit returned for it (1, 0 at the end,
- * IDG__SOURCE_EREAD), IDG_ENOMEM if the parse stage ran out of memory, or
- * fn's nonzero return, which ends the unit's replay.
+ * The next unit: *pos is set, then its checked records go to fn(ctx,
+ * ...) in order. Returns what idg__source_unit returned for it (1, 0 at
+ * the end, IDG__SOURCE_EREAD), IDG_ENOMEM if the parse stage ran out of
+ * memory, or fn's nonzero return, which ends the unit's replay.
  */
-int idg__pipe_unit(struct idg__pipe *p, idg__inrec_fn fn, void *ctx,
+int idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, void *ctx,
 		   struct idg__upos *pos);
 
 /*

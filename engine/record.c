@@ -481,3 +481,42 @@ idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
 	*out = p;
 	return 0;
 }
+
+static void
+reject(const struct idg__inrec *jr, const char *field, const char *msg,
+       struct idg__vrec *out)
+{
+	out->kind = IDG__V_REJECT;
+	out->field = field;
+	out->msg = msg;
+	out->raw = jr->raw;
+	out->raw_len = jr->raw_len;
+}
+
+void
+idg__record_check(const struct idg__inrec *jr, const char *error,
+		  int64_t now_ms, int mode, struct idg__scratch *sc,
+		  struct idg__vrec *out, struct idg__invalid *why)
+{
+	memset(out, 0, sizeof(*out));
+	if (error) {
+		reject(jr, "", error, out);
+	} else if (idg__record_is_profile(jr)) {
+		out->kind = IDG__V_PROFILE;
+		if (idg__profile_validate(jr, now_ms, &out->pr, why))
+			reject(jr, why->field, why->msg, out);
+	} else if (idg__record_validate(jr, now_ms, mode, sc, &out->ev, why)) {
+		reject(jr, why->field, why->msg, out);
+	} else {
+		out->kind = IDG__V_EVENT;
+		out->props = jr->props;
+		out->props_len = jr->props_len;
+		out->pkeys = jr->pkeys;
+		out->nprops = jr->nprops;
+		out->long_strings = jr->long_strings;
+		/* Stored once: as a property, when that is where it came
+		 * from. */
+		out->did_in_props = out->ev.distinct_id.p == jr->distinct_id.s &&
+				    jr->distinct_id.type == IDG__F_STRING;
+	}
+}

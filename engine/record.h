@@ -68,6 +68,47 @@ int idg__record_is_profile(const struct idg__inrec *jr);
 int idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
 			  struct idg__prec *out, struct idg__invalid *why);
 
+/*
+ * A record read and checked, as the appliers (apply.c) take it: a valid
+ * event or profile update, or a rejected record with why and its bytes.
+ * Pointers borrow from the codec, the scratch room and why, as those of
+ * idg__rec do.
+ */
+enum idg__vkind { IDG__V_REJECT, IDG__V_EVENT, IDG__V_PROFILE };
+
+struct idg__vrec {
+	int kind; /* enum idg__vkind */
+	union {
+		struct idg__rec ev;  /* EVENT */
+		struct idg__prec pr; /* PROFILE */
+	};
+	/* EVENT: its properties as stored (input.h), and soft limits. */
+	const void *props;
+	size_t props_len;
+	const struct idg__pkey *pkeys; /* nprops of them, or NULL */
+	uint32_t nprops;
+	uint32_t long_strings;
+	int did_in_props; /* ev.distinct_id is properties.distinct_id */
+	/* REJECT: */
+	const char *field; /* a string constant */
+	const char *msg;
+	const char *raw;
+	size_t raw_len;
+};
+
+/*
+ * Checks one record as a codec handed it over (error: why it could not be
+ * read) for a database in mode at wall-clock time now_ms, into out. A
+ * rejected record's message may be in why.
+ */
+void idg__record_check(const struct idg__inrec *jr, const char *error,
+		       int64_t now_ms, int mode, struct idg__scratch *sc,
+		       struct idg__vrec *out, struct idg__invalid *why);
+
+/* Takes a checked record; a nonzero return stops its unit. */
+typedef int (*idg__vrec_fn)(void *ctx, const struct idg__vrec *v,
+			    uint32_t index, int in_array);
+
 /* 1 if s is one of Mixpanel's forbidden id values. */
 int idg__id_forbidden(const char *s, size_t n);
 

@@ -17,6 +17,7 @@
 
 #define LINES 20000
 #define ADD_AT 100 /* the record after which the apply stage adds "x" */
+#define NOW_MS INT64_C(1800000000000)
 
 struct seen {
 	struct idg__keys *ak; /* the apply stage's dictionary */
@@ -27,25 +28,25 @@ struct seen {
 };
 
 static const char *
-name_of(const struct idg__inrec *r, const struct idg__pkey *p, size_t *n)
+name_of(const struct idg__vrec *r, const struct idg__pkey *p, size_t *n)
 {
 	*n = p->len;
 	return (const char *)r->props + p->val - p->len;
 }
 
 static int
-apply(void *ctx, const struct idg__inrec *r, uint32_t index, int in_array,
-      const char *error)
+apply(void *ctx, const struct idg__vrec *r, uint32_t index, int in_array)
 {
 	struct seen *s = ctx;
-	static const char *const want[] = {"a", "x", "b"};
+	static const char *const want[] = {"a", "x", "b", "distinct_id",
+					   "time"};
 
 	(void)index;
 	(void)in_array;
-	cr_assert_null(error);
-	cr_assert_eq(r->nprops, 3);
+	cr_assert_eq(r->kind, IDG__V_EVENT, "%s", r->msg ? r->msg : "");
+	cr_assert_eq(r->nprops, 5);
 	s->records++;
-	for (uint32_t i = 0; i < 3; i++) {
+	for (uint32_t i = 0; i < 5; i++) {
 		const struct idg__pkey *p = &r->pkeys[i];
 		const char *name;
 		size_t n;
@@ -63,19 +64,19 @@ apply(void *ctx, const struct idg__inrec *r, uint32_t index, int in_array,
 		}
 		name = name_of(r, p, &n);
 		cr_assert_eq(memcmp(name, want[i], n), 0);
-		cr_assert_eq(i, 1, "a and b are known from the start");
+		cr_assert_eq(i, 1, "the others are known from the start");
 		s->last_x_text = s->records;
 		if (s->records > ADD_AT)
 			s->x_text_after++;
 	}
 	if (s->records == ADD_AT)
-		cr_assert_eq(idg__keys_add(s->ak, 3, "x", 1), IDG_OK);
+		cr_assert_eq(idg__keys_add(s->ak, 5, "x", 1), IDG_OK);
 	return IDG_OK;
 }
 
 Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 {
-	size_t cap = (size_t)LINES * 64, len = 0;
+	size_t cap = (size_t)LINES * 100, len = 0;
 	char *buf = malloc(cap);
 	struct idg__jparser *jp = idg__jparser_new();
 	struct idg__reader rd;
@@ -88,15 +89,18 @@ Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 	for (int i = 0; i < LINES; i++)
 		len += (size_t)snprintf(buf + len, cap - len,
 					"{\"event\":\"E\",\"properties\":"
-					"{\"a\":%d,\"x\":1,\"b\":2}}\n",
+					"{\"a\":%d,\"x\":1,\"b\":2,"
+					"\"distinct_id\":\"u\",\"time\":1700000000}}\n",
 					i);
 	s.ak = idg__keys_new();
 	cr_assert_eq(idg__keys_add(s.ak, 1, "a", 1), IDG_OK);
 	cr_assert_eq(idg__keys_add(s.ak, 2, "b", 1), IDG_OK);
+	cr_assert_eq(idg__keys_add(s.ak, 3, "distinct_id", 11), IDG_OK);
+	cr_assert_eq(idg__keys_add(s.ak, 4, "time", 4), IDG_OK);
 	cr_assert_eq(idg__reader_init_mem(&rd, buf, len), IDG_OK);
 	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
 
-	cr_assert_eq(idg__pipe_start(&p, &src, s.ak), IDG_OK);
+	cr_assert_eq(idg__pipe_start(&p, &src, s.ak, NOW_MS, IDG_MODE_ORIGINAL), IDG_OK);
 	while ((got = idg__pipe_unit(p, apply, &s, &pos)) == 1)
 		;
 	cr_assert_eq(got, 0);
@@ -115,21 +119,33 @@ Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 }
 
 static int
-note_num(void *ctx, const struct idg__inrec *r, uint32_t index, int in_array,
-	 const char *error)
+note_num(void *ctx, const struct idg__vrec *r, uint32_t index, int in_array)
 {
 	(void)index;
 	(void)in_array;
-	cr_assert_null(error);
-	cr_assert_eq(r->nprops, 1);
+	cr_assert_eq(r->kind, IDG__V_EVENT, "%s", r->msg ? r->msg : "");
+	cr_assert_eq(r->nprops, 3);
+	*(uint32_t *)ctx = r->pkeys[0].num;
+	return IDG_OK;
+}
+
+static int
+note_parsed_num(void *ctx, const struct idg__inrec *r, uint32_t index,
+		int in_array, const char *error)
+{
+	(void)index;
+	(void)in_array;
+	cr_assert_null(error, "%s", error);
+	cr_assert_eq(r->nprops, 3);
 	*(uint32_t *)ctx = r->pkeys[0].num;
 	return IDG_OK;
 }
 
 Test(pipe, the_parser_writes_text_again_after_the_pipe_ends)
 {
-	static const char line[IDG__JSON_PADDING + 64] =
-	    "{\"event\":\"E\",\"properties\":{\"a\":1}}\n";
+	static const char line[IDG__JSON_PADDING + 128] =
+	    "{\"event\":\"E\",\"properties\":{\"a\":1,"
+	    "\"distinct_id\":\"u\",\"time\":1700000000}}\n";
 	struct idg__jparser *jp = idg__jparser_new();
 	struct idg__keys *ak = idg__keys_new();
 	struct idg__reader rd;
@@ -142,14 +158,14 @@ Test(pipe, the_parser_writes_text_again_after_the_pipe_ends)
 	cr_assert_eq(idg__reader_init_mem(&rd, line, strlen(line)), IDG_OK);
 	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
 
-	cr_assert_eq(idg__pipe_start(&p, &src, ak), IDG_OK);
+	cr_assert_eq(idg__pipe_start(&p, &src, ak, NOW_MS, IDG_MODE_ORIGINAL), IDG_OK);
 	cr_assert_eq(idg__pipe_unit(p, note_num, &num, &pos), 1);
 	cr_assert_eq(num, 1, "numbered by the parse stage's copy");
 	idg__pipe_end(p);
 	/* The copy is gone with the pipe; the parser no longer uses it. */
 	num = 99;
 	cr_assert_eq(idg__json_parse_line(jp, line, strlen(line) - 1,
-					  sizeof(line), note_num, &num),
+					  sizeof(line), note_parsed_num, &num),
 		     IDG_OK);
 	cr_assert_eq(num, 0);
 	idg__reader_free(&rd);
