@@ -13,6 +13,7 @@
 #include "codec_json_in.h"
 #include "codec_msgpack.h"
 #include "db.h"
+#include "graph.h"
 #include "idcache.h"
 #include "keys.h"
 #include "profile.h"
@@ -239,6 +240,7 @@ idg_close(idg_db *db)
 	idg__pview_free(db->pview);
 	idg__idcache_free(db->idcache);
 	idg__idcache_free(db->namecache);
+	idg__nodecache_free(db->nodecache);
 	idg__rcache_free(db->rcache);
 	idg__keys_free(db->keys);
 	idg__mpw_free(db->mpw);

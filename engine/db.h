@@ -33,6 +33,7 @@ struct idg__pview;
 struct idg__idcache;
 struct idg__rcache;
 struct idg__keys;
+struct idg__nodecache;
 
 struct idg_db {
 	struct idg__store *store;
@@ -47,6 +48,7 @@ struct idg_db {
 	struct idg__idcache *idcache;   /* ingest: distinct_id -> node */
 	uint32_t ids_next;              /* next_node as idcache knows it */
 	struct idg__idcache *namecache; /* ingest: event name -> number */
+	struct idg__nodecache *nodecache; /* ingest: node records (graph.h) */
 	struct idg__rcache *rcache;     /* resolve: answers per snapshot */
 	struct idg__keys *keys;         /* property names by number */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */

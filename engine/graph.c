@@ -23,19 +23,111 @@
  */
 #include "graph.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* Slots of the node cache: node n lives in slot n % NC_SLOTS (0: empty,
+ * node numbers start at 1). 2^18 slots of 48 bytes, 12 MiB. */
+#define NC_SLOTS ((uint32_t)1 << 18)
+
+struct nc_slot {
+	uint32_t n;
+	struct idg__node nd;
+};
+
+struct idg__nodecache {
+	struct nc_slot *slots; /* allocated on first attach */
+	uint64_t txn;          /* the snapshot its records are of */
+	int used;              /* slots may hold records */
+};
+
+struct idg__nodecache *
+idg__nodecache_new(void)
+{
+	return calloc(1, sizeof(struct idg__nodecache));
+}
+
+void
+idg__nodecache_free(struct idg__nodecache *c)
+{
+	if (!c)
+		return;
+	free(c->slots);
+	free(c);
+}
+
+void
+idg__nodecache_clear(struct idg__nodecache *c)
+{
+	if (c->used)
+		memset(c->slots, 0, NC_SLOTS * sizeof(*c->slots));
+	c->used = 0;
+	c->txn = 0;
+}
+
+int
+idg__nodecache_attach(struct idg__nodecache *c, struct idg__txn *t)
+{
+	uint64_t id = idg__store_txn_id(t);
+
+	if (!c->slots && !(c->slots = calloc(NC_SLOTS, sizeof(*c->slots))))
+		return IDG_ENOMEM;
+	/* t sees the last commit's snapshot: is it the cache's? */
+	if (c->txn + 1 != id)
+		idg__nodecache_clear(c);
+	c->txn = id - 1;
+	c->used = 1;
+	idg__store_set_wcache(t, c);
+	return IDG_OK;
+}
+
+void
+idg__nodecache_committed(struct idg__nodecache *c, uint64_t txn_id)
+{
+	c->txn = txn_id;
+}
+
+static struct nc_slot *
+nc_slot(struct idg__txn *t, uint32_t n)
+{
+	struct idg__nodecache *c = idg__store_wcache(t);
+
+	return c ? &c->slots[n % NC_SLOTS] : NULL;
+}
+
+static void
+nc_put(struct idg__txn *t, uint32_t n, const struct idg__node *nd)
+{
+	struct nc_slot *s = nc_slot(t, n);
+
+	if (s) {
+		s->n = n;
+		s->nd = *nd;
+	}
+}
 
 int
 idg__graph_get(struct idg__txn *t, uint32_t n, struct idg__node *out,
 	       struct idg__err *e)
 {
+	struct nc_slot *s = nc_slot(t, n);
 	struct idg__val v;
-	int rc = idg__store_get(t, IDG__T_NODES, &n, sizeof(n), &v, e);
+	int rc;
 
+	if (s && s->n == n && n) {
+		*out = s->nd;
+		return IDG_OK;
+	}
+	rc = idg__store_get(t, IDG__T_NODES, &n, sizeof(n), &v, e);
 	if (rc == IDG_ENOTFOUND || (rc == IDG_OK && v.n != sizeof(*out)))
 		return idg__err_set(e, IDG_ECORRUPT, "node %u is missing", n);
-	if (rc == IDG_OK)
+	if (rc == IDG_OK) {
 		memcpy(out, v.p, sizeof(*out));
+		if (s) {
+			s->n = n;
+			s->nd = *out;
+		}
+	}
 	return rc;
 }
 
@@ -43,8 +135,12 @@ int
 idg__graph_put(struct idg__txn *t, uint32_t n, const struct idg__node *nd,
 	       struct idg__err *e)
 {
-	return idg__store_put(t, IDG__T_NODES, &n, sizeof(n), nd, sizeof(*nd),
-			      0, e);
+	int rc = idg__store_put(t, IDG__T_NODES, &n, sizeof(n), nd,
+				sizeof(*nd), 0, e);
+
+	if (rc == IDG_OK)
+		nc_put(t, n, nd);
+	return rc;
 }
 
 int
@@ -64,8 +160,12 @@ idg__graph_add(struct idg__txn *t, uint32_t n, int64_t stamp,
 	    .linked = IDG__UNLINKED,
 	};
 
-	return idg__store_put(t, IDG__T_NODES, &n, sizeof(n), &nd, sizeof(nd),
-			      IDG__PUT_APPEND, e);
+	int rc = idg__store_put(t, IDG__T_NODES, &n, sizeof(n), &nd,
+				sizeof(nd), IDG__PUT_APPEND, e);
+
+	if (rc == IDG_OK)
+		nc_put(t, n, &nd);
+	return rc;
 }
 
 int

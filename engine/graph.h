@@ -28,6 +28,24 @@ struct idg__node {
 	int64_t linked;  /* stamp of the link to parent, or IDG__UNLINKED */
 };
 
+/*
+ * A writer's cache of node records, in front of the nodes table for the
+ * write transactions it is attached to (idg__nodecache_attach): a bounded
+ * direct-mapped table, written through by graph_put and graph_add. Its
+ * records are those of the last write transaction that committed with
+ * it; it starts empty when another transaction committed since (another
+ * handle's, or a write of this one without it) and after an abort.
+ */
+struct idg__nodecache;
+struct idg__nodecache *idg__nodecache_new(void);
+void idg__nodecache_free(struct idg__nodecache *c);
+/* Attaches c to the open write transaction t (emptied if stale). */
+int idg__nodecache_attach(struct idg__nodecache *c, struct idg__txn *t);
+/* t, which c is attached to, committed: c stays true to the database. */
+void idg__nodecache_committed(struct idg__nodecache *c, uint64_t txn_id);
+/* t aborted (or failed to commit): c forgets what t wrote. */
+void idg__nodecache_clear(struct idg__nodecache *c);
+
 int idg__graph_get(struct idg__txn *t, uint32_t n, struct idg__node *out,
 		   struct idg__err *e);
 int idg__graph_put(struct idg__txn *t, uint32_t n, const struct idg__node *nd,

@@ -17,6 +17,7 @@
 #include "codec_json_in.h"
 #include "codec_msgpack.h"
 #include "files.h"
+#include "graph.h"
 #include "idcache.h"
 #include "ids.h"
 #include "ingest.h"
@@ -62,6 +63,8 @@ batch_begin(struct ingest *in)
 		rc = idg__db_keys(b->db, b->txn);
 	if (rc == IDG_OK)
 		ids_known(b->db, &b->st);
+	if (rc == IDG_OK && idg__nodecache_attach(b->db->nodecache, b->txn))
+		rc = idg__err_set(b->err, IDG_ENOMEM, "out of memory");
 	in->now_ms = wall_ms();
 	if (!in->check_ms)
 		in->check_ms = in->now_ms;
@@ -87,6 +90,7 @@ batch_commit(struct ingest *in, const struct idg__upos *pos, int last)
 {
 	struct idg__batch *b = &in->b;
 	struct idg_progress prog;
+	uint64_t id = idg__store_txn_id(b->txn);
 	int rc = idg__state_save(b->txn, &b->st, b->err);
 
 	if (rc == IDG_OK && in->file)
@@ -95,6 +99,10 @@ batch_commit(struct ingest *in, const struct idg__upos *pos, int last)
 		idg__store_abort(b->txn);
 	else
 		rc = idg__store_commit(b->txn, b->err);
+	if (rc == IDG_OK)
+		idg__nodecache_committed(b->db->nodecache, id);
+	else
+		idg__nodecache_clear(b->db->nodecache);
 	b->txn = NULL;
 	b->evc = b->bodyc = NULL; /* closed with their transaction */
 	if (rc)
@@ -125,7 +133,10 @@ prepare(struct idg_db *db)
 		db->idcache = idg__idcache_new();
 	if (!db->namecache)
 		db->namecache = idg__idcache_new();
-	if (!db->jp || !db->mpin || !db->idcache || !db->namecache)
+	if (!db->nodecache)
+		db->nodecache = idg__nodecache_new();
+	if (!db->jp || !db->mpin || !db->idcache || !db->namecache ||
+	    !db->nodecache)
 		return idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	return IDG_OK;
 }
@@ -278,6 +289,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 	if (rc == IDG_OK && in->b.txn && in_batch == 0 && !in->file) {
 		/* Nothing since the last commit: no empty batch. */
 		idg__store_abort(in->b.txn);
+		idg__nodecache_clear(db->nodecache);
 		in->b.txn = NULL;
 		in->b.evc = in->b.bodyc = NULL;
 	} else if (rc == IDG_OK && in->b.txn) {
@@ -291,6 +303,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		in->stats = saved; /* the failed batch left no trace */
 		idg__idcache_clear(db->idcache); /* nor its new nodes */
 		idg__idcache_clear(db->namecache);
+		idg__nodecache_clear(db->nodecache); /* nor its node records */
 		idg__keys_clear(db->keys); /* nor its property names */
 	} else if (in->stop) {
 		rc = idg__err_set(&db->err, IDG_ESTOPPED,

@@ -34,6 +34,8 @@ struct idg__store {
 	char *map;      /* where LMDB mapped data.mdb (NULL: not known) */
 	size_t map_len;
 	int map_looked; /* map was looked for */
+	MDB_txn *wtxn;  /* the open write transaction, if any */
+	void *wcache;   /* its cache (idg__store_set_wcache), or NULL */
 };
 
 static const struct {
@@ -319,16 +321,49 @@ idg__store_begin(struct idg__store *s, int write, struct idg__txn **out,
 		*out = NULL;
 		return map_error(rc, e, "beginning a transaction");
 	}
+	if (write) {
+		s->wtxn = txn;
+		s->wcache = NULL;
+	}
 	*out = (struct idg__txn *)txn;
 	return IDG_OK;
+}
+
+/* The write transaction t ends: so does its cache. */
+static void
+write_ends(struct idg__store *s, struct idg__txn *t)
+{
+	if ((MDB_txn *)t == s->wtxn) {
+		s->wtxn = NULL;
+		s->wcache = NULL;
+	}
 }
 
 int
 idg__store_commit(struct idg__txn *t, struct idg__err *e)
 {
-	int rc = mdb_txn_commit((MDB_txn *)t);
+	int rc;
 
+	write_ends(txn_store(t), t);
+	rc = mdb_txn_commit((MDB_txn *)t);
 	return rc ? map_error(rc, e, "committing") : IDG_OK;
+}
+
+void
+idg__store_set_wcache(struct idg__txn *t, void *cache)
+{
+	struct idg__store *s = txn_store(t);
+
+	if ((MDB_txn *)t == s->wtxn)
+		s->wcache = cache;
+}
+
+void *
+idg__store_wcache(struct idg__txn *t)
+{
+	struct idg__store *s = txn_store(t);
+
+	return (MDB_txn *)t == s->wtxn ? s->wcache : NULL;
 }
 
 void
@@ -344,6 +379,7 @@ idg__store_abort(struct idg__txn *t)
 		s->rtxn_busy = 0;
 		return;
 	}
+	write_ends(s, t);
 	mdb_txn_abort((MDB_txn *)t);
 }
 

@@ -73,8 +73,18 @@ int idg__store_commit(struct idg__txn *t, struct idg__err *e);
 /* Ends the transaction, discarding its writes. NULL is a no-op. */
 void idg__store_abort(struct idg__txn *t);
 
-/* The snapshot a transaction sees: it changes with every commit. */
+/* The snapshot a transaction sees: it changes with every commit. A write
+ * transaction's is the last commit's + 1. */
 uint64_t idg__store_txn_id(struct idg__txn *t);
+
+/*
+ * A cache that a write transaction's readers may use (graph.c's node
+ * records): set on the open write transaction t, it is what
+ * idg__store_wcache answers for t until t commits or aborts, and NULL for
+ * any other transaction. Whoever sets it keeps it true to t's writes.
+ */
+void idg__store_set_wcache(struct idg__txn *t, void *cache);
+void *idg__store_wcache(struct idg__txn *t);
 
 /* IDG_ENOTFOUND (with no message) when the key is absent. */
 int idg__store_get(struct idg__txn *t, int table, const void *key, size_t klen,

@@ -1111,3 +1111,46 @@ Test(events, an_id_another_process_added_is_found_not_made_again)
 	cr_assert_eq(idg_info(db, &info), 0);
 	cr_assert_eq(info.nodes, 2, "idb was made twice");
 }
+
+Test(events, node_records_another_process_changed_are_read_again)
+{
+	/* This handle caches node records from one batch to the next: until
+	 * another process commits, which the next batch must notice. Here
+	 * that process merges u1's cluster into a larger one, so u1's root
+	 * is no longer a root; a merge through a stale u1 would split the
+	 * cluster. */
+	const char *mine = "{\"event\":\"$merge\",\"properties\":{"
+			   "\"$distinct_ids\":[\"d1\",\"u1\"],"
+			   "\"time\":1700000001}}\n";
+	const char *theirs = "{\"event\":\"$merge\",\"properties\":{"
+			     "\"$distinct_ids\":[\"d2\",\"u2\"],"
+			     "\"time\":1700000002}}\n"
+			     "{\"event\":\"$merge\",\"properties\":{"
+			     "\"$distinct_ids\":[\"d3\",\"u2\"],"
+			     "\"time\":1700000003}}\n"
+			     "{\"event\":\"$merge\",\"properties\":{"
+			     "\"$distinct_ids\":[\"u1\",\"u2\"],"
+			     "\"time\":1700000004}}\n";
+	const char *more = "{\"event\":\"$merge\",\"properties\":{"
+			   "\"$distinct_ids\":[\"d4\",\"u1\"],"
+			   "\"time\":1700000005}}\n";
+	static const char *const ids[] = {"d1", "u1", "d2", "u2", "d3", "d4"};
+	struct idg_resolution r;
+	char canon[64];
+
+	cr_assert_eq(ingest(db, mine).merged, 1);
+	ingest_elsewhere(theirs);
+	cr_assert_eq(ingest(db, more).merged, 1);
+	cr_assert_eq(idg_resolve(db, "u2", 2, IDG_NOW, IDG_VIEW_LIVE, &r), 0);
+	snprintf(canon, sizeof(canon), "%.*s", (int)r.canonical_len,
+		 r.canonical);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
+		cr_assert_eq(idg_resolve(db, ids[i], strlen(ids[i]), IDG_NOW,
+					 IDG_VIEW_LIVE, &r),
+			     0);
+		cr_assert_eq(r.cluster_size, 6, "%s: cluster of %llu", ids[i],
+			     (unsigned long long)r.cluster_size);
+		cr_assert_eq(strcmp(r.canonical, canon), 0, "%s: %s, not %s",
+			     ids[i], r.canonical, canon);
+	}
+}

@@ -650,3 +650,69 @@ Test(graph, find_at_matches_reference)
 		cr_assert_eq(find_at(&storefx, x, INT64_MAX),
 			     node(&storefx, x).root);
 }
+
+/* ---- the node cache ---- */
+
+/* Commits S's transaction (with c attached: its commit is noted) and
+ * begins the next, attaching c when given. */
+static void
+next_txn(struct fx *f, struct idg__nodecache *committed_with,
+	 struct idg__nodecache *attach)
+{
+	uint64_t id = idg__store_txn_id(f->t);
+
+	cr_assert_eq(idg__store_commit(f->t, &f->e), IDG_OK, "%s", f->e.msg);
+	if (committed_with)
+		idg__nodecache_committed(committed_with, id);
+	cr_assert_eq(idg__store_begin(f->s, 1, &f->t, &f->e), IDG_OK);
+	if (attach)
+		cr_assert_eq(idg__nodecache_attach(attach, f->t), IDG_OK);
+}
+
+Test(graph, the_node_cache_follows_commits_it_did_not_make_and_aborts)
+{
+	struct fx *f = &storefx;
+	struct idg__nodecache *c = idg__nodecache_new();
+	struct idg__node nd;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(idg__nodecache_attach(c, f->t), IDG_OK);
+	add_nodes(f, 2, 100);
+	cr_assert_eq(node(f, 1).size, 1);
+	next_txn(f, c, NULL);
+
+	/* A write without the cache (another handle's, say): 1 and 2
+	 * united. */
+	cr_assert_eq(unite(f, 1, 2, 1, 200), 1);
+	next_txn(f, NULL, c);
+	nd = node(f, 1);
+	cr_assert_eq(nd.size, 2, "not the cached record of before the union");
+	cr_assert_eq(node(f, 2).root, 1);
+
+	/* A write with the cache that aborts: its records are forgotten. */
+	nd.size = 99;
+	cr_assert_eq(idg__graph_put(f->t, 1, &nd, &f->e), IDG_OK);
+	cr_assert_eq(node(f, 1).size, 99);
+	idg__store_abort(f->t);
+	idg__nodecache_clear(c);
+	cr_assert_eq(idg__store_begin(f->s, 1, &f->t, &f->e), IDG_OK);
+	cr_assert_eq(idg__nodecache_attach(c, f->t), IDG_OK);
+	cr_assert_eq(node(f, 1).size, 2);
+
+	/* Read-only transactions never use it. */
+	nd.size = 7;
+	cr_assert_eq(idg__graph_put(f->t, 1, &nd, &f->e), IDG_OK);
+	next_txn(f, c, c);
+	{
+		struct idg__txn *r;
+		struct idg__node got;
+
+		cr_assert_eq(idg__store_begin(f->s, 0, &r, &f->e), IDG_OK);
+		cr_assert_null(idg__store_wcache(r));
+		cr_assert_eq(idg__graph_get(r, 1, &got, &f->e), IDG_OK);
+		cr_assert_eq(got.size, 7);
+		idg__store_abort(r);
+	}
+	cr_assert_eq(node(f, 1).size, 7);
+	idg__nodecache_free(c);
+}
