@@ -31,13 +31,14 @@ reject(struct ingest *in, const struct idg__vrec *v, uint32_t index,
 	return IDG_OK;
 }
 
-/* The node of an id, made if new; the id cache answers most of them. */
+/* The node of an id (h: its idg__hash64), made if new; the id cache
+ * answers most of them. */
 static int
-intern(struct ingest *in, const struct idg__str *id, uint32_t *node)
+intern_hashed(struct ingest *in, const struct idg__str *id, uint64_t h,
+	      uint32_t *node)
 {
 	struct idg__batch *b = &in->b;
 	struct idg__idcache *cache = b->db->idcache;
-	uint64_t h = idg__hash64(id->p, id->n);
 	int created, rc;
 
 	*node = idg__idcache_get(cache, id->p, id->n, h);
@@ -60,6 +61,12 @@ intern(struct ingest *in, const struct idg__str *id, uint32_t *node)
 		idg__idcache_put(cache, id->p, id->n, h, *node);
 	b->db->ids_next = b->st.next_node;
 	return rc;
+}
+
+static int
+intern(struct ingest *in, const struct idg__str *id, uint32_t *node)
+{
+	return intern_hashed(in, id, idg__hash64(id->p, id->n), node);
 }
 
 /* Counts an identity outcome, and logs it unless it is a simplified-mode
@@ -229,7 +236,8 @@ apply(struct ingest *in, const struct idg__vrec *v)
 	}
 	if (rc != IDG_ENOTFOUND)
 		return rc;
-	rc = r->distinct_id.n ? intern(in, &r->distinct_id, &ev.head.node)
+	rc = r->distinct_id.n ? intern_hashed(in, &r->distinct_id, v->id_hash,
+					      &ev.head.node)
 			      : IDG_OK;
 	if (rc == IDG_OK && mode == IDG_MODE_SIMPLIFIED && ev.head.node)
 		rc = apply_simplified(in, r, ev.head.node, &ev);
@@ -256,8 +264,9 @@ done:
 
 /* A profile update: stamped by its $time, else the current stamp. */
 static int
-apply_profile(struct ingest *in, const struct idg__prec *u)
+apply_profile(struct ingest *in, const struct idg__vrec *v)
 {
+	const struct idg__prec *u = &v->pr;
 	struct idg__state *st = &in->b.st;
 	struct idg__profile_stats ps = {0};
 	struct idg_ingest_stats *s = &in->stats;
@@ -269,7 +278,7 @@ apply_profile(struct ingest *in, const struct idg__prec *u)
 
 	if (clock > st->stamp)
 		st->stamp = clock;
-	rc = intern(in, &u->distinct_id, &node);
+	rc = intern_hashed(in, &u->distinct_id, v->id_hash, &node);
 	if (rc == IDG_OK)
 		rc = idg__profile_update(&in->b, u, node, &ps);
 	if (rc)
@@ -297,8 +306,17 @@ idg__ingest_checked(void *ctx, const struct idg__vrec *v, uint32_t index,
 	if (v->kind == IDG__V_REJECT)
 		return reject(in, v, index, in_array);
 	if (v->kind == IDG__V_PROFILE)
-		return apply_profile(in, &v->pr);
+		return apply_profile(in, v);
 	return apply(in, v);
+}
+
+void
+idg__ingest_ahead(void *ctx, const struct idg__vrec *v, int stage)
+{
+	struct ingest *in = ctx;
+
+	if (v->kind != IDG__V_REJECT)
+		idg__idcache_prefetch(in->b.db->idcache, v->id_hash, stage);
 }
 
 int

@@ -88,6 +88,20 @@ idg__idcache_get(const struct idg__idcache *c, const char *name, size_t len,
 	return 0;
 }
 
+void
+idg__idcache_prefetch(const struct idg__idcache *c, uint64_t hash, int stage)
+{
+	const struct slot *s;
+
+	if (!c->cap)
+		return;
+	s = &c->slots[hash & (c->cap - 1)];
+	if (stage == 0)
+		__builtin_prefetch(s);
+	else if (s->off && s->hash == hash)
+		__builtin_prefetch(c->arena + s->off);
+}
+
 static void
 insert(struct slot *slots, size_t cap, const struct slot *s)
 {

@@ -14,6 +14,14 @@ void idg__idcache_free(struct idg__idcache *c);
 uint32_t idg__idcache_get(const struct idg__idcache *c, const char *name,
 			  size_t len, uint64_t hash);
 
+/*
+ * Hints that a lookup of hash comes soon: stage 0 fetches its slot into
+ * the CPU's cache, stage 1 (a few lookups later, once the slot is there)
+ * the name it holds. Changes nothing else.
+ */
+void idg__idcache_prefetch(const struct idg__idcache *c, uint64_t hash,
+			   int stage);
+
 /* Remembers name -> node (committed or in the current batch). */
 void idg__idcache_put(struct idg__idcache *c, const char *name, size_t len,
 		      uint64_t hash, uint32_t node);

@@ -168,6 +168,12 @@ unit_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	return idg__ingest_record(f->in, jr, index, in_array, error);
 }
 
+static void
+unit_ahead(void *ctx, const struct idg__vrec *v, int stage)
+{
+	idg__ingest_ahead(((struct feed *)ctx)->in, v, stage);
+}
+
 /* The same, checked by the parse stage. */
 static int
 unit_checked(void *ctx, const struct idg__vrec *v, uint32_t index,
@@ -211,7 +217,8 @@ next_unit(struct ingest *in, struct feed *f)
 	int got;
 
 	if (f->pipe) {
-		got = idg__pipe_unit(f->pipe, unit_checked, f, &f->pos);
+		got = idg__pipe_unit(f->pipe, unit_checked, unit_ahead, f,
+				     &f->pos);
 	} else {
 		got = idg__source_unit(&f->src);
 		f->pos = (struct idg__upos){f->src.line, rd->line,

@@ -31,6 +31,12 @@ int idg__ingest_checked(void *ctx, const struct idg__vrec *v, uint32_t index,
 			int in_array);
 
 /*
+ * A record idg__ingest_checked takes soon (stage 0: in about 8 records,
+ * 1: in about 4): memory it will read is fetched meanwhile. A hint only.
+ */
+void idg__ingest_ahead(void *ctx, const struct idg__vrec *v, int stage);
+
+/*
  * Takes one record as the codecs hand it over (or the reason it could not
  * be read): checks it, then as idg__ingest_checked. The idg__inrec_fn of
  * a one-thread ingest.

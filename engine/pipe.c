@@ -430,8 +430,8 @@ next_marker(struct idg__pipe *p, struct chunk **cp, uint32_t *first)
 }
 
 int
-idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, void *ctx,
-	       struct idg__upos *pos)
+idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, idg__ahead_fn ahead,
+	       void *ctx, struct idg__upos *pos)
 {
 	const struct unit *u;
 	struct chunk *c;
@@ -450,6 +450,10 @@ idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, void *ctx,
 		for (; rc == IDG_OK && i < u->end; i++) {
 			struct slot *s = &c->slots[i];
 
+			if (ahead && i + 8 < c->nslots)
+				ahead(ctx, &c->slots[i + 8].rec, 0);
+			if (ahead && i + 4 < c->nslots)
+				ahead(ctx, &c->slots[i + 4].rec, 1);
 			load(c, s);
 			rc = fn(ctx, &s->rec, s->index, s->in_array);
 		}

@@ -44,12 +44,14 @@ int idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
 
 /*
  * The next unit: *pos is set, then its checked records go to fn(ctx,
- * ...) in order. Returns what idg__source_unit returned for it (1, 0 at
- * the end, IDG__SOURCE_EREAD), IDG_ENOMEM if the parse stage ran out of
- * memory, or fn's nonzero return, which ends the unit's replay.
+ * ...) in order, and ahead (if not NULL) is told of the records that
+ * follow in the chunk 8 (stage 0) and 4 (stage 1) records before each is
+ * taken. Returns what idg__source_unit returned for it (1, 0 at the end,
+ * IDG__SOURCE_EREAD), IDG_ENOMEM if the parse stage ran out of memory, or
+ * fn's nonzero return, which ends the unit's replay.
  */
-int idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, void *ctx,
-		   struct idg__upos *pos);
+int idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, idg__ahead_fn ahead,
+		   void *ctx, struct idg__upos *pos);
 
 /*
  * Stops the parse stage and frees p. The stage reads no further unit,

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "idgraph.h"
+#include "ids.h"
 #include "log.h"
 
 /* 1971-01-01T00:00:00Z in milliseconds. */
@@ -505,6 +506,9 @@ idg__record_check(const struct idg__inrec *jr, const char *error,
 		out->kind = IDG__V_PROFILE;
 		if (idg__profile_validate(jr, now_ms, &out->pr, why))
 			reject(jr, why->field, why->msg, out);
+		else
+			out->id_hash = idg__hash64(out->pr.distinct_id.p,
+						   out->pr.distinct_id.n);
 	} else if (idg__record_validate(jr, now_ms, mode, sc, &out->ev, why)) {
 		reject(jr, why->field, why->msg, out);
 	} else {
@@ -518,5 +522,7 @@ idg__record_check(const struct idg__inrec *jr, const char *error,
 		 * from. */
 		out->did_in_props = out->ev.distinct_id.p == jr->distinct_id.s &&
 				    jr->distinct_id.type == IDG__F_STRING;
+		out->id_hash = idg__hash64(out->ev.distinct_id.p,
+					   out->ev.distinct_id.n);
 	}
 }

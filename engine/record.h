@@ -89,6 +89,8 @@ struct idg__vrec {
 	uint32_t nprops;
 	uint32_t long_strings;
 	int did_in_props; /* ev.distinct_id is properties.distinct_id */
+	/* EVENT and PROFILE: idg__hash64 of the distinct_id (ev's, pr's). */
+	uint64_t id_hash;
 	/* REJECT: */
 	const char *field; /* a string constant */
 	const char *msg;
@@ -108,6 +110,9 @@ void idg__record_check(const struct idg__inrec *jr, const char *error,
 /* Takes a checked record; a nonzero return stops its unit. */
 typedef int (*idg__vrec_fn)(void *ctx, const struct idg__vrec *v,
 			    uint32_t index, int in_array);
+/* Is told of a checked record a few records before it is taken. */
+typedef void (*idg__ahead_fn)(void *ctx, const struct idg__vrec *v,
+			      int stage);
 
 /* 1 if s is one of Mixpanel's forbidden id values. */
 int idg__id_forbidden(const char *s, size_t n);

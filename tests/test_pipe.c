@@ -101,7 +101,7 @@ Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
 
 	cr_assert_eq(idg__pipe_start(&p, &src, s.ak, NOW_MS, IDG_MODE_ORIGINAL), IDG_OK);
-	while ((got = idg__pipe_unit(p, apply, &s, &pos)) == 1)
+	while ((got = idg__pipe_unit(p, apply, NULL, &s, &pos)) == 1)
 		;
 	cr_assert_eq(got, 0);
 	idg__pipe_end(p);
@@ -159,7 +159,7 @@ Test(pipe, the_parser_writes_text_again_after_the_pipe_ends)
 	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
 
 	cr_assert_eq(idg__pipe_start(&p, &src, ak, NOW_MS, IDG_MODE_ORIGINAL), IDG_OK);
-	cr_assert_eq(idg__pipe_unit(p, note_num, &num, &pos), 1);
+	cr_assert_eq(idg__pipe_unit(p, note_num, NULL, &num, &pos), 1);
 	cr_assert_eq(num, 1, "numbered by the parse stage's copy");
 	idg__pipe_end(p);
 	/* The copy is gone with the pipe; the parser no longer uses it. */
