@@ -220,6 +220,48 @@ idg__mpw_raw(struct idg__mpw *w, const void *p, size_t n)
 	return ok(w, sink(&w->buf, p, n));
 }
 
+int
+idg__mpw_bin(struct idg__mpw *w, const void *p, size_t n)
+{
+	int rc = msgpack_pack_bin(&w->pk, n);
+
+	if (rc == 0 && n)
+		rc = msgpack_pack_bin_body(&w->pk, p, n);
+	return ok(w, rc);
+}
+
+int
+idg__block_read(const void *data, size_t len, struct idg__blob *items,
+		uint32_t max, uint32_t *count)
+{
+	msgpack_unpacked up;
+	msgpack_object_array *a;
+	int rc = IDG_OK;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, data, len, NULL) !=
+		MSGPACK_UNPACK_SUCCESS ||
+	    up.data.type != MSGPACK_OBJECT_ARRAY ||
+	    up.data.via.array.size > max) {
+		rc = IDG_ECORRUPT;
+		goto out;
+	}
+	a = &up.data.via.array;
+	for (uint32_t i = 0; i < a->size; i++) {
+		/* Bins point into data: they outlive up. */
+		if (a->ptr[i].type != MSGPACK_OBJECT_BIN) {
+			rc = IDG_ECORRUPT;
+			goto out;
+		}
+		items[i].p = a->ptr[i].via.bin.ptr;
+		items[i].n = a->ptr[i].via.bin.size;
+	}
+	*count = a->size;
+out:
+	msgpack_unpacked_destroy(&up);
+	return rc;
+}
+
 /* A 32-bit header (0xdf map, 0xdd array) with its count patched later. */
 static size_t
 begin32(struct idg__mpw *w, unsigned char tag)

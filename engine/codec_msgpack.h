@@ -32,6 +32,8 @@ int idg__mpw_bool(struct idg__mpw *w, int v);
 int idg__mpw_bigint(struct idg__mpw *w, const char *digits, size_t n);
 /* Bytes that already are MessagePack. */
 int idg__mpw_raw(struct idg__mpw *w, const void *p, size_t n);
+/* Opaque bytes, as a MessagePack bin. */
+int idg__mpw_bin(struct idg__mpw *w, const void *p, size_t n);
 /*
  * A map or array whose size is known only at its end: _begin writes a
  * 32-bit header and returns where it is, _end patches the count in.
@@ -61,6 +63,18 @@ const struct idg__pkey *idg__mpw_pkeys(const struct idg__mpw *w,
 /* IDG_ENOMEM if any write since the last reset failed, else 0. */
 int idg__mpw_error(const struct idg__mpw *w);
 const void *idg__mpw_data(const struct idg__mpw *w, size_t *len);
+
+/*
+ * A block of event bodies (events.c): a MessagePack array of bins, each
+ * one body. Reads the block data[0..len) into at most max items, each
+ * pointing into data: 0 and *count, or IDG_ECORRUPT.
+ */
+struct idg__blob {
+	const void *p;
+	size_t n;
+};
+int idg__block_read(const void *data, size_t len, struct idg__blob *items,
+		    uint32_t max, uint32_t *count);
 
 /* The extension type of integers beyond 64 bits. */
 #define IDG__MP_EXT_BIGINT 1

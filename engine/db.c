@@ -21,8 +21,9 @@
 /*
  * Version of the on-disk layout; a database of another layout is refused.
  * 2: event bodies name properties by number (the pkeys table).
+ * 3: event bodies are stored in blocks of consecutive events (events.c).
  */
-#define FORMAT_VERSION 2
+#define FORMAT_VERSION 3
 
 static int
 meta_get(struct idg__txn *t, const char *key, int64_t *out, int64_t dflt,
@@ -244,6 +245,7 @@ idg_close(idg_db *db)
 	idg__rcache_free(db->rcache);
 	idg__keys_free(db->keys);
 	idg__mpw_free(db->mpw);
+	idg__mpw_free(db->blkw);
 	free(db->out);
 	free(db);
 }

@@ -52,6 +52,7 @@ struct idg_db {
 	struct idg__rcache *rcache;     /* resolve: answers per snapshot */
 	struct idg__keys *keys;         /* property names by number */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
+	struct idg__mpw *blkw;   /* ingest: the block of bodies being filled */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;
 };
@@ -66,6 +67,11 @@ struct idg__batch {
 	/* Append cursors on ev and evbody, opened by the batch's first event
 	 * and ended with its transaction (which closes them). */
 	struct idg__cursor *evc, *bodyc;
+	/* The block of event bodies being filled (events.c): blk_n bodies
+	 * from seq blk_first on, in db->blkw, stored by idg__events_flush. */
+	uint64_t blk_first;
+	uint32_t blk_n;
+	size_t blk_at;
 };
 
 int idg__state_load(struct idg__txn *t, struct idg__state *out,

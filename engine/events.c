@@ -4,10 +4,18 @@
  * An event is stored twice, once for each kind of reader:
  *   - ev:     (time, seq) -> head (stamp, node, name, dedup hash), for
  *             reports, which scan the small heads and never a property;
- *   - evbody: seq -> msgpack body (name, time, distinct_id as sent,
- *             $insert_id, properties with their exact types), for exports.
+ *   - evbody: seq -> a block of msgpack bodies (name, time, distinct_id
+ *             as sent, $insert_id, properties with their exact types), for
+ *             exports. A block holds the bodies of consecutive seqs from
+ *             its key on, as many as fit in IDG__BLOCK_BYTES (one body
+ *             larger than that is a block of its own): one LMDB write per
+ *             block instead of one per event, and a block stays in a leaf
+ *             page (LMDB moves a value over half a page to pages of its
+ *             own).
  * seq counts events in ingestion order, so it breaks ties of time in that
- * order. Both tables are appended to when events come in time order.
+ * order. ev is appended to when events come in time order, evbody always.
+ * The batch fills its last block in memory (db->blkw) and stores it when
+ * the next body does not fit, or at idg__events_flush.
  *
  * Deduplication: two copies of an event share their time, so the heads
  * stored under that millisecond are the only candidates; one whose hash of
@@ -90,16 +98,103 @@ same_event(const struct idg__body *a, const struct idg__body *b)
 	       memcmp(a->ins, b->ins, a->ins_len) == 0;
 }
 
+/* The stored block that holds seq: its first seq and its bodies. */
+static int
+block_get(struct idg__txn *t, uint64_t seq, struct idg__blockview *bv,
+	  struct idg__err *e)
+{
+	struct idg__val k = {&seq, sizeof(seq)}, v;
+	struct idg__cursor *c;
+	uint64_t first = 0;
+	int rc = idg__cursor_open(t, IDG__T_EVBODY, &c, e);
+
+	/* The block that starts at seq, else the one before it. */
+	if (rc == IDG_OK) {
+		rc = idg__cursor_get(c, IDG__SET_RANGE, &k, &v, e);
+		if (rc == IDG_OK && k.n == sizeof(first))
+			memcpy(&first, k.p, sizeof(first));
+		if (rc == IDG_ENOTFOUND || (rc == IDG_OK && first != seq))
+			rc = idg__cursor_get(c, rc == IDG_OK ? IDG__PREV
+							     : IDG__LAST,
+					     &k, &v, e);
+		if (rc == IDG_OK && k.n == sizeof(first))
+			memcpy(&first, k.p, sizeof(first));
+		idg__cursor_close(c);
+	}
+	if (rc == IDG_OK && (k.n != sizeof(first) ||
+			     idg__block_read(v.p, v.n, bv->items,
+					     IDG__BLOCK_MAX, &bv->n) != 0))
+		rc = IDG_ECORRUPT;
+	if (rc == IDG_OK && (seq < first || seq - first >= bv->n))
+		rc = IDG_ENOTFOUND;
+	if (rc == IDG_OK)
+		bv->first = first;
+	else
+		bv->n = 0;
+	return rc;
+}
+
+int
+idg__events_body(struct idg__txn *t, struct idg__blockview *bv,
+		 uint64_t seq, struct idg__val *out, struct idg__err *e)
+{
+	int rc = IDG_OK;
+
+	if (!bv->n || seq < bv->first || seq - bv->first >= bv->n)
+		rc = block_get(t, seq, bv, e);
+	if (rc == IDG_ENOTFOUND || rc == IDG_ECORRUPT)
+		return idg__err_set(e, IDG_ECORRUPT,
+				    "event %llu is missing or corrupt",
+				    (unsigned long long)seq);
+	if (rc == IDG_OK) {
+		out->p = bv->items[seq - bv->first].p;
+		out->n = bv->items[seq - bv->first].n;
+	}
+	return rc;
+}
+
+/* 1 if seq is in the batch's block being filled. */
+static int
+in_open_block(const struct idg__batch *b, uint64_t seq)
+{
+	return b->blk_n && seq >= b->blk_first && seq - b->blk_first < b->blk_n;
+}
+
+/* The bodies of the block being filled. */
+static int
+open_block(const struct idg__batch *b, struct idg__blockview *bv)
+{
+	const void *data;
+	size_t len;
+
+	idg__mpw_array_end(b->db->blkw, b->blk_at, b->blk_n); /* its count */
+	data = idg__mpw_data(b->db->blkw, &len);
+	if (idg__block_read(data, len, bv->items, IDG__BLOCK_MAX, &bv->n) ||
+	    bv->n != b->blk_n)
+		return IDG_ECORRUPT;
+	bv->first = b->blk_first;
+	return IDG_OK;
+}
+
 static int
 body_get(struct idg__batch *b, uint64_t seq, struct idg__body *out)
 {
+	struct idg__blockview bv = {0};
 	struct idg__val v;
-	int rc = idg__store_get(b->txn, IDG__T_EVBODY, &seq, sizeof(seq), &v,
-				b->err);
+	int rc;
 
-	if (rc == IDG_ENOTFOUND ||
-	    (rc == IDG_OK &&
-	     idg__body_decode(v.p, v.n, b->db->keys, out) != 0))
+	if (in_open_block(b, seq)) {
+		rc = open_block(b, &bv);
+		if (rc == IDG_OK) {
+			v.p = bv.items[seq - bv.first].p;
+			v.n = bv.items[seq - bv.first].n;
+		}
+	} else {
+		rc = idg__events_body(b->txn, &bv, seq, &v, b->err);
+	}
+	if (rc == IDG_OK && idg__body_decode(v.p, v.n, b->db->keys, out) != 0)
+		rc = IDG_ECORRUPT;
+	if (rc == IDG_ECORRUPT)
 		return idg__err_set(b->err, IDG_ECORRUPT,
 				    "event %llu is missing or corrupt",
 				    (unsigned long long)seq);
@@ -168,14 +263,12 @@ all_numbered(const struct idg__body *body)
 	return 1;
 }
 
+/* Encodes ev's body into db->mpw. */
 static int
-body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
-	 unsigned flags)
+body_encode(struct idg__batch *b, uint64_t seq, const struct idg__event *ev)
 {
 	struct idg__mpw *w = b->db->mpw;
 	const uint32_t *nums = NULL;
-	const void *data;
-	size_t len;
 	int rc = IDG_OK;
 
 	/* Names the parser numbered are copied with the properties; others
@@ -193,9 +286,118 @@ body_put(struct idg__batch *b, uint64_t seq, const struct idg__event *ev,
 	if (rc)
 		return idg__err_set(b->err, rc, "encoding event %llu",
 				    (unsigned long long)seq);
-	data = idg__mpw_data(w, &len);
-	return idg__cursor_put(b->bodyc, &seq, sizeof(seq), data, len, flags,
-			       b->err);
+	return IDG_OK;
+}
+
+/* Bytes of a bin header for a body of n bytes, and of the block's. */
+#define BIN_HEADER(n) ((n) < 256 ? 2u : (n) < 65536 ? 3u : 5u)
+#define BLOCK_HEADER 5u
+
+int
+idg__events_flush(struct idg__batch *b)
+{
+	const void *data;
+	size_t len;
+	int rc;
+
+	if (!b->blk_n)
+		return IDG_OK;
+	idg__mpw_array_end(b->db->blkw, b->blk_at, b->blk_n);
+	data = idg__mpw_data(b->db->blkw, &len);
+	rc = idg__mpw_error(b->db->blkw)
+		 ? idg__err_set(b->err, IDG_ENOMEM, "out of memory")
+		 : idg__cursor_put(b->bodyc, &b->blk_first,
+				   sizeof(b->blk_first), data, len,
+				   IDG__PUT_APPEND, b->err);
+	b->blk_n = 0;
+	return rc;
+}
+
+/* Adds the body in db->mpw, of event seq, to the block being filled. */
+static int
+block_add(struct idg__batch *b, uint64_t seq)
+{
+	struct idg__mpw *w = b->db->blkw;
+	const void *body;
+	size_t len, used;
+	int rc = IDG_OK;
+
+	body = idg__mpw_data(b->db->mpw, &len);
+	idg__mpw_data(w, &used);
+	if (b->blk_n &&
+	    (b->blk_n == IDG__BLOCK_MAX ||
+	     used + BIN_HEADER(len) + len > IDG__BLOCK_BYTES))
+		rc = idg__events_flush(b);
+	if (rc)
+		return rc;
+	if (!b->blk_n) {
+		idg__mpw_reset(w);
+		b->blk_at = idg__mpw_array_begin(w);
+		b->blk_first = seq;
+	}
+	b->blk_n++;
+	return idg__mpw_bin(w, body, len) ? idg__err_set(b->err, IDG_ENOMEM,
+							 "out of memory")
+					  : IDG_OK;
+}
+
+/* The block items with item i replaced by the body in db->mpw, into w. */
+static void
+block_rewrite(struct idg__batch *b, const struct idg__blockview *bv,
+	      uint32_t i, struct idg__mpw *w)
+{
+	const void *body;
+	size_t len, at;
+
+	body = idg__mpw_data(b->db->mpw, &len);
+	idg__mpw_reset(w);
+	at = idg__mpw_array_begin(w);
+	for (uint32_t j = 0; j < bv->n; j++)
+		if (j == i)
+			idg__mpw_bin(w, body, len);
+		else
+			idg__mpw_bin(w, bv->items[j].p, bv->items[j].n);
+	idg__mpw_array_end(w, at, bv->n);
+}
+
+/* Replaces the stored body of seq by the one in db->mpw (rare: a
+ * duplicate). The block is built anew beside the old one. */
+static int
+block_replace(struct idg__batch *b, uint64_t seq)
+{
+	struct idg__blockview bv = {0};
+	struct idg__mpw *w = idg__mpw_new();
+	struct idg__val v;
+	const void *data;
+	size_t len;
+	int open = in_open_block(b, seq), rc;
+
+	if (!w)
+		return idg__err_set(b->err, IDG_ENOMEM, "out of memory");
+	rc = open ? open_block(b, &bv)
+		  : idg__events_body(b->txn, &bv, seq, &v, b->err);
+	if (rc == IDG_ECORRUPT && open)
+		rc = idg__err_set(b->err, rc, "event %llu is corrupt",
+				  (unsigned long long)seq);
+	if (rc == IDG_OK) {
+		block_rewrite(b, &bv, (uint32_t)(seq - bv.first), w);
+		if (idg__mpw_error(w))
+			rc = idg__err_set(b->err, IDG_ENOMEM, "out of memory");
+	}
+	if (rc == IDG_OK && open) {
+		/* It goes on being filled: w is its buffer now. */
+		idg__mpw_free(b->db->blkw);
+		b->db->blkw = w;
+		b->blk_at = 0; /* where block_rewrite began the array */
+		return IDG_OK;
+	}
+	if (rc == IDG_OK) {
+		data = idg__mpw_data(w, &len);
+		rc = idg__cursor_put(b->bodyc, &bv.first, sizeof(bv.first),
+				     data, len, 0, b->err);
+	}
+	idg__mpw_free(w);
+	return rc;
 }
 
 int
@@ -212,7 +414,9 @@ idg__events_insert(struct idg__batch *b, struct idg__event *ev)
 		rc = idg__cursor_put(b->evc, key, IDG__EVKEY_BYTES, &ev->head,
 				     sizeof(ev->head), IDG__PUT_APPEND, b->err);
 	if (rc == IDG_OK)
-		rc = body_put(b, seq, ev, IDG__PUT_APPEND);
+		rc = body_encode(b, seq, ev);
+	if (rc == IDG_OK)
+		rc = block_add(b, seq);
 	if (rc == IDG_OK) {
 		b->st.ev_seq = seq;
 		if (ev->body.time_ms > b->st.max_time)
@@ -227,7 +431,9 @@ idg__events_replace(struct idg__batch *b, uint64_t seq,
 {
 	int rc = cursors(b);
 
-	return rc ? rc : body_put(b, seq, ev, 0);
+	if (rc == IDG_OK)
+		rc = body_encode(b, seq, ev);
+	return rc ? rc : block_replace(b, seq);
 }
 
 int

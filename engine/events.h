@@ -35,6 +35,31 @@ struct idg__event {
 };
 
 /*
+ * Bodies are stored in blocks (events.c) of at most IDG__BLOCK_BYTES
+ * (unless one body is larger) and IDG__BLOCK_MAX bodies. A view holds the
+ * last block read, so that reading consecutive events reads it once.
+ */
+#define IDG__BLOCK_BYTES 2000
+#define IDG__BLOCK_MAX 64
+
+struct idg__blockview {
+	uint64_t first; /* seq of items[0] */
+	uint32_t n;     /* 0: none read yet */
+	struct idg__blob items[IDG__BLOCK_MAX];
+};
+
+/*
+ * The stored body of event seq, through bv (zeroed before first use; its
+ * items point into t's pages and are valid while t is and has not
+ * written). IDG_ECORRUPT (with a message) when it is missing.
+ */
+int idg__events_body(struct idg__txn *t, struct idg__blockview *bv,
+		     uint64_t seq, struct idg__val *out, struct idg__err *e);
+
+/* Stores the batch's block being filled: before the batch commits. */
+int idg__events_flush(struct idg__batch *b);
+
+/*
  * Finds an earlier copy of the event with the same (name, time,
  * distinct_id as sent, $insert_id): 0 and its seq, or IDG_ENOTFOUND.
  * Events without $insert_id never have one.

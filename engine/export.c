@@ -28,6 +28,7 @@ struct exporter {
 	char *name;
 	size_t name_len, name_cap;
 	uint64_t count;
+	struct idg__blockview bv; /* the block of bodies last read */
 };
 
 /* Copies the event name of id (cached: events of one name come in runs). */
@@ -84,8 +85,7 @@ write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
 	size_t len;
 	int rc;
 
-	rc = idg__store_get(x->t, IDG__T_EVBODY, &seq, sizeof(seq), &v,
-			    &x->db->err);
+	rc = idg__events_body(x->t, &x->bv, seq, &v, &x->db->err);
 	if (rc == IDG_OK && idg__body_decode(v.p, v.n, x->db->keys, &body))
 		rc = idg__err_set(&x->db->err, IDG_ECORRUPT,
 				  "event %llu is corrupt",

@@ -16,6 +16,7 @@
 
 #include "codec_json_in.h"
 #include "codec_msgpack.h"
+#include "events.h"
 #include "files.h"
 #include "graph.h"
 #include "idcache.h"
@@ -91,8 +92,10 @@ batch_commit(struct ingest *in, const struct idg__upos *pos, int last)
 	struct idg__batch *b = &in->b;
 	struct idg_progress prog;
 	uint64_t id = idg__store_txn_id(b->txn);
-	int rc = idg__state_save(b->txn, &b->st, b->err);
+	int rc = idg__events_flush(b);
 
+	if (rc == IDG_OK)
+		rc = idg__state_save(b->txn, &b->st, b->err);
 	if (rc == IDG_OK && in->file)
 		rc = note_file(in, pos, last);
 	if (rc)
@@ -135,8 +138,10 @@ prepare(struct idg_db *db)
 		db->namecache = idg__idcache_new();
 	if (!db->nodecache)
 		db->nodecache = idg__nodecache_new();
+	if (!db->blkw)
+		db->blkw = idg__mpw_new();
 	if (!db->jp || !db->mpin || !db->idcache || !db->namecache ||
-	    !db->nodecache)
+	    !db->nodecache || !db->blkw)
 		return idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	return IDG_OK;
 }
@@ -307,6 +312,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		idg__store_abort(in->b.txn);
 		in->b.txn = NULL;
 		in->b.evc = in->b.bodyc = NULL;
+		in->b.blk_n = 0; /* nor its last block of bodies */
 		in->stats = saved; /* the failed batch left no trace */
 		idg__idcache_clear(db->idcache); /* nor its new nodes */
 		idg__idcache_clear(db->namecache);
