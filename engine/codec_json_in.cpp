@@ -356,17 +356,21 @@ property_slot(struct idg__inrec *r, std::string_view k)
 	return NULL;
 }
 
-/* Forgets what an earlier "properties" key of the same record set. */
+/*
+ * Forgets what an earlier "properties" key of the same record set: only
+ * the properties' own fields start over (as in the MessagePack codec);
+ * top-level ones ($set, $time, ...) stay.
+ */
 static void
 clear_properties(struct idg__inrec *r)
 {
-	struct idg__inrec fresh = {};
-
-	fresh.event = r->event;
-	fresh.profile_id = r->profile_id;
-	fresh.raw = r->raw;
-	fresh.raw_len = r->raw_len;
-	*r = fresh;
+	memset(&r->distinct_id, 0,
+	       (size_t)((char *)&r->ptime - (char *)&r->distinct_id));
+	r->nprops = 0;
+	r->long_strings = 0;
+	r->props = NULL;
+	r->props_len = 0;
+	r->pkeys = NULL;
 }
 
 static error_code
@@ -506,7 +510,9 @@ read_record(struct converter *c, ondemand::object obj)
 			err = read_top_field(c, fv, &r->event);
 		} else if (k == "properties") {
 			err = fv.type().get(t);
-			clear_properties(r);
+			if (r->properties.type != IDG__F_MISSING)
+				clear_properties(r); /* a second one */
+			r->long_strings = 0;
 			if (!err && t == ondemand::json_type::object)
 				err = read_properties(c, fv);
 			else if (!err)

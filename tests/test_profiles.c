@@ -524,3 +524,32 @@ Test(profiles, msgpack_updates_equal_json_ones)
 	assert_props("u1", "{\"a\":1,\"l\":[1,\"x\"],\"n\":2}");
 	msgpack_sbuffer_destroy(&sb);
 }
+
+Test(profiles, operators_before_a_properties_key_stay_in_json_and_msgpack)
+{
+	/* A "properties" key starts over only the fields read from
+	 * properties: a $set before it still applies, in JSON as in
+	 * MessagePack (JSON dropped it, and rejected the update). */
+	const char *line =
+	    "{\"$distinct_id\":\"u1\",\"$ignore_time\":true,"
+	    "\"$set\":{\"a\":1},\"properties\":{\"x\":1}}\n";
+	char *mp = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&mp, &len);
+	struct idg_ingest_stats st;
+
+	st = ingest("%s", line);
+	cr_assert_eq(st.profile_updates, 1);
+	assert_props("u1", "{\"a\":1}");
+	cr_assert_not_null(fp);
+	cr_assert_eq(idg_json_to_msgpack(
+			 "{\"$distinct_id\":\"u2\",\"$ignore_time\":true,"
+			 "\"$set\":{\"a\":2},\"properties\":{\"x\":1}}",
+			 strlen(line) - 1, fp),
+		     0);
+	fclose(fp);
+	cr_assert_eq(idg_ingest_buffer(db, mp, len, NULL, &st), 0);
+	cr_assert_eq(st.rejected, 0);
+	assert_props("u2", "{\"a\":2}");
+	free(mp);
+}
