@@ -226,6 +226,16 @@ target(struct idg__batch *b, const struct idg__prec *u, uint32_t root_id,
 	return rc;
 }
 
+/* v (>= 0) in n decimal digits at p. */
+static void
+put_digits(char *p, int64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 /* "2024-05-01T08:00:00", as Mixpanel shows $last_seen. */
 static size_t
 iso_seconds(int64_t ms, char out[32])
@@ -248,10 +258,21 @@ iso_seconds(int64_t ms, char out[32])
 	d = doy - (153 * mp + 2) / 5 + 1;
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y += m <= 2;
-	return (size_t)snprintf(out, 32, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld",
-				(long long)y, (long long)m, (long long)d,
-				(long long)(sod / 3600),
-				(long long)(sod / 60 % 60), (long long)(sod % 60));
+	if (y < 0 || y > 9999)
+		return (size_t)snprintf(
+		    out, 32, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld",
+		    (long long)y, (long long)m, (long long)d,
+		    (long long)(sod / 3600), (long long)(sod / 60 % 60),
+		    (long long)(sod % 60));
+	/* The usual years, without snprintf (a tenth of a profile update). */
+	memcpy(out, "0000-00-00T00:00:00", 20);
+	put_digits(out, y, 4);
+	put_digits(out + 5, m, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, sod / 3600, 2);
+	put_digits(out + 14, sod / 60 % 60, 2);
+	put_digits(out + 17, sod % 60, 2);
+	return 19;
 }
 
 /* Runs the operators in SPEC §3's order on the loaded properties. */

@@ -178,6 +178,9 @@ Test(profiles, last_seen_from_time_in_seconds_or_ms)
 	assert_props("s", "{\"$last_seen\":\"2023-11-14T22:13:20\"}");
 	assert_props("ms", "{\"$last_seen\":\"2023-11-14T22:13:20\"}");
 	assert_props("keep", "{}");
+	/* Every field two digits (or four), with its zeros. */
+	ingest("{\"$distinct_id\":\"z\",\"$time\":1704164645,\"$set\":{}}\n");
+	assert_props("z", "{\"$last_seen\":\"2024-01-02T03:04:05\"}");
 }
 
 Test(profiles, unset_or_remove_create_nothing)
