@@ -21,7 +21,8 @@
 /*
  * Version of the on-disk layout; a database of another layout is refused.
  * 2: event bodies name properties by number (the pkeys table).
- * 3: event bodies are stored in blocks of consecutive events (events.c).
+ * 3: event bodies are stored in blocks of consecutive events, heads in
+ *    runs (events.c).
  */
 #define FORMAT_VERSION 3
 
@@ -246,6 +247,7 @@ idg_close(idg_db *db)
 	idg__keys_free(db->keys);
 	idg__mpw_free(db->mpw);
 	idg__mpw_free(db->blkw);
+	free(db->runbuf);
 	free(db->out);
 	free(db);
 }

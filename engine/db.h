@@ -34,6 +34,7 @@ struct idg__idcache;
 struct idg__rcache;
 struct idg__keys;
 struct idg__nodecache;
+struct idg__evrun;
 
 struct idg_db {
 	struct idg__store *store;
@@ -53,6 +54,7 @@ struct idg_db {
 	struct idg__keys *keys;         /* property names by number */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	struct idg__mpw *blkw;   /* ingest: the block of bodies being filled */
+	struct idg__evrun *runbuf; /* ingest: the run of heads, idem */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;
 };
@@ -72,6 +74,9 @@ struct idg__batch {
 	uint64_t blk_first;
 	uint32_t blk_n;
 	size_t blk_at;
+	/* The run of heads being filled (events.c): run_n in db->runbuf,
+	 * after every stored head. */
+	uint32_t run_n;
 };
 
 int idg__state_load(struct idg__txn *t, struct idg__state *out,

@@ -2,8 +2,15 @@
  * events.c — the event store: every valid event, kept whole.
  *
  * An event is stored twice, once for each kind of reader:
- *   - ev:     (time, seq) -> head (stamp, node, name, dedup hash), for
- *             reports, which scan the small heads and never a property;
+ *   - ev:     (time, seq) -> a run of heads (stamp, node, name, dedup
+ *             hash, each with its time and seq), for reports, which scan
+ *             the small heads and never a property. A run's key is its
+ *             first head's; runs are disjoint and in key order, so heads
+ *             read in key order are in (time, seq) order. Heads that come
+ *             after every stored one fill a run in memory, stored whole
+ *             (IDG__RUN_MAX heads, or at idg__events_flush); a late head
+ *             is put into the stored run before it, split in two when
+ *             full;
  *   - evbody: seq -> a block of msgpack bodies (name, time, distinct_id
  *             as sent, $insert_id, properties with their exact types), for
  *             exports. A block holds the bodies of consecutive seqs from
@@ -13,7 +20,7 @@
  *             page (LMDB moves a value over half a page to pages of its
  *             own).
  * seq counts events in ingestion order, so it breaks ties of time in that
- * order. ev is appended to when events come in time order, evbody always.
+ * order. Both tables are appended to when events come in time order.
  * The batch fills its last block in memory (db->blkw) and stores it when
  * the next body does not fit, or at idg__events_flush.
  *
@@ -201,42 +208,119 @@ body_get(struct idg__batch *b, uint64_t seq, struct idg__body *out)
 	return rc;
 }
 
+/* Orders two heads by (time, seq). */
+static int
+run_cmp(const struct idg__evrun *a, const struct idg__evrun *b)
+{
+	if (a->time != b->time)
+		return a->time < b->time ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Head i of a stored run v (a copy: LMDB's bytes need not be aligned). */
+static void
+run_entry(const struct idg__val *v, uint32_t i, struct idg__evrun *out)
+{
+	memcpy(out, (const char *)v->p + (size_t)i * sizeof(*out),
+	       sizeof(*out));
+}
+
+/* The number of heads of stored run v, or 0 if it is corrupt. */
+static uint32_t
+run_len(const struct idg__val *v)
+{
+	size_t n = v->n / sizeof(struct idg__evrun);
+
+	return v->n % sizeof(struct idg__evrun) || n > 2 * IDG__RUN_MAX
+		   ? 0
+		   : (uint32_t)n;
+}
+
+/*
+ * Positions c on the stored run that holds (time, 0) or would: the last
+ * run whose key is not after it, else the first. IDG_ENOTFOUND when
+ * there is no run at all.
+ */
+static int
+run_seek(struct idg__cursor *c, int64_t time, struct idg__val *v,
+	 struct idg__err *e)
+{
+	unsigned char key[IDG__EVKEY_BYTES];
+	struct idg__val k = {key, sizeof(key)};
+	int rc;
+
+	idg__evkey(key, time, 0);
+	rc = idg__cursor_get(c, IDG__SET_RANGE, &k, v, e);
+	if (rc == IDG_ENOTFOUND)
+		return idg__cursor_get(c, IDG__LAST, &k, v, e);
+	if (rc == IDG_OK && idg__cursor_get(c, IDG__PREV, &k, v, e) ==
+				IDG_ENOTFOUND)
+		rc = idg__cursor_get(c, IDG__FIRST, &k, v, e);
+	return rc;
+}
+
+/* 1 if head h, of time time, is a copy of body (its body confirms). */
+static int
+is_copy(struct idg__batch *b, const struct idg__evrun *h,
+	const struct idg__body *body, uint64_t want, int *rc)
+{
+	struct idg__body old;
+
+	if (h->time != body->time_ms || h->head.dedup != want)
+		return 0;
+	*rc = body_get(b, h->seq, &old);
+	return *rc == IDG_OK && same_event(&old, body);
+}
+
 int
 idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 		     uint64_t *seq)
 {
-	unsigned char key[IDG__EVKEY_BYTES];
-	struct idg__val k = {key, sizeof(key)}, v;
+	const struct idg__evrun *open = b->db->runbuf;
 	struct idg__cursor *c;
-	struct idg__evhead h;
-	struct idg__body old;
+	struct idg__evrun h;
+	struct idg__val v;
 	uint64_t want;
-	int64_t time;
-	int rc, op = IDG__SET_RANGE;
+	uint32_t i, n;
+	int rc, done = 0;
 
 	/* A copy shares its time: none can precede the latest time yet. */
 	if (!body->ins || body->time_ms > b->st.max_time)
 		return IDG_ENOTFOUND;
 	want = dedup_hash(body);
-	idg__evkey(key, body->time_ms, 0);
 	rc = idg__cursor_open(b->txn, IDG__T_EV, &c, b->err);
-	while (rc == IDG_OK &&
-	       (rc = idg__cursor_get(c, op, &k, &v, b->err)) == IDG_OK) {
-		op = IDG__NEXT;
-		idg__evkey_read(k.p, k.n, &time, seq);
-		if (time != body->time_ms) {
-			rc = IDG_ENOTFOUND;
-			break;
+	if (rc == IDG_OK)
+		rc = run_seek(c, body->time_ms, &v, b->err);
+	/* The stored runs, up to the first head after that time. */
+	while (rc == IDG_OK && !done) {
+		if (!(n = run_len(&v)))
+			rc = idg__err_set(b->err, IDG_ECORRUPT,
+					  "ev: a run of heads is corrupt");
+		for (i = 0; rc == IDG_OK && i < n && !done; i++) {
+			run_entry(&v, i, &h);
+			if (h.time > body->time_ms)
+				done = 1;
+			else if (is_copy(b, &h, body, want, &rc))
+				done = 2;
 		}
-		memcpy(&h, v.p, sizeof(h));
-		if (h.dedup != want)
-			continue;
-		rc = body_get(b, *seq, &old);
-		if (rc == IDG_OK && same_event(&old, body))
-			break;
+		if (rc == IDG_OK && !done)
+			rc = idg__cursor_get(c, IDG__NEXT, NULL, &v, b->err);
 	}
 	idg__cursor_close(c);
-	return rc;
+	if (rc == IDG_ENOTFOUND)
+		rc = IDG_OK;
+	/* Then the run being filled. */
+	for (i = 0; rc == IDG_OK && done != 2 && i < b->run_n; i++) {
+		if (is_copy(b, &open[i], body, want, &rc)) {
+			done = 2;
+			h = open[i];
+		}
+	}
+	if (rc == IDG_OK && done == 2) {
+		*seq = h.seq;
+		return IDG_OK;
+	}
+	return rc ? rc : IDG_ENOTFOUND;
 }
 
 /* The batch's cursors: every write to ev and evbody goes through them. */
@@ -293,8 +377,8 @@ body_encode(struct idg__batch *b, uint64_t seq, const struct idg__event *ev)
 #define BIN_HEADER(n) ((n) < 256 ? 2u : (n) < 65536 ? 3u : 5u)
 #define BLOCK_HEADER 5u
 
-int
-idg__events_flush(struct idg__batch *b)
+static int
+block_flush(struct idg__batch *b)
 {
 	const void *data;
 	size_t len;
@@ -327,7 +411,7 @@ block_add(struct idg__batch *b, uint64_t seq)
 	if (b->blk_n &&
 	    (b->blk_n == IDG__BLOCK_MAX ||
 	     used + BIN_HEADER(len) + len > IDG__BLOCK_BYTES))
-		rc = idg__events_flush(b);
+		rc = block_flush(b);
 	if (rc)
 		return rc;
 	if (!b->blk_n) {
@@ -339,6 +423,18 @@ block_add(struct idg__batch *b, uint64_t seq)
 	return idg__mpw_bin(w, body, len) ? idg__err_set(b->err, IDG_ENOMEM,
 							 "out of memory")
 					  : IDG_OK;
+}
+
+/* Defined with the runs of heads, below. */
+static int run_flush(struct idg__batch *b);
+
+int
+idg__events_flush(struct idg__batch *b)
+{
+	int rc = block_flush(b);
+	int rc2 = run_flush(b);
+
+	return rc ? rc : rc2;
 }
 
 /* The block items with item i replaced by the body in db->mpw, into w. */
@@ -400,19 +496,119 @@ block_replace(struct idg__batch *b, uint64_t seq)
 	return rc;
 }
 
+/* Stores the run being filled, after every stored head. */
+static int
+run_flush(struct idg__batch *b)
+{
+	const struct idg__evrun *r = b->db->runbuf;
+	unsigned char key[IDG__EVKEY_BYTES];
+	uint32_t n = b->run_n;
+
+	if (!n)
+		return IDG_OK;
+	b->run_n = 0;
+	idg__evkey(key, r[0].time, r[0].seq);
+	return idg__cursor_put(b->evc, key, sizeof(key), r, n * sizeof(*r),
+			       IDG__PUT_APPEND, b->err);
+}
+
+/* Stores heads r[0..n) as one run, under r[0]'s key. */
+static int
+run_put(struct idg__batch *b, const struct idg__evrun *r, uint32_t n)
+{
+	unsigned char key[IDG__EVKEY_BYTES];
+
+	idg__evkey(key, r[0].time, r[0].seq);
+	return idg__cursor_put(b->evc, key, sizeof(key), r, n * sizeof(*r), 0,
+			       b->err);
+}
+
+/* A late head: into the stored run before it (split when full), or a run
+ * of its own before the first. */
+static int
+run_insert_stored(struct idg__batch *b, const struct idg__evrun *h)
+{
+	unsigned char key[IDG__EVKEY_BYTES];
+	struct idg__val k = {key, sizeof(key)}, v;
+	struct idg__evrun r[2 * IDG__RUN_MAX + 1];
+	struct idg__cursor *c;
+	uint32_t n = 0, i;
+	int rc;
+
+	idg__evkey(key, h->time, h->seq);
+	rc = idg__cursor_open(b->txn, IDG__T_EV, &c, b->err);
+	if (rc == IDG_OK) {
+		/* The run before the first that starts after h. */
+		rc = idg__cursor_get(c, IDG__SET_RANGE, &k, &v, b->err);
+		if (rc == IDG_OK || rc == IDG_ENOTFOUND)
+			rc = idg__cursor_get(c,
+					     rc == IDG_OK ? IDG__PREV
+							  : IDG__LAST,
+					     &k, &v, b->err);
+		if (rc == IDG_OK && !(n = run_len(&v)))
+			rc = idg__err_set(b->err, IDG_ECORRUPT,
+					  "ev: a run of heads is corrupt");
+		if (rc == IDG_OK)
+			memcpy(r, v.p, n * sizeof(*r));
+		idg__cursor_close(c);
+	}
+	if (rc == IDG_ENOTFOUND)
+		return run_put(b, h, 1); /* before every run */
+	if (rc)
+		return rc;
+	for (i = n; i > 0 && run_cmp(&r[i - 1], h) > 0; i--)
+		r[i] = r[i - 1];
+	r[i] = *h;
+	n++;
+	if (n <= IDG__RUN_MAX)
+		return run_put(b, r, n);
+	rc = run_put(b, r, n / 2);
+	return rc ? rc : run_put(b, r + n / 2, n - n / 2);
+}
+
+/* Adds a new event's head. */
+static int
+run_add(struct idg__batch *b, const struct idg__evrun *h)
+{
+	struct idg__evrun *r = b->db->runbuf;
+	uint32_t i;
+	int rc = IDG_OK;
+
+	if (h->time >= b->st.max_time) {
+		/* After every head, stored or in the run: appended. */
+		if (b->run_n == IDG__RUN_MAX)
+			rc = run_flush(b);
+		if (rc == IDG_OK)
+			r[b->run_n++] = *h;
+		return rc;
+	}
+	if (!b->run_n || run_cmp(h, &r[0]) < 0)
+		return run_insert_stored(b, h);
+	/* Inside the run being filled (it has room for one more). */
+	for (i = b->run_n; i > 0 && run_cmp(&r[i - 1], h) > 0; i--)
+		r[i] = r[i - 1];
+	r[i] = *h;
+	if (++b->run_n > IDG__RUN_MAX) {
+		b->run_n = IDG__RUN_MAX;
+		rc = run_flush(b);
+		r[0] = r[IDG__RUN_MAX];
+		b->run_n = 1;
+	}
+	return rc;
+}
+
 int
 idg__events_insert(struct idg__batch *b, struct idg__event *ev)
 {
-	unsigned char key[IDG__EVKEY_BYTES];
 	uint64_t seq = b->st.ev_seq + 1;
+	struct idg__evrun h;
 	int rc;
 
 	ev->head.dedup = ev->body.ins ? dedup_hash(&ev->body) : 0;
-	idg__evkey(key, ev->body.time_ms, seq);
+	h = (struct idg__evrun){ev->body.time_ms, seq, ev->head};
 	rc = cursors(b);
 	if (rc == IDG_OK)
-		rc = idg__cursor_put(b->evc, key, IDG__EVKEY_BYTES, &ev->head,
-				     sizeof(ev->head), IDG__PUT_APPEND, b->err);
+		rc = run_add(b, &h);
 	if (rc == IDG_OK)
 		rc = body_encode(b, seq, ev);
 	if (rc == IDG_OK)
@@ -441,24 +637,29 @@ idg__events_scan(struct idg__txn *t, uint32_t name, int64_t from_ms,
 		 int64_t to_ms, idg__event_fn fn, void *ctx,
 		 struct idg__err *e)
 {
-	unsigned char start[IDG__EVKEY_BYTES];
-	struct idg__val k = {start, sizeof(start)}, v;
 	struct idg__cursor *c;
-	struct idg__evhead h;
-	int64_t time;
-	uint64_t seq;
-	int rc, op = IDG__SET_RANGE;
+	struct idg__evrun h;
+	struct idg__val v;
+	uint32_t i, n;
+	int rc = idg__cursor_open(t, IDG__T_EV, &c, e), done = 0;
 
-	idg__evkey(start, from_ms, 0);
-	rc = idg__cursor_open(t, IDG__T_EV, &c, e);
-	while (rc == IDG_OK && (rc = idg__cursor_get(c, op, &k, &v, e)) == 0) {
-		op = IDG__NEXT;
-		idg__evkey_read(k.p, k.n, &time, &seq);
-		if (time >= to_ms)
-			break;
-		memcpy(&h, v.p, sizeof(h));
-		if (!name || h.name == name)
-			rc = fn(ctx, time, seq, &h);
+	if (rc == IDG_OK)
+		rc = run_seek(c, from_ms, &v, e);
+	while (rc == IDG_OK && !done) {
+		if (!(n = run_len(&v)))
+			rc = idg__err_set(e, IDG_ECORRUPT,
+					  "ev: a run of heads is corrupt");
+		for (i = 0; rc == IDG_OK && i < n; i++) {
+			run_entry(&v, i, &h);
+			if (h.time >= to_ms) {
+				done = 1;
+				break;
+			}
+			if (h.time >= from_ms && (!name || h.head.name == name))
+				rc = fn(ctx, h.time, h.seq, &h.head);
+		}
+		if (rc == IDG_OK && !done)
+			rc = idg__cursor_get(c, IDG__NEXT, NULL, &v, e);
 	}
 	idg__cursor_close(c);
 	return rc == IDG_ENOTFOUND ? IDG_OK : rc;

@@ -18,6 +18,17 @@ struct idg__evhead {
 	uint64_t dedup; /* hash of the dedup key; 0 without $insert_id */
 };
 
+/*
+ * Heads are stored in runs (events.c): one ev value holds up to
+ * IDG__RUN_MAX heads of consecutive keys, each with its time and seq.
+ */
+struct idg__evrun {
+	int64_t time;
+	uint64_t seq;
+	struct idg__evhead head;
+};
+#define IDG__RUN_MAX 48
+
 /* Index key: (time, seq), big-endian. */
 #define IDG__EVKEY_BYTES 16
 void idg__evkey(unsigned char key[IDG__EVKEY_BYTES], int64_t time_ms,
@@ -56,7 +67,8 @@ struct idg__blockview {
 int idg__events_body(struct idg__txn *t, struct idg__blockview *bv,
 		     uint64_t seq, struct idg__val *out, struct idg__err *e);
 
-/* Stores the batch's block being filled: before the batch commits. */
+/* Stores the batch's block of bodies and run of heads being filled:
+ * before the batch commits. */
 int idg__events_flush(struct idg__batch *b);
 
 /*

@@ -140,8 +140,10 @@ prepare(struct idg_db *db)
 		db->nodecache = idg__nodecache_new();
 	if (!db->blkw)
 		db->blkw = idg__mpw_new();
+	if (!db->runbuf)
+		db->runbuf = calloc(IDG__RUN_MAX + 1, sizeof(*db->runbuf));
 	if (!db->jp || !db->mpin || !db->idcache || !db->namecache ||
-	    !db->nodecache || !db->blkw)
+	    !db->nodecache || !db->blkw || !db->runbuf)
 		return idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	return IDG_OK;
 }
@@ -313,6 +315,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		in->b.txn = NULL;
 		in->b.evc = in->b.bodyc = NULL;
 		in->b.blk_n = 0; /* nor its last block of bodies */
+		in->b.run_n = 0; /* nor its last run of heads */
 		in->stats = saved; /* the failed batch left no trace */
 		idg__idcache_clear(db->idcache); /* nor its new nodes */
 		idg__idcache_clear(db->namecache);

@@ -1256,3 +1256,107 @@ Test(events, bodies_in_blocks_read_back_in_any_order_and_batch)
 	free(in);
 	free(want);
 }
+
+/* Event of the runs test: time T0 + t seconds, name E<t % 3>. */
+#define RUN_T0 1700000000
+static int
+run_line(char *buf, size_t cap, int t, int v)
+{
+	return snprintf(buf, cap,
+			"{\"event\":\"E%d\",\"properties\":{\"distinct_id\":"
+			"\"u%d\",\"time\":%d,\"$insert_id\":\"i%d\","
+			"\"v\":%d}}\n",
+			t % 3, t % 40, RUN_T0 + t, t, v);
+}
+
+Test(events, heads_in_runs_stay_in_time_order_through_late_events)
+{
+	/* Heads are stored in runs of up to 48. In order: 1,000 events on
+	 * even seconds (full runs); then, in later batches, odd seconds
+	 * into the stored runs (which split when full), events before
+	 * every other and after, late ones inside the run being filled, and
+	 * copies of stored and of late events. Exports (all, and ranges
+	 * that start and end inside runs) must give every event once, in
+	 * time order, with its last properties. */
+	enum { T = 2000, TMAX = T + 120 };
+	static char in[TMAX * 200], want[TMAX * 200];
+	int v[TMAX] = {0};
+	size_t len = 0, wlen = 0;
+	uint64_t n, events = 0;
+	char *out;
+
+#define ADD(t, ver)                                                            \
+	do {                                                                   \
+		len += (size_t)run_line(in + len, sizeof(in) - len, (t),       \
+					(ver));                                \
+		v[(t)] = (ver);                                                \
+	} while (0)
+	for (int t = 2; t < T; t += 2)
+		ADD(t, 1);
+	ingest(db, in);
+	len = 0;
+	for (int t = 1; t < T / 2; t += 2) /* into stored runs */
+		ADD(t, 1);
+	ADD(0, 1);             /* before every head */
+	ADD(T + 4, 1);         /* after every head: a new run */
+	ADD(T + 8, 1);
+	ADD(T + 7, 1);         /* late, inside that run */
+	ADD(T + 5, 1);
+	ADD(T + 3, 1);         /* late, before it: into a stored one */
+	ADD(T + 1, 1);
+	ADD(10, 2);            /* copies: of a stored head, */
+	ADD(11, 2);            /* of a late one, */
+	ADD(T + 1, 2);         /* of one in the run being filled */
+	ingest(db, in);
+	len = 0;
+	for (int t = T / 2 + 1; t < T; t += 2) /* more, next batch */
+		ADD(t, 1);
+	ADD(T + 2, 1);
+	ADD(12, 3);
+	for (int t = T + 10; t < T + 10 + 2 * 48; t += 2) /* a full run */
+		ADD(t, 1);
+	ADD(T + 11, 1); /* inside it: its first 48 are stored */
+	ADD(T + 6, 1);
+	ingest(db, in);
+	for (int t = 0; t < TMAX; t++) {
+		if (v[t])
+			wlen += (size_t)run_line(want + wlen,
+						 sizeof(want) - wlen, t, v[t]);
+		events += v[t] != 0;
+	}
+	out = export_opts(db, &(struct idg_export_opts)IDG_EXPORT_OPTS_INIT,
+			  &n);
+	cr_assert_eq(n, events);
+	/* 0 to T - 1, T + 1 to T + 8, T + 11, 48 from T + 10 on. */
+	cr_assert_eq(events, T + 8 + 1 + 48, "%llu",
+		     (unsigned long long)events);
+	expect_text(out, want);
+	free(out);
+	/* Ranges that start and end inside runs. */
+	for (int from = 0; from < TMAX; from += 97) {
+		struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+		size_t a = 0, b = 0;
+
+		o.from_ms = (int64_t)(RUN_T0 + from) * 1000;
+		o.to_ms = (int64_t)(RUN_T0 + from + 301) * 1000;
+		uint64_t in_range = 0;
+
+		for (int t = 0; t < TMAX; t++) {
+			int l = v[t] ? run_line(NULL, 0, t, v[t]) : 0;
+
+			if (t < from)
+				a += (size_t)l;
+			else if (t < from + 301) {
+				b += (size_t)l;
+				in_range += v[t] != 0;
+			}
+		}
+		out = export_opts(db, &o, &n);
+		cr_assert_eq(n, in_range, "from %d: %llu events", from,
+			     (unsigned long long)n);
+		cr_assert_eq(strlen(out), b);
+		cr_assert_eq(strncmp(out, want + a, b), 0, "from %d", from);
+		free(out);
+	}
+#undef ADD
+}
