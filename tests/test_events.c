@@ -81,6 +81,34 @@ export_all(idg_db *h)
 	return export_opts(h, &o, NULL);
 }
 
+/* Asserts a == b, long as they are, showing where they first differ. */
+static void
+expect_text(const char *a, const char *b)
+{
+	size_t i = 0;
+
+	while (a[i] && a[i] == b[i])
+		i++;
+	cr_assert(a[i] == b[i], "differ at byte %zu: \"%.60s\" vs \"%.60s\"",
+		  i, a + (i > 20 ? i - 20 : 0), b + (i > 20 ? i - 20 : 0));
+}
+
+/* The export is want, and so again from a handle opened anew (what is
+ * stored, not what the ingesting handle holds in memory). */
+static void
+expect_export(const char *want)
+{
+	char *out = export_all(db);
+
+	expect_text(out, want);
+	free(out);
+	idg_close(db);
+	db = open_at(dir, 0);
+	out = export_all(db);
+	expect_text(out, want);
+	free(out);
+}
+
 Test(events, round_trip_keeps_every_type_exact)
 {
 	/* Written as the exporter writes: the export must equal it. */
@@ -837,14 +865,13 @@ ingest_elsewhere(const char *text)
 
 Test(events, two_processes_number_property_names_without_clashing)
 {
-	idg_db *h3;
 	const char *l1 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
 			 "\"u\",\"time\":1700000001,\"a1\":1}}\n";
 	const char *l2 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
 			 "\"u\",\"time\":1700000002,\"b1\":2}}\n";
 	const char *l3 = "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
 			 "\"u\",\"time\":1700000003,\"c1\":3,\"b1\":4,\"a1\":5}}\n";
-	char want[512], *out;
+	char want[512];
 
 	/* Each handle numbers names in its own memory: names another
 	 * process added since must be read before the next batch numbers
@@ -853,15 +880,7 @@ Test(events, two_processes_number_property_names_without_clashing)
 	ingest_elsewhere(l2);
 	ingest(db, l3);
 	snprintf(want, sizeof(want), "%s%s%s", l1, l2, l3);
-	out = export_all(db);
-	cr_assert_str_eq(out, want);
-	free(out);
-	idg_close(db);
-	h3 = open_at(dir, 0);
-	out = export_all(h3);
-	cr_assert_str_eq(out, want);
-	free(out);
-	db = h3;
+	expect_export(want);
 }
 
 Test(events, long_names_and_a_full_dictionary_round_trip)
@@ -1173,18 +1192,6 @@ block_line(char *buf, size_t cap, int i, int v)
 			kind == 0 ? 0 : kind == 1 ? 40 : 3000, big);
 }
 
-/* Asserts a == b, long as they are, showing where they first differ. */
-static void
-expect_text(const char *a, const char *b)
-{
-	size_t i = 0;
-
-	while (a[i] && a[i] == b[i])
-		i++;
-	cr_assert(a[i] == b[i], "differ at byte %zu: \"%.60s\" vs \"%.60s\"",
-		  i, a + (i > 20 ? i - 20 : 0), b + (i > 20 ? i - 20 : 0));
-}
-
 Test(events, bodies_in_blocks_read_back_in_any_order_and_batch)
 {
 	/* Bodies are stored in blocks of consecutive events, each filled in
@@ -1196,10 +1203,9 @@ Test(events, bodies_in_blocks_read_back_in_any_order_and_batch)
 	 * order, with its last properties. */
 	enum { N = 400 };
 	size_t cap = (size_t)N * 3200, len = 0, wlen = 0;
-	char *in = malloc(cap), *want = malloc(cap), *out;
+	char *in = malloc(cap), *want = malloc(cap);
 	int order[N], v[N], copies = 0;
 	struct idg_ingest_stats st;
-	idg_db *h;
 
 	cr_assert(in && want);
 	for (int i = 0; i < N; i++) {
@@ -1238,21 +1244,12 @@ Test(events, bodies_in_blocks_read_back_in_any_order_and_batch)
 	for (int i = 0; i < N; i++)
 		wlen += (size_t)block_line(want + wlen, cap - wlen, i, v[i]);
 	idg_close(db);
-	h = open_at(dir, 7);
-	db = h;
+	db = open_at(dir, 7); /* batches of 7 records */
 	st = ingest(db, in);
 	cr_assert_eq(st.events, (uint64_t)N + copies);
 	cr_assert_eq(st.duplicates, (uint64_t)copies);
-	out = export_all(db);
-	expect_text(out, want);
-	cr_assert_eq(strlen(out), wlen);
-	free(out);
-	/* And so after reopening, from the stored blocks alone. */
-	idg_close(db);
-	db = open_at(dir, 0);
-	out = export_all(db);
-	expect_text(out, want);
-	free(out);
+	cr_assert_eq(strlen(want), wlen);
+	expect_export(want);
 	free(in);
 	free(want);
 }

@@ -236,6 +236,18 @@ Test(keys, a_body_with_numbered_names_reads_back_as_its_text)
 
 /* ---- names numbered by the parsers ---- */
 
+/* Event 1 at time 1000 of user "u", with props' n names at pk. */
+static void
+of_user_u(struct idg__body *b, const struct idg__pkey *pk, uint32_t n)
+{
+	b->name = 1;
+	b->time_ms = 1000;
+	b->did = "u";
+	b->did_len = 1;
+	b->pkeys = pk;
+	b->npkeys = n;
+}
+
 Test(keys, a_writer_with_a_dictionary_writes_known_names_as_numbers)
 {
 	const char *names[] = {"known", "nested", "unknown", "also known"};
@@ -269,12 +281,7 @@ Test(keys, a_writer_with_a_dictionary_writes_known_names_as_numbers)
 	cr_assert_eq(nums[1], 2);
 	cr_assert_eq(nums[2], 4);
 	cr_assert_eq(nums[3], 3);
-	b.name = 1;
-	b.time_ms = 1000;
-	b.did = "u";
-	b.did_len = 1;
-	b.pkeys = pk;
-	b.npkeys = 4;
+	of_user_u(&b, pk, 4);
 	cr_assert_eq(idg__body_encode(bw, &b, nums, NULL, 0, k), IDG_OK);
 	data = idg__mpw_data(bw, &len);
 	json = body_json(k, data, len, &rc);
@@ -307,12 +314,7 @@ Test(keys, extra_properties_replace_numbered_names_and_write_text)
 	idg__mpw_set_keys(w, k);
 	b.props = props_of(w, names, 3, &pk, &b.props_len);
 	cr_assert_eq(pk[0].num, 1);
-	b.name = 1;
-	b.time_ms = 1000;
-	b.did = "u";
-	b.did_len = 1;
-	b.pkeys = pk;
-	b.npkeys = 3;
+	of_user_u(&b, pk, 3);
 	cr_assert_eq(idg__body_encode(bw, &b, NULL, extra, 1, k), IDG_OK);
 	data = idg__mpw_data(bw, &len);
 	/* Read back without a dictionary: every name is text. */
