@@ -113,7 +113,7 @@ idg__settings_load(struct idg__txn *t, struct idg__settings *out,
 	int rc = meta_get(t, "format", &format, -1, e);
 
 	if (rc == IDG_OK && format != FORMAT_VERSION)
-		return idg__err_set(e, IDG_ECORRUPT,
+		return idg__err_set(e, IDG_EFORMAT,
 				    "database format %lld is not %d: not an "
 				    "idgraph database of this version; "
 				    "ingest its input again into a database "

@@ -110,14 +110,20 @@ open_tables(struct idg__store *s, unsigned flags, struct idg__err *e)
 		unsigned f = tables[i].flags | (fresh ? MDB_CREATE : 0);
 
 		rc = mdb_dbi_open(txn, tables[i].name, f, &s->dbi[i]);
-		if (rc == MDB_NOTFOUND) {
+		if (rc == MDB_NOTFOUND && i != IDG__T_META) {
 			mdb_txn_abort(txn);
 			return idg__err_set(
-			    e, IDG_ECORRUPT,
-			    "table %s is missing: not an idgraph database, or "
-			    "one made by an older idgraph (ingest its input "
-			    "again into a database made by this one)",
+			    e, IDG_EFORMAT,
+			    "table %s is missing: a database made by an older "
+			    "idgraph (ingest its input again into a database "
+			    "made by this one)",
 			    tables[i].name);
+		}
+		if (rc == MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			return idg__err_set(e, IDG_ECORRUPT,
+					    "not an idgraph database (it has "
+					    "no meta table)");
 		}
 		if (rc) {
 			mdb_txn_abort(txn);

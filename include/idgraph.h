@@ -104,12 +104,13 @@ const char *idg_version_string(void);
 	X(ENOTFOUND, -4, "not found")                                          \
 	X(ENODB, -5, "no idgraph database at this path")                       \
 	X(EMODE, -6, "the database's identity mode cannot change")             \
-	X(ECORRUPT, -7, "database is corrupt or of another format")            \
+	X(ECORRUPT, -7, "database is corrupt")                                 \
 	X(EFULL, -8, "database is full")                                       \
 	X(EBUSY, -9, "database is busy")                                       \
 	X(EUNSUPPORTED, -10, "not supported yet")                              \
 	X(ESTOPPED, -11, "stopped by the callback")                            \
-	X(EPARTIAL, -12, "the file was partly ingested before")
+	X(EPARTIAL, -12, "the file was partly ingested before")                \
+	X(EFORMAT, -13, "the database was made by another version of idgraph")
 
 enum idg_error {
 	IDG_OK = 0,

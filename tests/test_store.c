@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "idgraph.h"
 #include "storefx.h"
 #include "testutil.h"
 
@@ -151,8 +152,45 @@ Test(store, a_database_of_an_older_layout_is_refused_and_left_alone)
 	for (int rdonly = 0; rdonly < 2; rdonly++) {
 		cr_assert_eq(idg__store_open(&s, S.dir,
 					     rdonly ? IDG__STORE_RDONLY : 0, &e),
-			     IDG_ECORRUPT, "read-only: %d", rdonly);
+			     IDG_EFORMAT, "read-only: %d", rdonly);
 		cr_assert(strstr(e.msg, "older idgraph"), "%s", e.msg);
 		cr_assert_null(s);
 	}
+}
+
+Test(store, a_database_of_another_format_is_refused_by_idg_open)
+{
+	struct idg_options o = IDG_OPTIONS_INIT;
+	char *dir = tu_tmpdir();
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {6, "format"}, v;
+	int64_t format = 2; /* 0.2.0's: bodies one per event */
+	idg_db *db;
+
+	o.flags = IDG_OPEN_CREATE;
+	cr_assert_eq(idg_open(&db, dir, &o), IDG_OK);
+	idg_close(db);
+	/* The meta table's format, set back with LMDB itself. */
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0666), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	v.mv_size = sizeof(format);
+	v.mv_data = &format;
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	o.flags = 0;
+	cr_assert_eq(idg_open(&db, dir, &o), IDG_EFORMAT);
+	cr_assert_null(db);
+	o.flags = IDG_OPEN_RDONLY;
+	cr_assert_eq(idg_open(&db, dir, &o), IDG_EFORMAT);
+	cr_assert_str_eq(idg_strerror(IDG_EFORMAT),
+			 "the database was made by another version of "
+			 "idgraph");
+	tu_rmdir(dir);
 }

@@ -69,6 +69,13 @@ report_open_error(const char *dir, int rc)
 		     "path",
 		     dir);
 		break;
+	case IDG_EFORMAT:
+		fail("%s was made by another version of idgraph, whose format "
+		     "this one does not read; ingest its input again into a "
+		     "new database: idgraph init NEWDIR, then idgraph ingest "
+		     "NEWDIR FILE ...",
+		     dir);
+		break;
 	case IDG_EBUSY:
 		fail("database %s is busy; try again when the other writer "
 		     "is done",
