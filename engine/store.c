@@ -35,8 +35,18 @@ struct idg__store {
 	size_t map_len;
 	int map_looked; /* map was looked for */
 	MDB_txn *wtxn;  /* the open write transaction, if any */
-	void *wcache;   /* its cache (idg__store_set_wcache), or NULL */
 };
+
+/*
+ * The write transaction that has a cache (idg__store_set_wcache), per
+ * thread: an LMDB write transaction lives on the thread that began it, and
+ * a lookup here is a compare, not two calls into LMDB (graph_get asks on
+ * every read, in read transactions too).
+ */
+static _Thread_local struct {
+	MDB_txn *txn;
+	void *cache;
+} wcache;
 
 static const struct {
 	const char *name;
@@ -329,7 +339,6 @@ idg__store_begin(struct idg__store *s, int write, struct idg__txn **out,
 	}
 	if (write) {
 		s->wtxn = txn;
-		s->wcache = NULL;
 	}
 	*out = (struct idg__txn *)txn;
 	return IDG_OK;
@@ -339,9 +348,11 @@ idg__store_begin(struct idg__store *s, int write, struct idg__txn **out,
 static void
 write_ends(struct idg__store *s, struct idg__txn *t)
 {
-	if ((MDB_txn *)t == s->wtxn) {
+	if ((MDB_txn *)t == s->wtxn)
 		s->wtxn = NULL;
-		s->wcache = NULL;
+	if ((MDB_txn *)t == wcache.txn) {
+		wcache.txn = NULL;
+		wcache.cache = NULL;
 	}
 }
 
@@ -360,16 +371,16 @@ idg__store_set_wcache(struct idg__txn *t, void *cache)
 {
 	struct idg__store *s = txn_store(t);
 
-	if ((MDB_txn *)t == s->wtxn)
-		s->wcache = cache;
+	if ((MDB_txn *)t == s->wtxn) {
+		wcache.txn = (MDB_txn *)t;
+		wcache.cache = cache;
+	}
 }
 
 void *
 idg__store_wcache(struct idg__txn *t)
 {
-	struct idg__store *s = txn_store(t);
-
-	return (MDB_txn *)t == s->wtxn ? s->wcache : NULL;
+	return t && (MDB_txn *)t == wcache.txn ? wcache.cache : NULL;
 }
 
 void
