@@ -98,9 +98,10 @@ const struct cmd_help help_ingest = {
     "  --batch-size N   records per write transaction (default 100000)\n"
     "  --nosync         no flush of each batch to disk (faster; a crash\n"
     "                   may lose the last batches, never half of one)\n"
-    "  --threads N      2 (default): read and parse on a second thread\n"
-    "                   while the first applies, ~4 MiB ahead at most;\n"
-    "                   1: one thread. The results are the same\n"
+    "  --threads N      2 (default): read, parse and validate on a\n"
+    "                   second thread while the first applies, ~4 MiB\n"
+    "                   ahead at most; 1: one thread. The results are\n"
+    "                   the same\n"
     "  --quiet          no progress display\n"
     "  --json           print the summary as one JSON object\n"
     "\n",
