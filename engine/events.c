@@ -373,9 +373,8 @@ body_encode(struct idg__batch *b, uint64_t seq, const struct idg__event *ev)
 	return IDG_OK;
 }
 
-/* Bytes of a bin header for a body of n bytes, and of the block's. */
+/* Bytes of the MessagePack bin header of a body of n bytes. */
 #define BIN_HEADER(n) ((n) < 256 ? 2u : (n) < 65536 ? 3u : 5u)
-#define BLOCK_HEADER 5u
 
 static int
 block_flush(struct idg__batch *b)
@@ -423,18 +422,6 @@ block_add(struct idg__batch *b, uint64_t seq)
 	return idg__mpw_bin(w, body, len) ? idg__err_set(b->err, IDG_ENOMEM,
 							 "out of memory")
 					  : IDG_OK;
-}
-
-/* Defined with the runs of heads, below. */
-static int run_flush(struct idg__batch *b);
-
-int
-idg__events_flush(struct idg__batch *b)
-{
-	int rc = block_flush(b);
-	int rc2 = run_flush(b);
-
-	return rc ? rc : rc2;
 }
 
 /* The block items with item i replaced by the body in db->mpw, into w. */
@@ -595,6 +582,15 @@ run_add(struct idg__batch *b, const struct idg__evrun *h)
 		b->run_n = 1;
 	}
 	return rc;
+}
+
+int
+idg__events_flush(struct idg__batch *b)
+{
+	int rc = block_flush(b);
+	int rc2 = run_flush(b);
+
+	return rc ? rc : rc2;
 }
 
 int
