@@ -115,15 +115,9 @@ block_get(struct idg__txn *t, uint64_t seq, struct idg__blockview *bv,
 	uint64_t first = 0;
 	int rc = idg__cursor_open(t, IDG__T_EVBODY, &c, e);
 
-	/* The block that starts at seq, else the one before it. */
+	/* The last block that starts at seq or before. */
 	if (rc == IDG_OK) {
-		rc = idg__cursor_get(c, IDG__SET_RANGE, &k, &v, e);
-		if (rc == IDG_OK && k.n == sizeof(first))
-			memcpy(&first, k.p, sizeof(first));
-		if (rc == IDG_ENOTFOUND || (rc == IDG_OK && first != seq))
-			rc = idg__cursor_get(c, rc == IDG_OK ? IDG__PREV
-							     : IDG__LAST,
-					     &k, &v, e);
+		rc = idg__cursor_floor(c, &k, &v, e);
 		if (rc == IDG_OK && k.n == sizeof(first))
 			memcpy(&first, k.p, sizeof(first));
 		idg__cursor_close(c);
@@ -250,13 +244,9 @@ run_seek(struct idg__cursor *c, int64_t time, struct idg__val *v,
 	int rc;
 
 	idg__evkey(key, time, 0);
-	rc = idg__cursor_get(c, IDG__SET_RANGE, &k, v, e);
-	if (rc == IDG_ENOTFOUND)
-		return idg__cursor_get(c, IDG__LAST, &k, v, e);
-	if (rc == IDG_OK && idg__cursor_get(c, IDG__PREV, &k, v, e) ==
-				IDG_ENOTFOUND)
-		rc = idg__cursor_get(c, IDG__FIRST, &k, v, e);
-	return rc;
+	rc = idg__cursor_floor(c, &k, v, e);
+	return rc == IDG_ENOTFOUND ? idg__cursor_get(c, IDG__FIRST, &k, v, e)
+				   : rc;
 }
 
 /* 1 if head h, of time time, is a copy of body (its body confirms). */
@@ -525,13 +515,8 @@ run_insert_stored(struct idg__batch *b, const struct idg__evrun *h)
 	idg__evkey(key, h->time, h->seq);
 	rc = idg__cursor_open(b->txn, IDG__T_EV, &c, b->err);
 	if (rc == IDG_OK) {
-		/* The run before the first that starts after h. */
-		rc = idg__cursor_get(c, IDG__SET_RANGE, &k, &v, b->err);
-		if (rc == IDG_OK || rc == IDG_ENOTFOUND)
-			rc = idg__cursor_get(c,
-					     rc == IDG_OK ? IDG__PREV
-							  : IDG__LAST,
-					     &k, &v, b->err);
+		/* The last run that starts before h (none starts at h). */
+		rc = idg__cursor_floor(c, &k, &v, b->err);
 		if (rc == IDG_OK && !(n = run_len(&v)))
 			rc = idg__err_set(b->err, IDG_ECORRUPT,
 					  "ev: a run of heads is corrupt");

@@ -562,3 +562,28 @@ idg__cursor_get(struct idg__cursor *c, int op, struct idg__val *key,
 	}
 	return IDG_OK;
 }
+
+int
+idg__cursor_floor(struct idg__cursor *c, struct idg__val *key,
+		  struct idg__val *val, struct idg__err *e)
+{
+	MDB_cursor *mc = (MDB_cursor *)c;
+	MDB_val want = {key->n, (void *)key->p}, k = want, v;
+	int rc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
+
+	/* The first key at or after it: the one before, unless equal. */
+	if (rc == 0 && mdb_cmp(mdb_cursor_txn(mc), mdb_cursor_dbi(mc), &k,
+			       &want) != 0)
+		rc = mdb_cursor_get(mc, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(mc, &k, &v, MDB_LAST);
+	if (rc)
+		return map_error(rc, e, cursor_table(mc));
+	key->p = k.mv_data;
+	key->n = k.mv_size;
+	if (val) {
+		val->p = v.mv_data;
+		val->n = v.mv_size;
+	}
+	return IDG_OK;
+}

@@ -118,5 +118,12 @@ void idg__cursor_close(struct idg__cursor *c);
  */
 int idg__cursor_get(struct idg__cursor *c, int op, struct idg__val *key,
 		    struct idg__val *val, struct idg__err *e);
+/*
+ * Moves the cursor to the last key not after *key (in the table's order),
+ * updating key and val. IDG_ENOTFOUND (no message) when every key is
+ * after it, or the table is empty.
+ */
+int idg__cursor_floor(struct idg__cursor *c, struct idg__val *key,
+		      struct idg__val *val, struct idg__err *e);
 
 #endif

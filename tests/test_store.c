@@ -194,3 +194,37 @@ Test(store, a_database_of_another_format_is_refused_by_idg_open)
 			 "idgraph");
 	tu_rmdir(dir);
 }
+
+Test(store, floor_finds_the_last_key_not_after_a_key)
+{
+	struct idg__cursor *c;
+	uint64_t keys[] = {10, 20, 30}, want, v = 0;
+	uint64_t probe[] = {5, 10, 15, 29, 30, 1000};
+	uint64_t got[] = {0, 10, 10, 20, 30, 30}; /* 0: none */
+	struct idg__val k = {&want, sizeof(want)};
+
+	cr_assert_eq(idg__cursor_open(S.t, IDG__T_EVBODY, &c, &S.e), IDG_OK);
+	want = 10;
+	cr_assert_eq(idg__cursor_floor(c, &k, NULL, &S.e), IDG_ENOTFOUND,
+		     "an empty table");
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(idg__cursor_put(c, &keys[i], sizeof(keys[i]), &v,
+					     sizeof(v), IDG__PUT_APPEND, &S.e),
+			     IDG_OK);
+	for (int i = 0; i < 6; i++) {
+		uint64_t found = 0;
+
+		want = probe[i];
+		k.p = &want;
+		k.n = sizeof(want);
+		cr_assert_eq(idg__cursor_floor(c, &k, NULL, &S.e),
+			     got[i] ? IDG_OK : IDG_ENOTFOUND, "floor of %llu",
+			     (unsigned long long)probe[i]);
+		if (got[i]) {
+			memcpy(&found, k.p, sizeof(found));
+			cr_assert_eq(found, got[i], "floor of %llu",
+				     (unsigned long long)probe[i]);
+		}
+	}
+	idg__cursor_close(c);
+}
