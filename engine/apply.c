@@ -327,8 +327,6 @@ idg__ingest_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	struct idg__invalid why;
 	struct idg__vrec v;
 
-	if (in->stop)
-		return IDG_ESTOPPED;
 	idg__record_check(jr, error, in->check_ms, in->b.db->set.mode,
 			  &in->scratch, &v, &why);
 	return idg__ingest_checked(in, &v, index, in_array);

@@ -177,21 +177,23 @@ open_block(const struct idg__batch *b, struct idg__blockview *bv)
 	return IDG_OK;
 }
 
+/* The body of event seq, through bv (the last block read: candidates of
+ * one millisecond mostly share theirs). */
 static int
-body_get(struct idg__batch *b, uint64_t seq, struct idg__body *out)
+body_get(struct idg__batch *b, struct idg__blockview *bv, uint64_t seq,
+	 struct idg__body *out)
 {
-	struct idg__blockview bv = {0};
 	struct idg__val v;
 	int rc;
 
 	if (in_open_block(b, seq)) {
-		rc = open_block(b, &bv);
+		rc = open_block(b, bv);
 		if (rc == IDG_OK) {
-			v.p = bv.items[seq - bv.first].p;
-			v.n = bv.items[seq - bv.first].n;
+			v.p = bv->items[seq - bv->first].p;
+			v.n = bv->items[seq - bv->first].n;
 		}
 	} else {
-		rc = idg__events_body(b->txn, &bv, seq, &v, b->err);
+		rc = idg__events_body(b->txn, bv, seq, &v, b->err);
 	}
 	if (rc == IDG_OK && idg__body_decode(v.p, v.n, b->db->keys, out) != 0)
 		rc = IDG_ECORRUPT;
@@ -251,14 +253,15 @@ run_seek(struct idg__cursor *c, int64_t time, struct idg__val *v,
 
 /* 1 if head h, of time time, is a copy of body (its body confirms). */
 static int
-is_copy(struct idg__batch *b, const struct idg__evrun *h,
-	const struct idg__body *body, uint64_t want, int *rc)
+is_copy(struct idg__batch *b, struct idg__blockview *bv,
+	const struct idg__evrun *h, const struct idg__body *body, uint64_t want,
+	int *rc)
 {
 	struct idg__body old;
 
 	if (h->time != body->time_ms || h->head.dedup != want)
 		return 0;
-	*rc = body_get(b, h->seq, &old);
+	*rc = body_get(b, bv, h->seq, &old);
 	return *rc == IDG_OK && same_event(&old, body);
 }
 
@@ -267,6 +270,7 @@ idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 		     uint64_t *seq)
 {
 	const struct idg__evrun *open = b->db->runbuf;
+	struct idg__blockview bv = {0};
 	struct idg__cursor *c;
 	struct idg__evrun h;
 	struct idg__val v;
@@ -290,7 +294,7 @@ idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 			run_entry(&v, i, &h);
 			if (h.time > body->time_ms)
 				done = 1;
-			else if (is_copy(b, &h, body, want, &rc))
+			else if (is_copy(b, &bv, &h, body, want, &rc))
 				done = 2;
 		}
 		if (rc == IDG_OK && !done)
@@ -301,7 +305,7 @@ idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 		rc = IDG_OK;
 	/* Then the run being filled. */
 	for (i = 0; rc == IDG_OK && done != 2 && i < b->run_n; i++) {
-		if (is_copy(b, &open[i], body, want, &rc)) {
+		if (is_copy(b, &bv, &open[i], body, want, &rc)) {
 			done = 2;
 			h = open[i];
 		}
