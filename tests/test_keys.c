@@ -181,6 +181,26 @@ body_json(const struct idg__keys *d, const void *data, size_t len, int *rc)
 	return buf;
 }
 
+/* The body bw holds, read back through dictionary d (NULL: none), is the
+ * export want. */
+static void
+expect_body(const struct idg__mpw *bw, const struct idg__keys *d,
+	    const char *want)
+{
+	struct idg__keys *empty = d ? NULL : idg__keys_new();
+	const void *data;
+	size_t len;
+	char *json;
+	int rc;
+
+	data = idg__mpw_data(bw, &len);
+	json = body_json(d ? d : empty, data, len, &rc);
+	cr_assert_eq(rc, IDG_OK);
+	cr_assert_str_eq(json, want);
+	free(json);
+	idg__keys_free(empty);
+}
+
 Test(keys, a_body_with_numbered_names_reads_back_as_its_text)
 {
 	const char *names[] = {"distinct_id", "nested", "$insert_id",
@@ -210,15 +230,12 @@ Test(keys, a_body_with_numbered_names_reads_back_as_its_text)
 	nums[2] = intern(k, "$insert_id");
 	nums[3] = 0; /* "plain" stays text */
 	cr_assert_eq(idg__body_encode(bw, &b, nums, NULL, 0, k), IDG_OK);
+	expect_body(bw, k,
+		    "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+		    "\"u\",\"$distinct_id_before_identity\":"
+		    "\"distinct_id\",\"nested\":{\"inner\":-1},"
+		    "\"$insert_id\":\"$insert_id\",\"plain\":\"plain\"}}");
 	data = idg__mpw_data(bw, &len);
-	json = body_json(k, data, len, &rc);
-	cr_assert_eq(rc, IDG_OK);
-	cr_assert_str_eq(json,
-			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
-			 "\"u\",\"$distinct_id_before_identity\":"
-			 "\"distinct_id\",\"nested\":{\"inner\":-1},"
-			 "\"$insert_id\":\"$insert_id\",\"plain\":\"plain\"}}");
-	free(json);
 	/* Numbered names are shorter than their text. */
 	cr_assert_lt(len, b.props_len);
 	/* A dictionary without those numbers cannot read the body. */
@@ -255,10 +272,7 @@ Test(keys, a_writer_with_a_dictionary_writes_known_names_as_numbers)
 	const struct idg__pkey *pk;
 	struct idg__body b = {0};
 	const uint32_t *nums;
-	const void *data;
-	size_t len, text_len;
-	char *json;
-	int rc;
+	size_t text_len;
 
 	cr_assert_eq(intern(k, "known"), 1);
 	cr_assert_eq(intern(k, "nested"), 2);
@@ -283,16 +297,10 @@ Test(keys, a_writer_with_a_dictionary_writes_known_names_as_numbers)
 	cr_assert_eq(nums[3], 3);
 	of_user_u(&b, pk, 4);
 	cr_assert_eq(idg__body_encode(bw, &b, nums, NULL, 0, k), IDG_OK);
-	data = idg__mpw_data(bw, &len);
-	json = body_json(k, data, len, &rc);
-	cr_assert_eq(rc, IDG_OK);
-	cr_assert_str_eq(json,
-			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
-			 "\"u\","
-			 "\"known\":\"known\",\"nested\":{\"inner\":-1},"
-			 "\"unknown\":\"unknown\",\"also known\":"
-			 "\"also known\"}}");
-	free(json);
+	expect_body(bw, k,
+		    "{\"event\":\"E\",\"properties\":{\"distinct_id\":\"u\","
+		    "\"known\":\"known\",\"nested\":{\"inner\":-1},"
+		    "\"unknown\":\"unknown\",\"also known\":\"also known\"}}");
 	idg__mpw_free(w);
 	idg__mpw_free(bw);
 }
@@ -304,10 +312,6 @@ Test(keys, extra_properties_replace_numbered_names_and_write_text)
 	struct idg__mpw *w = idg__mpw_new(), *bw = idg__mpw_new();
 	const struct idg__pkey *pk;
 	struct idg__body b = {0};
-	const void *data;
-	size_t len;
-	char *json;
-	int rc;
 
 	cr_assert_eq(intern(k, "$failure_reason"), 1);
 	cr_assert_eq(intern(k, "kept"), 2);
@@ -316,21 +320,11 @@ Test(keys, extra_properties_replace_numbered_names_and_write_text)
 	cr_assert_eq(pk[0].num, 1);
 	of_user_u(&b, pk, 3);
 	cr_assert_eq(idg__body_encode(bw, &b, NULL, extra, 1, k), IDG_OK);
-	data = idg__mpw_data(bw, &len);
 	/* Read back without a dictionary: every name is text. */
-	{
-		struct idg__keys *empty = idg__keys_new();
-
-		json = body_json(empty, data, len, &rc);
-		idg__keys_free(empty);
-	}
-	cr_assert_eq(rc, IDG_OK);
-	cr_assert_str_eq(json,
-			 "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
-			 "\"u\","
-			 "\"nested\":{\"inner\":-1},\"kept\":\"kept\","
-			 "\"$failure_reason\":\"errManyIDs\"}}");
-	free(json);
+	expect_body(bw, NULL,
+		    "{\"event\":\"E\",\"properties\":{\"distinct_id\":\"u\","
+		    "\"nested\":{\"inner\":-1},\"kept\":\"kept\","
+		    "\"$failure_reason\":\"errManyIDs\"}}");
 	/* A numbered name the dictionary does not know is corrupt. */
 	cr_assert_eq(idg__body_encode(bw, &b, NULL, extra, 1, NULL),
 		     IDG_ECORRUPT);
