@@ -193,8 +193,11 @@ make_event(struct ingest *in, const struct idg__vrec *v,
 	ev->body.did_in_props = v->did_in_props;
 	ev->body.ins_in_props = r->insert_id.p != NULL;
 	ev->head.stamp = b->st.stamp;
+	ev->head.dedup = v->dedup;
+	ev->bhead = v->bhead;
+	ev->bhead_len = v->bhead_len;
 	/* Event names are few: the cache answers nearly every one. */
-	h = idg__hash64(r->event.p, r->event.n);
+	h = v->name_hash;
 	ev->body.name =
 	    idg__idcache_get(b->db->namecache, r->event.p, r->event.n, h);
 	rc = IDG_OK;
@@ -227,7 +230,7 @@ apply(struct ingest *in, const struct idg__vrec *v)
 	count_warnings(in, v);
 	rc = make_event(in, v, &ev);
 	if (rc == IDG_OK)
-		rc = idg__events_find_dup(&in->b, &ev.body, &seq);
+		rc = idg__events_find_dup(&in->b, &ev, &seq);
 	if (rc == IDG_OK) {
 		/* A copy: its properties win; it merges nothing again. */
 		in->stats.duplicates++;

@@ -231,6 +231,19 @@ idg__mpw_bin(struct idg__mpw *w, const void *p, size_t n)
 }
 
 int
+idg__mpw_bin2(struct idg__mpw *w, const void *a, size_t an, const void *b,
+	      size_t bn)
+{
+	int rc = msgpack_pack_bin(&w->pk, an + bn);
+
+	if (rc == 0 && an)
+		rc = msgpack_pack_bin_body(&w->pk, a, an);
+	if (rc == 0 && bn)
+		rc = msgpack_pack_bin_body(&w->pk, b, bn);
+	return ok(w, rc);
+}
+
+int
 idg__block_read(const void *data, size_t len, struct idg__blob *items,
 		uint32_t max, uint32_t *count)
 {
@@ -439,19 +452,8 @@ numbered_props(struct idg__mpw *w, const struct idg__body *b,
 }
 
 int
-idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
-		 const uint32_t *nums, const char *const *extra, int nextra,
-		 const struct idg__keys *keys)
+idg__body_head(struct idg__mpw *w, const struct idg__body *b)
 {
-	msgpack_unpacked up;
-	size_t at, off = 0;
-	uint32_t i, n = 0;
-	int j;
-
-	idg__mpw_reset(w);
-	idg__mpw_array(w, 5);
-	idg__mpw_uint(w, b->name);
-	idg__mpw_int(w, b->time_ms);
 	if (b->did_in_props)
 		idg__mpw_nil(w);
 	else
@@ -462,6 +464,21 @@ idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 		idg__mpw_str(w, b->ins, b->ins_len);
 	else
 		idg__mpw_nil(w);
+	return idg__mpw_error(w);
+}
+
+int
+idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
+		 const uint32_t *nums, const char *const *extra, int nextra,
+		 const struct idg__keys *keys)
+{
+	msgpack_unpacked up;
+	size_t at, off = 0;
+	uint32_t i, n = 0;
+	int j;
+
+	idg__mpw_reset(w);
+	idg__body_head(w, b);
 	if (nextra == 0 && b->npkeys && nums)
 		return numbered_props(w, b, nums);
 	if (nextra == 0)
@@ -548,38 +565,37 @@ idg__body_decode(const void *data, size_t len, const struct idg__keys *keys,
 		 struct idg__body *out)
 {
 	const char *d = data;
-	msgpack_object o[4];
-	size_t off = 1;
+	msgpack_object o[2];
+	size_t off = 0;
+	unsigned char m;
 	int i;
 
-	if (len < 1 || (unsigned char)d[0] != 0x95)
-		return IDG_ECORRUPT;
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 2; i++)
 		if (next_scalar(d, len, &off, &o[i]))
 			return IDG_ECORRUPT;
-	if (o[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	    (o[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	     o[1].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
-	    (o[2].type != MSGPACK_OBJECT_STR && o[2].type != MSGPACK_OBJECT_NIL) ||
-	    (o[3].type != MSGPACK_OBJECT_STR && o[3].type != MSGPACK_OBJECT_NIL &&
-	     o[3].type != MSGPACK_OBJECT_BOOLEAN))
+	if ((o[0].type != MSGPACK_OBJECT_STR &&
+	     o[0].type != MSGPACK_OBJECT_NIL) ||
+	    (o[1].type != MSGPACK_OBJECT_STR && o[1].type != MSGPACK_OBJECT_NIL &&
+	     o[1].type != MSGPACK_OBJECT_BOOLEAN))
+		return IDG_ECORRUPT;
+	/* The properties: a map (fixmap, map 16 or map 32) to the end. */
+	m = off < len ? (unsigned char)d[off] : 0;
+	if (!((m & 0xf0) == 0x80 || m == 0xde || m == 0xdf))
 		return IDG_ECORRUPT;
 	memset(out, 0, sizeof(*out));
-	out->name = (uint32_t)o[0].via.u64;
-	out->time_ms = o[1].via.i64;
 	out->props = d + off;
 	out->props_len = len - off;
-	if (o[2].type == MSGPACK_OBJECT_STR) {
-		out->did = o[2].via.str.ptr;
-		out->did_len = o[2].via.str.size;
+	if (o[0].type == MSGPACK_OBJECT_STR) {
+		out->did = o[0].via.str.ptr;
+		out->did_len = o[0].via.str.size;
 	} else if (props_string(out->props, out->props_len, keys,
 				"distinct_id", &out->did, &out->did_len)) {
 		return IDG_ECORRUPT;
 	}
-	if (o[3].type == MSGPACK_OBJECT_STR) {
-		out->ins = o[3].via.str.ptr;
-		out->ins_len = o[3].via.str.size;
-	} else if (o[3].type == MSGPACK_OBJECT_BOOLEAN &&
+	if (o[1].type == MSGPACK_OBJECT_STR) {
+		out->ins = o[1].via.str.ptr;
+		out->ins_len = o[1].via.str.size;
+	} else if (o[1].type == MSGPACK_OBJECT_BOOLEAN &&
 		   props_string(out->props, out->props_len, keys, "$insert_id",
 				&out->ins, &out->ins_len)) {
 		return IDG_ECORRUPT;

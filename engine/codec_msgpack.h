@@ -34,6 +34,9 @@ int idg__mpw_bigint(struct idg__mpw *w, const char *digits, size_t n);
 int idg__mpw_raw(struct idg__mpw *w, const void *p, size_t n);
 /* Opaque bytes, as a MessagePack bin. */
 int idg__mpw_bin(struct idg__mpw *w, const void *p, size_t n);
+/* One bin of a[0..an) then b[0..bn). */
+int idg__mpw_bin2(struct idg__mpw *w, const void *a, size_t an, const void *b,
+		  size_t bn);
 /*
  * A map or array whose size is known only at its end: _begin writes a
  * 32-bit header and returns where it is, _end patches the count in.
@@ -100,16 +103,20 @@ int idg__mp_read_array(const void *data, size_t len,
 		       uint32_t *count);
 
 /*
- * A stored event body: msgpack array [name, time_ms, distinct_id as sent,
- * $insert_id or nil, properties map]. The head is read without decoding
- * the properties. Ids that the properties already hold are not stored
- * twice: distinct_id nil means properties.distinct_id, $insert_id true
- * means properties.$insert_id. A top-level property name is its text or
- * its number in the property-name dictionary (keys.h).
+ * A stored event body (database format 4): the distinct_id as sent, the
+ * $insert_id or nil, then the properties map, three MessagePack values
+ * back to back. Its name and time are its head's (events.h), not stored
+ * again. Ids that the properties already hold are not stored twice:
+ * distinct_id nil means properties.distinct_id, $insert_id true means
+ * properties.$insert_id. A top-level property name is its text or its
+ * number in the property-name dictionary (keys.h). The two ids are the
+ * body's head, which the parse stage writes (idg__body_head); the
+ * properties follow as the parser wrote them, unless names must be
+ * numbered or properties added.
  */
 struct idg__body {
-	uint32_t name;
-	int64_t time_ms;
+	uint32_t name;   /* the head's: not stored in the body */
+	int64_t time_ms; /* the head's: not stored in the body */
 	const char *did; /* as sent */
 	size_t did_len;
 	const char *ins; /* NULL when absent */
@@ -134,9 +141,13 @@ struct idg__body {
 int idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 		     const uint32_t *nums, const char *const *extra,
 		     int nextra, const struct idg__keys *keys);
+/* Appends b's head (its two ids) to w: what idg__body_encode writes before
+ * the properties. 0 or IDG_ENOMEM. */
+int idg__body_head(struct idg__mpw *w, const struct idg__body *b);
 /*
  * Decodes a body; strings point into data or into keys, which names the
- * numbered property names. 0 or IDG_ECORRUPT.
+ * numbered property names. name and time_ms are left 0: the caller has
+ * them from the head. 0 or IDG_ECORRUPT.
  */
 int idg__body_decode(const void *data, size_t len,
 		     const struct idg__keys *keys, struct idg__body *out);

@@ -23,8 +23,10 @@
  * 2: event bodies name properties by number (the pkeys table).
  * 3: event bodies are stored in blocks of consecutive events, heads in
  *    runs (events.c).
+ * 4: a body no longer holds its event's name and time (its head does);
+ *    the dedup hash is of the event name's text.
  */
-#define FORMAT_VERSION 3
+#define FORMAT_VERSION 4
 
 static int
 meta_get(struct idg__txn *t, const char *key, int64_t *out, int64_t dflt,

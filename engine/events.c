@@ -11,10 +11,11 @@
  *             (IDG__RUN_MAX heads, or at idg__events_flush); a late head
  *             is put into the stored run before it, split in two when
  *             full;
- *   - evbody: seq -> a block of msgpack bodies (name, time, distinct_id
- *             as sent, $insert_id, properties with their exact types), for
- *             exports. A block holds the bodies of consecutive seqs from
- *             its key on, as many as fit in IDG__BLOCK_BYTES (one body
+ *   - evbody: seq -> a block of msgpack bodies (distinct_id as sent,
+ *             $insert_id, properties with their exact types: name and
+ *             time are the head's), for exports. A block holds the
+ *             bodies of consecutive seqs from its key on, as many as fit
+ *             in IDG__BLOCK_BYTES (one body
  *             larger than that is a block of its own): one LMDB write per
  *             block instead of one per event, and a block stays in a leaf
  *             page (LMDB moves a value over half a page to pages of its
@@ -25,9 +26,10 @@
  * the next body does not fit, or at idg__events_flush.
  *
  * Deduplication: two copies of an event share their time, so the heads
- * stored under that millisecond are the only candidates; one whose hash of
- * (name, time, distinct_id as sent, $insert_id) matches is confirmed
- * against its body, so a collision never merges two events. The last copy
+ * stored under that millisecond are the only candidates; one with the
+ * same name and hash of (name, time, distinct_id as sent, $insert_id)
+ * (idg__event_key_hash, made on the parse stage) is confirmed against its
+ * body's ids, so a collision never merges two events. The last copy
  * ingested wins: its properties replace the earlier copy's body, while the
  * head (the first copy's stamp and node) stays.
  */
@@ -79,28 +81,12 @@ idg__evkey_read(const void *key, size_t len, int64_t *time_ms, uint64_t *seq)
 	*seq = get_be(p + 8, 8);
 }
 
-/* The dedup hash of an event with $insert_id: never 0. */
-static uint64_t
-dedup_hash(const struct idg__body *body)
-{
-	unsigned char name[4], time[8], h[IDG__HASH_BYTES];
-	struct idg__val parts[4] = {
-	    {name, 4}, {time, 8}, {body->did, body->did_len},
-	    {body->ins, body->ins_len}};
-	uint64_t v;
-
-	put_be(name, body->name, 4);
-	put_be(time, FLIP(body->time_ms), 8);
-	idg__hash_parts(parts, 4, h);
-	memcpy(&v, h, sizeof(v));
-	return v ? v : 1;
-}
-
+/* Whether a stored body is of the same event as body (whose name and time
+ * the caller has matched with its head). */
 static int
 same_event(const struct idg__body *a, const struct idg__body *b)
 {
-	return a->name == b->name && a->time_ms == b->time_ms &&
-	       a->did_len == b->did_len && a->ins_len == b->ins_len &&
+	return a->did_len == b->did_len && a->ins_len == b->ins_len &&
 	       memcmp(a->did, b->did, a->did_len) == 0 &&
 	       memcmp(a->ins, b->ins, a->ins_len) == 0;
 }
@@ -259,16 +245,18 @@ is_copy(struct idg__batch *b, struct idg__blockview *bv,
 {
 	struct idg__body old;
 
-	if (h->time != body->time_ms || h->head.dedup != want)
+	if (h->time != body->time_ms || h->head.dedup != want ||
+	    h->head.name != body->name)
 		return 0;
 	*rc = body_get(b, bv, h->seq, &old);
 	return *rc == IDG_OK && same_event(&old, body);
 }
 
 int
-idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
+idg__events_find_dup(struct idg__batch *b, const struct idg__event *ev,
 		     uint64_t *seq)
 {
+	const struct idg__body *body = &ev->body;
 	const struct idg__evrun *open = b->db->runbuf;
 	struct idg__blockview bv = {0};
 	struct idg__cursor *c;
@@ -281,7 +269,7 @@ idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
 	/* A copy shares its time: none can precede the latest time yet. */
 	if (!body->ins || body->time_ms > b->st.max_time)
 		return IDG_ENOTFOUND;
-	want = dedup_hash(body);
+	want = ev->head.dedup;
 	rc = idg__cursor_open(b->txn, IDG__T_EV, &c, b->err);
 	if (rc == IDG_OK)
 		rc = run_seek(c, body->time_ms, &v, b->err);
@@ -390,16 +378,16 @@ block_flush(struct idg__batch *b)
 	return rc;
 }
 
-/* Adds the body in db->mpw, of event seq, to the block being filled. */
+/* Adds the body of event seq, head[0..hn) then rest[0..rn), to the block
+ * being filled. */
 static int
-block_add(struct idg__batch *b, uint64_t seq)
+block_add(struct idg__batch *b, uint64_t seq, const void *head, size_t hn,
+	  const void *rest, size_t rn)
 {
 	struct idg__mpw *w = b->db->blkw;
-	const void *body;
-	size_t len, used;
+	size_t len = hn + rn, used;
 	int rc = IDG_OK;
 
-	body = idg__mpw_data(b->db->mpw, &len);
 	idg__mpw_data(w, &used);
 	if (b->blk_n &&
 	    (b->blk_n == IDG__BLOCK_MAX ||
@@ -413,9 +401,9 @@ block_add(struct idg__batch *b, uint64_t seq)
 		b->blk_first = seq;
 	}
 	b->blk_n++;
-	return idg__mpw_bin(w, body, len) ? idg__err_set(b->err, IDG_ENOMEM,
-							 "out of memory")
-					  : IDG_OK;
+	return idg__mpw_bin2(w, head, hn, rest, rn)
+		   ? idg__err_set(b->err, IDG_ENOMEM, "out of memory")
+		   : IDG_OK;
 }
 
 /* The block items with item i replaced by the body in db->mpw, into w. */
@@ -583,21 +571,26 @@ idg__events_flush(struct idg__batch *b)
 }
 
 int
-idg__events_insert(struct idg__batch *b, struct idg__event *ev)
+idg__events_insert(struct idg__batch *b, const struct idg__event *ev)
 {
 	uint64_t seq = b->st.ev_seq + 1;
-	struct idg__evrun h;
-	int rc;
+	struct idg__evrun h = {ev->body.time_ms, seq, ev->head};
+	const void *body;
+	size_t len;
+	int rc = cursors(b);
 
-	ev->head.dedup = ev->body.ins ? dedup_hash(&ev->body) : 0;
-	h = (struct idg__evrun){ev->body.time_ms, seq, ev->head};
-	rc = cursors(b);
 	if (rc == IDG_OK)
 		rc = run_add(b, &h);
-	if (rc == IDG_OK)
-		rc = body_encode(b, seq, ev);
-	if (rc == IDG_OK)
-		rc = block_add(b, seq);
+	/* The parse stage wrote the body's head: the properties follow it
+	 * as they are, unless names must be numbered or properties added. */
+	if (rc == IDG_OK && ev->bhead && ev->nextra == 0 &&
+	    all_numbered(&ev->body)) {
+		rc = block_add(b, seq, ev->bhead, ev->bhead_len,
+			       ev->body.props, ev->body.props_len);
+	} else if (rc == IDG_OK && (rc = body_encode(b, seq, ev)) == IDG_OK) {
+		body = idg__mpw_data(b->db->mpw, &len);
+		rc = block_add(b, seq, body, len, NULL, 0);
+	}
 	if (rc == IDG_OK) {
 		b->st.ev_seq = seq;
 		if (ev->body.time_ms > b->st.max_time)

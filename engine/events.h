@@ -40,7 +40,9 @@ void idg__evkey_read(const void *key, size_t len, int64_t *time_ms,
 /* An event to store. */
 struct idg__event {
 	struct idg__body body;
-	struct idg__evhead head;
+	struct idg__evhead head; /* with its dedup hash */
+	const void *bhead;       /* its body's head (idg__body_head) or NULL */
+	size_t bhead_len;
 	const char *extra[4]; /* properties to add: key, value, key, value */
 	int nextra;           /* pairs in extra */
 };
@@ -72,14 +74,14 @@ int idg__events_body(struct idg__txn *t, struct idg__blockview *bv,
 int idg__events_flush(struct idg__batch *b);
 
 /*
- * Finds an earlier copy of the event with the same (name, time,
- * distinct_id as sent, $insert_id): 0 and its seq, or IDG_ENOTFOUND.
- * Events without $insert_id never have one.
+ * Finds an earlier copy of ev, the event with the same (name, time,
+ * distinct_id as sent, $insert_id), by ev->head.dedup: 0 and its seq, or
+ * IDG_ENOTFOUND. Events without $insert_id never have one.
  */
-int idg__events_find_dup(struct idg__batch *b, const struct idg__body *body,
+int idg__events_find_dup(struct idg__batch *b, const struct idg__event *ev,
 			 uint64_t *seq);
-/* Stores a new event under seq st.ev_seq + 1 (ev->head.dedup is set). */
-int idg__events_insert(struct idg__batch *b, struct idg__event *ev);
+/* Stores a new event under seq st.ev_seq + 1. */
+int idg__events_insert(struct idg__batch *b, const struct idg__event *ev);
 /* Replaces the properties of event seq with those of ev (last one wins). */
 int idg__events_replace(struct idg__batch *b, uint64_t seq,
 			const struct idg__event *ev);

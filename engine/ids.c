@@ -102,6 +102,23 @@ idg__hash_parts(const struct idg__val *parts, int n,
 	cut(XXH3_128bits_digest(&st), out);
 }
 
+uint64_t
+idg__event_key_hash(const char *name, size_t name_len, int64_t time_ms,
+		    const char *did, size_t did_len, const char *ins,
+		    size_t ins_len)
+{
+	unsigned char time[8], h[HASH_BYTES];
+	struct idg__val parts[4] = {
+	    {name, name_len}, {time, 8}, {did, did_len}, {ins, ins_len}};
+	uint64_t v = (uint64_t)time_ms;
+
+	for (int i = 0; i < 8; i++)
+		time[i] = (unsigned char)(v >> (56 - 8 * i));
+	idg__hash_parts(parts, 4, h);
+	memcpy(&v, h, sizeof(v));
+	return v ? v : 1;
+}
+
 int
 idg__hash_stream(FILE *fp, unsigned char out[IDG__HASH_BYTES])
 {

@@ -45,6 +45,14 @@ uint64_t idg__hash64(const void *p, size_t n);
 /* The hash of several byte ranges, each prefixed with its length. */
 void idg__hash_parts(const struct idg__val *parts, int n,
 		     unsigned char out[IDG__HASH_BYTES]);
+/*
+ * The dedup hash of an event (SPEC: same name, time in ms, distinct_id and
+ * $insert_id are one event): of the event name's text, the time and the
+ * two ids, cut to hash_bits like the id hash; never 0.
+ */
+uint64_t idg__event_key_hash(const char *name, size_t name_len,
+			     int64_t time_ms, const char *did, size_t did_len,
+			     const char *ins, size_t ins_len);
 /* The full XXH3-128 (never cut to hash_bits) of a stream's bytes from
  * its position to its end: a file's identity. */
 int idg__hash_stream(FILE *fp, unsigned char out[IDG__HASH_BYTES]);

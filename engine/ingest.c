@@ -356,7 +356,7 @@ run(struct idg_db *db, struct idg__reader *rd,
 	rc = prepare(db);
 	if (rc == IDG_OK)
 		rc = ingest_all(&in, rd);
-	free(in.scratch.p);
+	idg__scratch_free(&in.scratch);
 	if (stats)
 		*stats = in.stats;
 	return rc;
@@ -472,7 +472,7 @@ idg_ingest_file(idg_db *db, const char *path,
 		rc = file_plan(&in, path, &rd);
 	if (rc == IDG_OK && !in.stats.skipped)
 		rc = ingest_all(&in, &rd);
-	free(in.scratch.p);
+	idg__scratch_free(&in.scratch);
 	if (stats)
 		*stats = in.stats;
 	idg__reader_free(&rd);

@@ -43,9 +43,12 @@
 	X(event) X(distinct_id) X(insert_id) X(ids[0]) X(ids[1]) X(device)
 
 /* Pointers of a checked record: at most a profile update's id and
- * operators (an event has its strings, props and pkeys; a rejected
- * record its message and bytes). */
+ * operators (an event has its strings, props, pkeys and body head; a
+ * rejected record its message and bytes). */
 #define NREFS (1 + IDG__OP_COUNT)
+#define ONE(f) +1
+_Static_assert(0 EVENT_STRINGS(ONE) + 3 <= NREFS, "an event's refs fit");
+#undef ONE
 
 struct slot {
 	struct idg__vrec rec;
@@ -199,6 +202,7 @@ save(struct chunk *c, struct slot *s, const struct idg__vrec *r)
 		s->ref[k++] = put(c, r->props, r->props_len);
 		s->ref[k++] = put(c, r->pkeys,
 				  r->pkeys ? r->nprops * sizeof(*r->pkeys) : 0);
+		s->ref[k++] = put(c, r->bhead, r->bhead_len);
 		break;
 	case IDG__V_PROFILE:
 		s->ref[k++] = put(c, r->pr.distinct_id.p, r->pr.distinct_id.n);
@@ -225,6 +229,7 @@ load(const struct chunk *c, struct slot *s)
 #undef LOAD
 		r->props = at(c, s->ref[k++]);
 		r->pkeys = at(c, s->ref[k++]);
+		r->bhead = at(c, s->ref[k++]);
 		break;
 	case IDG__V_PROFILE:
 		r->pr.distinct_id.p = at(c, s->ref[k++]);
@@ -480,7 +485,7 @@ idg__pipe_end(struct idg__pipe *p)
 	idg__source_set_keys(&p->src, NULL);
 	idg__keys_free(p->pkeys);
 	free(p->names);
-	free(p->scratch.p);
+	idg__scratch_free(&p->scratch);
 	for (int i = 0; i < NCHUNKS; i++) {
 		free(p->chunks[i].slots);
 		free(p->chunks[i].arena);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec_msgpack.h"
 #include "idgraph.h"
 #include "ids.h"
 #include "log.h"
@@ -483,6 +484,39 @@ idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
 	return 0;
 }
 
+/*
+ * What the apply stage would otherwise work out for a valid event: its
+ * body's head, written into sc (left NULL if out of memory), its dedup
+ * hash and its name's hash.
+ */
+static void
+event_extras(const struct idg__rec *r, struct idg__scratch *sc,
+	     struct idg__vrec *out)
+{
+	struct idg__body b = {0};
+
+	b.did = r->distinct_id.p;
+	b.did_len = r->distinct_id.n;
+	b.did_in_props = out->did_in_props;
+	b.ins = r->insert_id.p;
+	b.ins_len = r->insert_id.n;
+	b.ins_in_props = r->insert_id.p != NULL;
+	if (!sc->head)
+		sc->head = idg__mpw_new();
+	if (sc->head) {
+		idg__mpw_reset(sc->head);
+		if (idg__body_head(sc->head, &b) == IDG_OK)
+			out->bhead = idg__mpw_data(sc->head, &out->bhead_len);
+	}
+	out->dedup = r->insert_id.p
+			 ? idg__event_key_hash(r->event.p, r->event.n,
+					       r->time_ms, r->distinct_id.p,
+					       r->distinct_id.n, r->insert_id.p,
+					       r->insert_id.n)
+			 : 0;
+	out->name_hash = idg__hash64(r->event.p, r->event.n);
+}
+
 static void
 reject(const struct idg__inrec *jr, const char *field, const char *msg,
        struct idg__vrec *out)
@@ -524,5 +558,16 @@ idg__record_check(const struct idg__inrec *jr, const char *error,
 				    jr->distinct_id.type == IDG__F_STRING;
 		out->id_hash = idg__hash64(out->ev.distinct_id.p,
 					   out->ev.distinct_id.n);
+		event_extras(&out->ev, sc, out);
 	}
+}
+
+void
+idg__scratch_free(struct idg__scratch *sc)
+{
+	free(sc->p);
+	idg__mpw_free(sc->head);
+	sc->p = NULL;
+	sc->cap = 0;
+	sc->head = NULL;
 }

@@ -7,6 +7,8 @@
 
 #include "codec_json_in.h"
 
+struct idg__mpw;
+
 /* Mixpanel's limit on one record. */
 #define IDG__MAX_RECORD_BYTES (1024 * 1024)
 
@@ -29,11 +31,16 @@ struct idg__rec {
 					$user_id (a link), else p == NULL */
 };
 
-/* Room for "$device:" + a $device_id; grown by validation as needed. */
+/* Room for "$device:" + a $device_id, grown by validation as needed, and
+ * for the head of a checked event's body (made on first use). */
 struct idg__scratch {
 	char *p;
 	size_t cap;
+	struct idg__mpw *head;
 };
+
+/* Frees what validation allocated in sc. */
+void idg__scratch_free(struct idg__scratch *sc);
 
 /* A profile update that passed validation (SPEC §3, §4). */
 struct idg__prec {
@@ -89,6 +96,14 @@ struct idg__vrec {
 	uint32_t nprops;
 	uint32_t long_strings;
 	int did_in_props; /* ev.distinct_id is properties.distinct_id */
+	/* EVENT: its body's head (idg__body_head), NULL if it could not be
+	 * written (the apply stage writes it then); its dedup hash
+	 * (idg__event_key_hash; 0 without $insert_id) and idg__hash64 of its
+	 * name. */
+	const void *bhead;
+	size_t bhead_len;
+	uint64_t dedup;
+	uint64_t name_hash;
 	/* EVENT and PROFILE: idg__hash64 of the distinct_id (ev's, pr's). */
 	uint64_t id_hash;
 	/* REJECT: */

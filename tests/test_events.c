@@ -296,6 +296,46 @@ Test(events, dedup_needs_every_key_part)
 	cr_assert_eq(st.duplicates, 1);
 }
 
+/*
+ * 64 events of one millisecond that differ in one key part each: none is a
+ * copy of another. In the hash_bits=4 build their dedup hashes collide
+ * (64 events, 16 hashes), so the comparison of names and ids that
+ * confirms a match is what keeps them apart.
+ */
+Test(events, dedup_confirms_a_matching_hash)
+{
+	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;
+	struct idg_ingest_stats st;
+	size_t cap = 64 * 200, len = 0;
+	char *text = malloc(cap);
+	uint64_t n;
+
+	cr_assert_not_null(text);
+	for (int i = 0; i < 64; i++) {
+		/* i % 3 picks the part that differs: name, id or $insert_id. */
+		int v = i / 3;
+
+		len += (size_t)snprintf(
+		    text + len, cap - len,
+		    "{\"event\":\"e%d\",\"properties\":{\"distinct_id\":"
+		    "\"u%d\",\"time\":1700000000,\"$insert_id\":\"i%d\"}}\n",
+		    i % 3 == 0 ? v : 0, i % 3 == 1 ? v : 0,
+		    i % 3 == 2 ? v : 0);
+	}
+	/* i = 0, 1, 2 are one event three times over: v is 0 for all. */
+	st = ingest(db, text);
+	cr_assert_eq(st.events, 64);
+	cr_assert_eq(st.duplicates, 2);
+	free(export_opts(db, &o, &n));
+	cr_assert_eq(n, 62);
+	/* The same again: every one a copy now. */
+	st = ingest(db, text);
+	cr_assert_eq(st.duplicates, 64);
+	free(export_opts(db, &o, &n));
+	cr_assert_eq(n, 62);
+	free(text);
+}
+
 Test(events, no_insert_id_never_dedups)
 {
 	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;

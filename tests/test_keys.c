@@ -331,3 +331,93 @@ Test(keys, extra_properties_replace_numbered_names_and_write_text)
 	idg__mpw_free(w);
 	idg__mpw_free(bw);
 }
+
+/* ---- the body's head, written on the parse stage ---- */
+
+Test(keys, a_body_is_its_head_then_its_properties)
+{
+	const char *names[] = {"distinct_id", "nested", "$insert_id"};
+	struct idg__mpw *pw = idg__mpw_new(), *bw = idg__mpw_new(),
+			*hw = idg__mpw_new();
+	const struct idg__pkey *pk;
+	struct idg__body b = {0};
+
+	b.props = props_of(pw, names, 3, &pk, &b.props_len);
+	/* Every way the two ids are stored: as properties, as text, or
+	 * ($insert_id) absent. */
+	for (int did = 0; did < 2; did++) {
+		for (int ins = 0; ins < 3; ins++) {
+			const void *body, *head;
+			size_t blen, hlen;
+
+			b.did = did ? "distinct_id" : "u9";
+			b.did_len = strlen(b.did);
+			b.did_in_props = did;
+			b.ins = ins == 2 ? NULL : ins ? "$insert_id" : "i9";
+			b.ins_len = b.ins ? strlen(b.ins) : 0;
+			b.ins_in_props = ins == 1;
+			cr_assert_eq(idg__body_encode(bw, &b, NULL, NULL, 0, k),
+				     IDG_OK);
+			idg__mpw_reset(hw);
+			cr_assert_eq(idg__body_head(hw, &b), IDG_OK);
+			body = idg__mpw_data(bw, &blen);
+			head = idg__mpw_data(hw, &hlen);
+			cr_assert_eq(blen, hlen + b.props_len, "did %d ins %d",
+				     did, ins);
+			cr_assert_eq(memcmp(body, head, hlen), 0);
+			cr_assert_eq(memcmp((const char *)body + hlen, b.props,
+					    b.props_len),
+				     0);
+			/* Ids as properties take one byte each. */
+			if (did && ins == 1)
+				cr_assert_eq(hlen, 2);
+		}
+	}
+	idg__mpw_free(pw);
+	idg__mpw_free(bw);
+	idg__mpw_free(hw);
+}
+
+Test(keys, a_body_of_another_shape_is_corrupt)
+{
+	const char *names[] = {"distinct_id", "nested"};
+	struct idg__mpw *pw = idg__mpw_new(), *bw = idg__mpw_new();
+	const struct idg__pkey *pk;
+	struct idg__body b = {0}, out;
+	const void *props;
+	size_t plen;
+
+	props = props_of(pw, names, 2, &pk, &plen);
+	/* Format 3's bodies: [name, time, did, ins, properties]. */
+	idg__mpw_reset(bw);
+	idg__mpw_array(bw, 5);
+	idg__mpw_uint(bw, 1);
+	idg__mpw_int(bw, 1000);
+	idg__mpw_nil(bw);
+	idg__mpw_nil(bw);
+	idg__mpw_raw(bw, props, plen);
+	{
+		size_t len;
+		const void *data = idg__mpw_data(bw, &len);
+
+		cr_assert_eq(idg__body_decode(data, len, k, &out),
+			     IDG_ECORRUPT);
+	}
+	/* Ids, then something that is not a map. */
+	idg__mpw_reset(bw);
+	b.did = "u";
+	b.did_len = 1;
+	idg__body_head(bw, &b);
+	idg__mpw_str(bw, "x", 1);
+	{
+		size_t len;
+		const void *data = idg__mpw_data(bw, &len);
+
+		cr_assert_eq(idg__body_decode(data, len, k, &out),
+			     IDG_ECORRUPT);
+		/* Cut short inside the head. */
+		cr_assert_eq(idg__body_decode(data, 1, k, &out), IDG_ECORRUPT);
+	}
+	idg__mpw_free(pw);
+	idg__mpw_free(bw);
+}

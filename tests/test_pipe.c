@@ -10,10 +10,13 @@
 #include <string.h>
 
 #include "codec_json_in.h"
+#include "codec_msgpack.h"
 #include "idgraph.h"
 #include "keys.h"
+#include "ids.h"
 #include "pipe.h"
 #include "reader.h"
+#include "record.h"
 
 #define LINES 20000
 #define ADD_AT 100 /* the record after which the apply stage adds "x" */
@@ -171,4 +174,101 @@ Test(pipe, the_parser_writes_text_again_after_the_pipe_ends)
 	idg__reader_free(&rd);
 	idg__jparser_free(jp);
 	idg__keys_free(ak);
+}
+
+/* ---- what the parse stage works out for the apply stage ---- */
+
+struct checked {
+	int mode;
+	struct idg__scratch sc;
+	struct idg__invalid why;
+	struct idg__vrec v;
+	struct idg__body body; /* v's body (its head, then its properties) */
+	char bytes[1024];
+};
+
+static int
+check_one(void *ctx, const struct idg__inrec *jr, uint32_t index,
+	  int in_array, const char *error)
+{
+	struct checked *c = ctx;
+	size_t n;
+
+	(void)index;
+	(void)in_array;
+	idg__record_check(jr, error, NOW_MS, c->mode, &c->sc, &c->v, &c->why);
+	cr_assert_eq(c->v.kind, IDG__V_EVENT, "%s", c->v.msg ? c->v.msg : "");
+	cr_assert_not_null(c->v.bhead);
+	n = c->v.bhead_len + c->v.props_len;
+	cr_assert_lt(n, sizeof(c->bytes));
+	memcpy(c->bytes, c->v.bhead, c->v.bhead_len);
+	memcpy(c->bytes + c->v.bhead_len, c->v.props, c->v.props_len);
+	cr_assert_eq(idg__body_decode(c->bytes, n, NULL, &c->body), IDG_OK);
+	return IDG_OK;
+}
+
+/* Checks the one record in text in mode, into c. */
+static void
+check_text(struct checked *c, int mode, const char *text)
+{
+	struct idg__jparser *jp = idg__jparser_new();
+	size_t len = strlen(text);
+	char *line = calloc(1, len + IDG__JSON_PADDING);
+
+	cr_assert(jp && line);
+	memcpy(line, text, len);
+	c->mode = mode;
+	cr_assert_eq(idg__json_parse_line(jp, line, len,
+					  len + IDG__JSON_PADDING, check_one,
+					  c),
+		     IDG_OK);
+	idg__jparser_free(jp);
+	free(line);
+}
+
+static void
+expect_str(const char *p, size_t n, const char *want)
+{
+	cr_assert_not_null(p);
+	cr_assert_eq(n, strlen(want));
+	cr_assert_eq(memcmp(p, want, n), 0, "%.*s", (int)n, p);
+}
+
+Test(pipe, the_parse_stage_writes_the_body_head_and_dedup_hash)
+{
+	struct checked c = {0};
+
+	/* Ids that are properties: a byte each. */
+	check_text(&c, IDG_MODE_ORIGINAL,
+		   "{\"event\":\"E\",\"properties\":{\"distinct_id\":\"u1\","
+		   "\"time\":1700000000,\"$insert_id\":\"i1\"}}");
+	cr_assert_eq(c.v.bhead_len, 2);
+	expect_str(c.body.did, c.body.did_len, "u1");
+	expect_str(c.body.ins, c.body.ins_len, "i1");
+	cr_assert_eq(c.v.dedup, idg__event_key_hash("E", 1,
+						    INT64_C(1700000000000),
+						    "u1", 2, "i1", 2));
+	cr_assert_eq(c.v.name_hash, idg__hash64("E", 1));
+
+	/* Simplified: the id is $user_id's, which the head holds as text;
+	 * no $insert_id, no dedup hash. */
+	check_text(&c, IDG_MODE_SIMPLIFIED,
+		   "{\"event\":\"E\",\"properties\":{\"distinct_id\":\"d\","
+		   "\"$user_id\":\"alice\",\"time\":1700000000}}");
+	cr_assert_eq(c.v.bhead_len, 1 + 5 + 1);
+	expect_str(c.body.did, c.body.did_len, "alice");
+	cr_assert_null(c.body.ins);
+	cr_assert_eq(c.v.dedup, 0);
+
+	/* An integer distinct_id is stored as its text. */
+	check_text(&c, IDG_MODE_ORIGINAL,
+		   "{\"event\":\"F\",\"properties\":{\"distinct_id\":42,"
+		   "\"time\":1700000000,\"$insert_id\":\"i1\"}}");
+	expect_str(c.body.did, c.body.did_len, "42");
+	expect_str(c.body.ins, c.body.ins_len, "i1");
+	/* Another name, another hash. */
+	cr_assert_neq(c.v.dedup, idg__event_key_hash("E", 1,
+						     INT64_C(1700000000000),
+						     "42", 2, "i1", 2));
+	idg__scratch_free(&c.sc);
 }
