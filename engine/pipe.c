@@ -63,8 +63,12 @@ struct unit {
 	struct idg__upos pos;
 };
 
+/* A cache line: what one stage writes is kept off the lines the other
+ * reads while it does (false sharing stalls the apply stage). */
+#define LINE 64
+
 struct chunk {
-	struct slot *slots;
+	_Alignas(LINE) struct slot *slots;
 	uint32_t nslots, slots_cap;
 	struct unit units[CHUNK_UNITS];
 	uint32_t nunits;
@@ -81,8 +85,8 @@ struct idg__pipe {
 	pthread_cond_t cv;
 	atomic_int stop; /* the apply stage wants no more */
 	struct chunk chunks[NCHUNKS];
-	uint32_t fill;  /* the parse stage's chunk */
-	uint32_t take;  /* the apply stage's chunk */
+	_Alignas(LINE) uint32_t fill; /* the parse stage's chunk */
+	_Alignas(LINE) uint32_t take; /* the apply stage's chunk */
 	uint32_t unit;  /* the next unit of chunks[take] */
 	int taken;      /* chunks[take] is held by the apply stage */
 	int ended;      /* the last unit was taken: end holds its result */
@@ -94,7 +98,7 @@ struct idg__pipe {
 	const struct idg__keys *akeys;
 	struct idg__keys *pkeys;
 	/* What records are checked against, and the check's room. */
-	int64_t now_ms;
+	_Alignas(LINE) int64_t now_ms;
 	int mode;
 	struct idg__scratch scratch;
 	uint32_t handed; /* names up to this number are handed over */
@@ -341,12 +345,14 @@ int
 idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
 		const struct idg__keys *keys, int64_t now_ms, int mode)
 {
-	struct idg__pipe *p = calloc(1, sizeof(*p));
+	/* sizeof(*p) is a multiple of LINE (its _Alignas members). */
+	struct idg__pipe *p = aligned_alloc(LINE, sizeof(*p));
 	int rc;
 
 	*out = NULL;
 	if (!p)
 		return IDG_ENOMEM;
+	memset(p, 0, sizeof(*p));
 	p->src = *src;
 	p->src.fn = keep_record;
 	p->src.ctx = p;
