@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "codec_json_in.h"
 #include "codec_msgpack.h"
 #include "events.h"
@@ -98,10 +99,14 @@ batch_commit(struct ingest *in, const struct idg__upos *pos, int last)
 		rc = idg__state_save(b->txn, &b->st, b->err);
 	if (rc == IDG_OK && in->file)
 		rc = note_file(in, pos, last);
-	if (rc)
+	if (rc) {
 		idg__store_abort(b->txn);
-	else
+	} else {
+		double t = idg__clock_wall();
+
 		rc = idg__store_commit(b->txn, b->err);
+		in->stats.commit_seconds += idg__clock_wall() - t;
+	}
 	if (rc == IDG_OK)
 		idg__nodecache_committed(b->db->nodecache, id);
 	else
@@ -273,6 +278,8 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 	struct idg_ingest_stats saved = in->stats;
 	uint64_t in_batch = 0, since_drop = 0, before;
 	struct feed f = {0};
+	struct idg__pipe_times times = {0};
+	double cpu = idg__clock_cpu();
 	int rc = pick_format(in, rd), got = 1;
 
 	if (rc == IDG_OK)
@@ -298,7 +305,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 				rc = batch_begin(in);
 		}
 	}
-	idg__pipe_end(f.pipe);
+	idg__pipe_end(f.pipe, &times);
 	idg__source_set_keys(&f.src, NULL);
 	if (rc == IDG_OK && in->b.txn && in_batch == 0 && !in->file) {
 		/* Nothing since the last commit: no empty batch. */
@@ -328,6 +335,10 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 								   : "line",
 				  (unsigned long long)f.pos.rd_line);
 	}
+	in->stats.parse_busy += times.parse_busy;
+	in->stats.parse_wait += times.parse_wait;
+	in->stats.apply_wait += times.apply_wait;
+	in->stats.apply_busy += idg__clock_cpu() - cpu;
 	return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "idgraph.h"
 #include "keys.h"
 #include "record.h"
@@ -86,9 +87,11 @@ struct idg__pipe {
 	atomic_int stop; /* the apply stage wants no more */
 	struct chunk chunks[NCHUNKS];
 	_Alignas(LINE) uint32_t fill; /* the parse stage's chunk */
+	double parse_busy, parse_wait; /* read once the stage has ended */
 	_Alignas(LINE) uint32_t take; /* the apply stage's chunk */
 	uint32_t unit;  /* the next unit of chunks[take] */
 	int taken;      /* chunks[take] is held by the apply stage */
+	double apply_wait;
 	int ended;      /* the last unit was taken: end holds its result */
 	int end;
 	struct idg__upos end_pos;
@@ -266,8 +269,13 @@ publish(struct idg__pipe *p)
 	p->chunks[p->fill].ready = 1;
 	p->fill = (p->fill + 1) % NCHUNKS;
 	pthread_cond_broadcast(&p->cv);
-	while (!p->stop && p->chunks[p->fill].ready)
-		pthread_cond_wait(&p->cv, &p->mu);
+	if (!p->stop && p->chunks[p->fill].ready) {
+		double t = idg__clock_wall();
+
+		while (!p->stop && p->chunks[p->fill].ready)
+			pthread_cond_wait(&p->cv, &p->mu);
+		p->parse_wait += idg__clock_wall() - t;
+	}
 	stop = p->stop;
 	take_names(p);
 	pthread_mutex_unlock(&p->mu);
@@ -338,6 +346,7 @@ parse_stage(void *arg)
 			if (publish(p))
 				break;
 	} while (got == 1);
+	p->parse_busy = idg__clock_cpu();
 	return NULL;
 }
 
@@ -430,8 +439,13 @@ next_marker(struct idg__pipe *p, struct chunk **cp, uint32_t *first)
 	c = &p->chunks[p->take];
 	if (!p->taken) {
 		pthread_mutex_lock(&p->mu);
-		while (!c->ready)
-			pthread_cond_wait(&p->cv, &p->mu);
+		if (!c->ready) {
+			double t = idg__clock_wall();
+
+			while (!c->ready)
+				pthread_cond_wait(&p->cv, &p->mu);
+			p->apply_wait += idg__clock_wall() - t;
+		}
 		pthread_mutex_unlock(&p->mu);
 		p->taken = 1;
 	}
@@ -479,7 +493,7 @@ idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, idg__ahead_fn ahead,
 }
 
 void
-idg__pipe_end(struct idg__pipe *p)
+idg__pipe_end(struct idg__pipe *p, struct idg__pipe_times *t)
 {
 	if (!p)
 		return;
@@ -488,6 +502,11 @@ idg__pipe_end(struct idg__pipe *p)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
+	if (t) {
+		t->parse_busy += p->parse_busy;
+		t->parse_wait += p->parse_wait;
+		t->apply_wait += p->apply_wait;
+	}
 	idg__source_set_keys(&p->src, NULL);
 	idg__keys_free(p->pkeys);
 	free(p->names);

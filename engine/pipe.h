@@ -53,11 +53,17 @@ int idg__pipe_start(struct idg__pipe **out, const struct idg__source *src,
 int idg__pipe_unit(struct idg__pipe *p, idg__vrec_fn fn, idg__ahead_fn ahead,
 		   void *ctx, struct idg__upos *pos);
 
+/* Where the stages' time went, in seconds (idg_ingest_stats). */
+struct idg__pipe_times {
+	double parse_busy, parse_wait, apply_wait;
+};
+
 /*
- * Stops the parse stage and frees p. The stage reads no further unit,
- * but finishes the one it is reading (or its record, in a long line) if
- * that part of it fits in its chunk: this may wait for a read from a pipe.
+ * Stops the parse stage, adds its times to *t (if t is not NULL) and
+ * frees p. The stage reads no further unit, but finishes the one it is
+ * reading (or its record, in a long line) if that part of it fits in its
+ * chunk: this may wait for a read from a pipe.
  */
-void idg__pipe_end(struct idg__pipe *p);
+void idg__pipe_end(struct idg__pipe *p, struct idg__pipe_times *t);
 
 #endif

@@ -344,6 +344,17 @@ struct idg_ingest_stats {
 	int skipped;            /* idg_ingest_file(): already ingested */
 	uint64_t resumed_at;    /* idg_ingest_file(): first line (or value)
 				   read on --resume, else 0 */
+	/*
+	 * Where the time went, in seconds (timings: they move from run to
+	 * run). busy is a stage's CPU time; wait, how long it was blocked on
+	 * the other stage. The apply stage is the calling thread; with
+	 * threads = 1 it parses too, and the parse fields are 0.
+	 */
+	double parse_busy;
+	double parse_wait;     /* for the apply stage to free a chunk */
+	double apply_busy;     /* the commits' CPU time included */
+	double apply_wait;     /* for the parse stage's next chunk */
+	double commit_seconds; /* batch commits, their flush to disk included */
 };
 
 /*

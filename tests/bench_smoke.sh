@@ -150,6 +150,15 @@ d = json.load(open(sys.argv[1]))
 for k in ("jsonl_ingest", "msgpack_ingest"):
     assert d[k]["baseline_seconds"] is not None, d["skipped"]
     assert d[k]["seconds"] > 0 and d[k]["ratio"] > 0, d[k]' "$B"
+  check "bench: where the ingest time goes, both stages" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("jsonl", "msgpack"):
+    t = d["stages"][k]
+    assert sorted(t) == ["apply_busy", "apply_wait", "commit_seconds",
+                         "parse_busy", "parse_wait"], t
+    assert t["parse_busy"] > 0 and t["apply_busy"] > 0, t
+    assert t["commit_seconds"] > 0 and t["apply_wait"] >= 0, t' "$B"
   check "bench: networkx and SQLite agree when present" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

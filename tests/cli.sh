@@ -299,6 +299,9 @@ expect_json_has "summary: no skips, no warnings" \
 expect_eq "summary timing fields" \
   "$(jq_py 'type(d["seconds"]) in (int, float) and type(d["records_per_second"]) in (int, float)')" \
   "True"
+expect_eq "summary stages: every field, two stages busy" \
+  "$(jq_py 'sorted(d["stages"]) == ["apply_busy", "apply_wait", "commit_seconds", "parse_busy", "parse_wait"] and all(v >= 0 for v in d["stages"].values()) and d["stages"]["parse_busy"] > 0 and d["stages"]["apply_busy"] > 0')" \
+  "True"
 [ ! -s "$T/err" ] && ok "ingest: nothing on stderr when not a terminal" ||
   ko "ingest wrote to stderr" "$(cat "$T/err")"
 
@@ -1631,7 +1634,8 @@ for n in 1 2; do
   run ingest "$T/dbthr$n" "$T/noisy.jsonl" --threads $n --batch-size 500 \
     --rejects "$T/rej$n.jsonl"
   expect_rc "ingest --threads $n" 0
-  grep -v '^files:' "$T/out" >"$T/sum$n"
+  grep -v '^files:\|^stages:' "$T/out" >"$T/sum$n"
+  grep '^stages:' "$T/out" >"$T/stages$n"
   cp "$T/err" "$T/errthr$n"
   run export events "$T/dbthr$n"
   cp "$T/out" "$T/exthr$n"
@@ -1642,6 +1646,12 @@ expect_eq "--threads 1 and 2: same rejects file" \
   "$(cmp -s "$T/rej1.jsonl" "$T/rej2.jsonl" && echo same)" "same"
 expect_eq "--threads 1 and 2: same messages" \
   "$(cmp -s "$T/errthr1" "$T/errthr2" && echo same)" "same"
+# Where the time went: both stages with two threads, one with one.
+num='[0-9][0-9]*\.[0-9][0-9]'
+grep -q "^stages: parse $num s busy, $num s waiting; apply $num s busy, $num s waiting; commits $num s\$" "$T/stages2" &&
+  ok "--threads 2: stages line" || ko "--threads 2: stages line" "$(cat "$T/stages2")"
+grep -q "^stages: $num s busy; commits $num s\$" "$T/stages1" &&
+  ok "--threads 1: stages line" || ko "--threads 1: stages line" "$(cat "$T/stages1")"
 expect_eq "--threads 1 and 2: same summary" \
   "$(cmp -s "$T/sum1" "$T/sum2" && echo same)" "same"
 expect_eq "--threads: the noisy input had rejects" \

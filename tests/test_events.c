@@ -336,6 +336,39 @@ Test(events, dedup_confirms_a_matching_hash)
 	free(text);
 }
 
+/* The stats say where the time went: both stages on two threads, the
+ * calling thread alone on one. */
+Test(events, stats_time_each_stage)
+{
+	struct idg_ingest_opts o = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	char text[4096];
+	size_t len = 0;
+
+	for (int i = 0; i < 20; i++)
+		len += (size_t)snprintf(
+		    text + len, sizeof(text) - len,
+		    "{\"event\":\"E\",\"properties\":{\"distinct_id\":"
+		    "\"u%d\",\"time\":1700000000,\"$insert_id\":\"t%d\"}}\n",
+		    i, i);
+	for (int threads = 1; threads <= 2; threads++) {
+		o.threads = threads;
+		cr_assert_eq(idg_ingest_buffer(db, text, len, &o, &st), 0,
+			     "%s", idg_errmsg(db));
+		cr_assert_eq(st.events, 20);
+		cr_assert_gt(st.apply_busy, 0);
+		cr_assert_gt(st.commit_seconds, 0);
+		cr_assert_geq(st.apply_wait, 0);
+		cr_assert_geq(st.parse_wait, 0);
+		if (threads == 1) {
+			cr_assert_eq(st.parse_busy, 0);
+			cr_assert_eq(st.apply_wait, 0);
+		} else {
+			cr_assert_gt(st.parse_busy, 0);
+		}
+	}
+}
+
 Test(events, no_insert_id_never_dedups)
 {
 	struct idg_export_opts o = IDG_EXPORT_OPTS_INIT;

@@ -107,7 +107,7 @@ Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 	while ((got = idg__pipe_unit(p, apply, NULL, &s, &pos)) == 1)
 		;
 	cr_assert_eq(got, 0);
-	idg__pipe_end(p);
+	idg__pipe_end(p, NULL);
 	cr_assert_eq(s.records, LINES);
 	/* "x" crossed with a chunk given back: the parse stage was at most
 	 * a few chunks (a few thousand records) ahead. */
@@ -164,7 +164,7 @@ Test(pipe, the_parser_writes_text_again_after_the_pipe_ends)
 	cr_assert_eq(idg__pipe_start(&p, &src, ak, NOW_MS, IDG_MODE_ORIGINAL), IDG_OK);
 	cr_assert_eq(idg__pipe_unit(p, note_num, NULL, &num, &pos), 1);
 	cr_assert_eq(num, 1, "numbered by the parse stage's copy");
-	idg__pipe_end(p);
+	idg__pipe_end(p, NULL);
 	/* The copy is gone with the pipe; the parser no longer uses it. */
 	num = 99;
 	cr_assert_eq(idg__json_parse_line(jp, line, strlen(line) - 1,

@@ -103,6 +103,18 @@ yes(int ok)
 	return ok ? "yes" : "NO";
 }
 
+/* "  JSONL  parse 1.52 busy, 0.31 waiting; apply 1.70 busy, 0.14
+ * waiting; commits 0.29". */
+static void
+print_stages(const char *what, const struct stage_times *t)
+{
+	printf("  %-12s parse %.2f busy, %.2f waiting; apply %.2f busy, %.2f "
+	       "waiting; commits %.2f\n",
+	       what, bench_median(&t->parse_busy), bench_median(&t->parse_wait),
+	       bench_median(&t->apply_busy), bench_median(&t->apply_wait),
+	       bench_median(&t->commit));
+}
+
 void
 bench_print_table(struct bench *b)
 {
@@ -182,6 +194,12 @@ bench_print_table(struct bench *b)
 		printf(
 		    "%-34s %16s\n", "anonymous RSS, end of an ingest",
 		    (snprintf(v, sizeof v, "%.1f MB", mb(b->rss_anon_kb)), v));
+	printf("\nwhere the ingest time goes (medians, seconds; busy: a "
+	       "stage's CPU time,\nthe commits' included; waiting: blocked on "
+	       "the other stage; commits: their\nwhole time, flushes to disk "
+	       "included):\n");
+	print_stages("JSONL", &b->sg_j);
+	print_stages("MessagePack", &b->sg_m);
 	printf("\nratios: speed rows are engine speed / baseline speed (above "
 	       "1: faster than\nthe baseline); size rows are engine / "
 	       "baseline. The identity replay ingests\nthe workload's "
@@ -402,6 +420,19 @@ json_graph(idg_jw *w, const struct bench *b, double ti)
 }
 
 static void
+json_stages(idg_jw *w, const char *key, const struct stage_times *t)
+{
+	jw_key(w, key);
+	idg_jw_object_begin(w);
+	jw_num_or_null(w, "parse_busy", bench_median(&t->parse_busy));
+	jw_num_or_null(w, "parse_wait", bench_median(&t->parse_wait));
+	jw_num_or_null(w, "apply_busy", bench_median(&t->apply_busy));
+	jw_num_or_null(w, "apply_wait", bench_median(&t->apply_wait));
+	jw_num_or_null(w, "commit_seconds", bench_median(&t->commit));
+	idg_jw_object_end(w);
+}
+
+static void
 json_report(idg_jw *w, const char *key, double s, double pj)
 {
 	jw_key(w, key);
@@ -463,6 +494,11 @@ bench_print_json(struct bench *b)
 	json_ingest_stats(w, "jsonl", &b->st_j);
 	json_ingest_stats(w, "msgpack", &b->st_m);
 	json_ingest_stats(w, "identity_replay", &b->st_i);
+	idg_jw_object_end(w);
+	jw_key(w, "stages");
+	idg_jw_object_begin(w);
+	json_stages(w, "jsonl", &b->sg_j);
+	json_stages(w, "msgpack", &b->sg_m);
 	idg_jw_object_end(w);
 	jw_key(w, "graph_stats");
 	idg_jw_object_begin(w);

@@ -31,6 +31,11 @@ struct external {
 	char skipped[256];
 };
 
+/* Where an ingest's time went (idg_ingest_stats), a sample per run. */
+struct stage_times {
+	struct timing parse_busy, parse_wait, apply_busy, apply_wait, commit;
+};
+
 struct bench {
 	uint64_t records, seed, runs;
 	int json;
@@ -52,6 +57,7 @@ struct bench {
 	    t_ident;
 	struct timing t_resolve, t_uf_resolve, t_uniques, t_funnel, t_uf;
 	struct idg_ingest_stats st_j, st_j1, st_m, st_i;
+	struct stage_times sg_j, sg_m; /* of the JSONL, MessagePack ingests */
 	struct idg_graph_stats gs_j, gs_j1, gs_m, gs_i;
 	int parse_skipped;
 	char parse_why[256];

@@ -112,6 +112,33 @@ add_stats(struct idg_ingest_stats *sum, const struct idg_ingest_stats *s)
 	sum->type_clashes += s->type_clashes;
 	sum->big_profiles += s->big_profiles;
 	sum->anonymous_profiles += s->anonymous_profiles;
+	sum->parse_busy += s->parse_busy;
+	sum->parse_wait += s->parse_wait;
+	sum->apply_busy += s->apply_busy;
+	sum->apply_wait += s->apply_wait;
+	sum->commit_seconds += s->commit_seconds;
+}
+
+/* A time in seconds to the microsecond, for JSON. */
+static void
+jw_secs(idg_jw *w, const char *key, double secs)
+{
+	jw_key(w, key);
+	idg_jw_double(w, (double)(int64_t)(secs * 1e6 + 0.5) / 1e6);
+}
+
+/* Where the time went: each stage's CPU time and waits, and commits. */
+static void
+json_stages(idg_jw *w, const struct idg_ingest_stats *s)
+{
+	jw_key(w, "stages");
+	idg_jw_object_begin(w);
+	jw_secs(w, "parse_busy", s->parse_busy);
+	jw_secs(w, "parse_wait", s->parse_wait);
+	jw_secs(w, "apply_busy", s->apply_busy);
+	jw_secs(w, "apply_wait", s->apply_wait);
+	jw_secs(w, "commit_seconds", s->commit_seconds);
+	idg_jw_object_end(w);
 }
 
 /* One object per input: what it was and what became of it. */
@@ -184,8 +211,8 @@ print_summary_json(idg_jw *w, const struct idg_ingest_stats *s,
 	idg_jw_object_begin(w);
 	json_ingest_counts(w, s);
 	json_files(w, inputs, n);
-	jw_key(w, "seconds");
-	idg_jw_double(w, (double)(int64_t)(secs * 1e6 + 0.5) / 1e6);
+	json_stages(w, s);
+	jw_secs(w, "seconds", secs);
 	jw_u(w, "records_per_second",
 		  secs > 0 ? (uint64_t)((double)s->records / secs) : 0);
 	idg_jw_object_end(w);
@@ -211,6 +238,22 @@ print_files_line(const struct idg_ingest_stats *s, const struct input *inputs,
 		       skipped ? "skipped" : "resumed");
 	printf(", %.3f s, %.0f records/s\n", secs,
 	       secs > 0 ? (double)s->records / secs : 0.0);
+}
+
+/* "stages: parse 1.52 s busy, 0.31 s waiting; apply 1.70 s busy, 0.14 s
+ * waiting; commits 0.29 s" (one thread: "stages: 3.20 s busy; ..."). */
+static void
+print_stages_line(const struct idg_ingest_stats *s)
+{
+	printf("stages: ");
+	if (s->parse_busy > 0)
+		printf("parse %.2f s busy, %.2f s waiting; apply %.2f s busy, "
+		       "%.2f s waiting",
+		       s->parse_busy, s->parse_wait, s->apply_busy,
+		       s->apply_wait);
+	else
+		printf("%.2f s busy", s->apply_busy);
+	printf("; commits %.2f s\n", s->commit_seconds);
 }
 
 static void
@@ -254,6 +297,7 @@ print_summary_people(const struct idg_ingest_stats *s,
 		printf("  profiles_for_anonymous_ids: %" PRIu64 "\n",
 		       s->anonymous_profiles);
 	print_files_line(s, inputs, n, secs);
+	print_stages_line(s);
 }
 
 int

@@ -291,6 +291,16 @@ rss_anon_kb(void)
 	return kb;
 }
 
+static void
+record_stages(struct stage_times *t, const struct idg_ingest_stats *st)
+{
+	record(&t->parse_busy, st->parse_busy);
+	record(&t->parse_wait, st->parse_wait);
+	record(&t->apply_busy, st->apply_busy);
+	record(&t->apply_wait, st->apply_wait);
+	record(&t->commit, st->commit_seconds);
+}
+
 /* Ingests file into a fresh database at dir; seconds of the ingest. The
  * anonymous memory is sampled before the handle closes, caches and all. */
 static int
@@ -377,6 +387,7 @@ one_run(struct bench *b)
 			 &b->st_j, &b->gs_j)) != 0)
 		return rc;
 	record(&b->t_jsonl, s);
+	record_stages(&b->sg_j, &b->st_j);
 	if ((rc = ingest(b, b->dbm, b->jsonl, IDG_FORMAT_JSONL, 1, &s,
 			 &b->st_j1, &b->gs_j1)) != 0)
 		return rc;
@@ -386,6 +397,7 @@ one_run(struct bench *b)
 			 &b->st_m, &b->gs_m)) != 0)
 		return rc;
 	record(&b->t_msgpack, s);
+	record_stages(&b->sg_m, &b->st_m);
 	remove_tree(b->dbm);
 	if ((rc = ingest(b, b->dbi, b->ident, IDG_FORMAT_JSONL, 0, &s,
 			 &b->st_i, &b->gs_i)) != 0)
