@@ -883,6 +883,9 @@ idg__mp_map_match(const void *map, size_t len, const char *key,
 #define TEXT_SLOTS 12
 
 struct idg__mpin {
+	/* The decoded value, kept from one to the next: msgpack_unpack_next
+	 * would allocate and free a zone for each. */
+	msgpack_zone *zone;
 	struct idg__mpw *props; /* the record's properties, re-encoded */
 	struct idg__mpw *ops;   /* a profile update's operator values */
 	struct idg__mpw *raw;   /* an array element's own bytes */
@@ -897,10 +900,11 @@ idg__mpin_new(void)
 
 	if (!in)
 		return NULL;
+	in->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
 	in->props = idg__mpw_new();
 	in->ops = idg__mpw_new();
 	in->raw = idg__mpw_new();
-	if (!in->props || !in->ops || !in->raw) {
+	if (!in->zone || !in->props || !in->ops || !in->raw) {
 		idg__mpin_free(in);
 		return NULL;
 	}
@@ -912,6 +916,8 @@ idg__mpin_free(struct idg__mpin *in)
 {
 	if (!in)
 		return;
+	if (in->zone)
+		msgpack_zone_free(in->zone);
 	idg__mpw_free(in->props);
 	idg__mpw_free(in->ops);
 	idg__mpw_free(in->raw);
@@ -1241,18 +1247,20 @@ int
 idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 	       size_t *off, idg__inrec_fn cb, void *ctx)
 {
-	msgpack_unpacked up;
+	msgpack_object o;
 	size_t start = *off;
 	int rc;
 
-	msgpack_unpacked_init(&up);
-	switch (msgpack_unpack_next(&up, data, len, off)) {
+	/* The last value's objects go; its first chunk stays for this one. */
+	msgpack_zone_clear(in->zone);
+	switch (msgpack_unpack(data, len, off, in->zone, &o)) {
 	case MSGPACK_UNPACK_SUCCESS:
-		if (up.data.type == MSGPACK_OBJECT_ARRAY)
-			rc = mp_array(in, &up.data, cb, ctx);
+	case MSGPACK_UNPACK_EXTRA_BYTES: /* the values after it */
+		if (o.type == MSGPACK_OBJECT_ARRAY)
+			rc = mp_array(in, &o, cb, ctx);
 		else
-			rc = mp_emit(in, &up.data, data + start, *off - start,
-				     0, 0, cb, ctx);
+			rc = mp_emit(in, &o, data + start, *off - start, 0, 0,
+				     cb, ctx);
 		break;
 	case MSGPACK_UNPACK_CONTINUE:
 		*off = start;
@@ -1271,7 +1279,6 @@ idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 		*off = len;
 	}
 	}
-	msgpack_unpacked_destroy(&up);
 	return rc;
 }
 
