@@ -308,9 +308,10 @@ struct idg_ingest_opts {
 	int resume; /* continue a file where an interrupted ingest stopped */
 	/*
 	 * 0 (the default): input is read and parsed on a thread of the
-	 * call's own while the calling thread applies, about 4 MiB of
-	 * parsed records ahead at most (more only to hold one record
-	 * larger than that); 1: everything on the calling thread. The
+	 * call's own while the calling thread applies, up to 32 chunks
+	 * of 1,024 parsed records (32 MiB at most) ahead, so that it goes
+	 * on while a batch commits (more only to hold one record larger
+	 * than a chunk); 1: everything on the calling thread. The
 	 * results are the same; callbacks always run on the calling
 	 * thread.
 	 */

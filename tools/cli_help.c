@@ -99,9 +99,9 @@ const struct cmd_help help_ingest = {
     "  --nosync         no flush of each batch to disk (faster; a crash\n"
     "                   may lose the last batches, never half of one)\n"
     "  --threads N      2 (default): read, parse and validate on a\n"
-    "                   second thread while the first applies, ~4 MiB\n"
-    "                   ahead at most; 1: one thread. The results are\n"
-    "                   the same\n"
+    "                   second thread while the first applies, up to\n"
+    "                   32 chunks of 1,024 records (32 MiB at most)\n"
+    "                   ahead; 1: one thread. The results are the same\n"
     "  --quiet          no progress display\n"
     "  --json           print the summary as one JSON object\n"
     "\n",
