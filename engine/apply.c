@@ -176,9 +176,16 @@ make_event(struct ingest *in, const struct idg__vrec *v,
 {
 	const struct idg__rec *r = &v->ev;
 	struct idg__batch *b = &in->b;
+	struct idg__vrec x;
 	uint64_t h;
 	int created, rc;
 
+	if (!v->extras) {
+		/* The parse stage left them to this one (or there is one). */
+		x = *v;
+		idg__record_extras(&x, &in->scratch);
+		v = &x;
+	}
 	memset(ev, 0, sizeof(*ev));
 	ev->body.time_ms = r->time_ms;
 	ev->body.did = r->distinct_id.p;

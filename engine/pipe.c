@@ -40,6 +40,9 @@
  * (bench/RESULTS.md).
  */
 #define NCHUNKS 32
+/* Chunks waiting for the apply stage from which the parse stage takes on
+ * the apply stage's share of work either may do (idg__record_extras). */
+#define EXTRAS_QUEUE 8
 #define CHUNK_BYTES ((size_t)1 << 20)
 #define CHUNK_UNITS 1024u
 
@@ -94,6 +97,8 @@ struct idg__pipe {
 	atomic_int stop; /* the apply stage wants no more */
 	struct chunk chunks[NCHUNKS];
 	_Alignas(LINE) uint32_t fill; /* the parse stage's chunk */
+	uint32_t queued; /* chunks handed over, not yet given back (mu) */
+	int extras;      /* the parse stage does idg__record_extras */
 	double parse_busy, parse_wait; /* read once the stage has ended */
 	_Alignas(LINE) uint32_t take; /* the apply stage's chunk */
 	uint32_t unit;  /* the next unit of chunks[take] */
@@ -275,6 +280,7 @@ publish(struct idg__pipe *p)
 	pthread_mutex_lock(&p->mu);
 	p->chunks[p->fill].ready = 1;
 	p->fill = (p->fill + 1) % NCHUNKS;
+	p->queued++;
 	pthread_cond_broadcast(&p->cv);
 	if (!p->stop && p->chunks[p->fill].ready) {
 		double t = idg__clock_wall();
@@ -285,6 +291,9 @@ publish(struct idg__pipe *p)
 	}
 	stop = p->stop;
 	take_names(p);
+	/* Work either stage may do goes to the one with time to spare: here
+	 * while the apply stage has a backlog, there when it waits. */
+	p->extras = p->queued >= EXTRAS_QUEUE;
 	pthread_mutex_unlock(&p->mu);
 	return stop;
 }
@@ -303,6 +312,8 @@ keep_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 
 	idg__record_check(jr, error, p->now_ms, p->mode, &p->scratch, &r,
 			  &why);
+	if (p->extras && r.kind == IDG__V_EVENT)
+		idg__record_extras(&r, &p->scratch);
 	if (full(c)) {
 		/* The unit's line now; its end position with its end. */
 		c->units[c->nunits++] =
@@ -428,6 +439,7 @@ release(struct idg__pipe *p)
 	if (p->akeys)
 		hand_names(p);
 	c->ready = 0;
+	p->queued--;
 	p->take = (p->take + 1) % NCHUNKS;
 	p->unit = 0;
 	p->taken = 0;

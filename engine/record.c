@@ -484,15 +484,10 @@ idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
 	return 0;
 }
 
-/*
- * What the apply stage would otherwise work out for a valid event: its
- * body's head, written into sc (left NULL if out of memory), its dedup
- * hash and its name's hash.
- */
-static void
-event_extras(const struct idg__rec *r, struct idg__scratch *sc,
-	     struct idg__vrec *out)
+void
+idg__record_extras(struct idg__vrec *out, struct idg__scratch *sc)
 {
+	const struct idg__rec *r = &out->ev;
 	struct idg__body b = {0};
 
 	b.did = r->distinct_id.p;
@@ -515,6 +510,7 @@ event_extras(const struct idg__rec *r, struct idg__scratch *sc,
 					       r->insert_id.n)
 			 : 0;
 	out->name_hash = idg__hash64(r->event.p, r->event.n);
+	out->extras = 1;
 }
 
 static void
@@ -558,7 +554,6 @@ idg__record_check(const struct idg__inrec *jr, const char *error,
 				    jr->distinct_id.type == IDG__F_STRING;
 		out->id_hash = idg__hash64(out->ev.distinct_id.p,
 					   out->ev.distinct_id.n);
-		event_extras(&out->ev, sc, out);
 	}
 }
 

@@ -96,10 +96,11 @@ struct idg__vrec {
 	uint32_t nprops;
 	uint32_t long_strings;
 	int did_in_props; /* ev.distinct_id is properties.distinct_id */
-	/* EVENT: its body's head (idg__body_head), NULL if it could not be
-	 * written (the apply stage writes it then); its dedup hash
-	 * (idg__event_key_hash; 0 without $insert_id) and idg__hash64 of its
-	 * name. */
+	/* EVENT, once idg__record_extras has run (extras = 1): its body's
+	 * head (idg__body_head; NULL if it could not be written), its dedup
+	 * hash (idg__event_key_hash; 0 without $insert_id) and idg__hash64 of
+	 * its name. */
+	int extras;
 	const void *bhead;
 	size_t bhead_len;
 	uint64_t dedup;
@@ -121,6 +122,14 @@ struct idg__vrec {
 void idg__record_check(const struct idg__inrec *jr, const char *error,
 		       int64_t now_ms, int mode, struct idg__scratch *sc,
 		       struct idg__vrec *out, struct idg__invalid *why);
+
+/*
+ * Works out what storing a checked event takes besides its fields: its
+ * body's head (written into sc), its dedup hash and its name's hash. Either
+ * stage may: the parse stage when the apply stage is behind, else the
+ * apply stage.
+ */
+void idg__record_extras(struct idg__vrec *v, struct idg__scratch *sc);
 
 /* Takes a checked record; a nonzero return stops its unit. */
 typedef int (*idg__vrec_fn)(void *ctx, const struct idg__vrec *v,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec_json_in.h"
 #include "codec_msgpack.h"
@@ -18,7 +19,7 @@
 #include "reader.h"
 #include "record.h"
 
-#define LINES 20000
+#define LINES 80000 /* over twice the records the chunks in flight hold */
 #define ADD_AT 100 /* the record after which the apply stage adds "x" */
 #define NOW_MS INT64_C(1800000000000)
 
@@ -110,7 +111,7 @@ Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 	idg__pipe_end(p, NULL);
 	cr_assert_eq(s.records, LINES);
 	/* "x" crossed with a chunk given back: the parse stage was at most
-	 * a few chunks (a few thousand records) ahead. */
+	 * the chunks in flight (32,768 records) ahead. */
 	cr_assert_gt(s.x_text_after, 0, "the parse stage runs ahead");
 	cr_assert_lt(s.last_x_text, LINES / 2, "last text x: %u",
 		     s.last_x_text);
@@ -198,6 +199,9 @@ check_one(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	(void)in_array;
 	idg__record_check(jr, error, NOW_MS, c->mode, &c->sc, &c->v, &c->why);
 	cr_assert_eq(c->v.kind, IDG__V_EVENT, "%s", c->v.msg ? c->v.msg : "");
+	cr_assert_eq(c->v.extras, 0, "left to whichever stage has time");
+	idg__record_extras(&c->v, &c->sc);
+	cr_assert_eq(c->v.extras, 1);
 	cr_assert_not_null(c->v.bhead);
 	n = c->v.bhead_len + c->v.props_len;
 	cr_assert_lt(n, sizeof(c->bytes));
@@ -234,7 +238,7 @@ expect_str(const char *p, size_t n, const char *want)
 	cr_assert_eq(memcmp(p, want, n), 0, "%.*s", (int)n, p);
 }
 
-Test(pipe, the_parse_stage_writes_the_body_head_and_dedup_hash)
+Test(pipe, record_extras_write_the_body_head_and_dedup_hash)
 {
 	struct checked c = {0};
 
@@ -271,4 +275,83 @@ Test(pipe, the_parse_stage_writes_the_body_head_and_dedup_hash)
 						     INT64_C(1700000000000),
 						     "42", 2, "i1", 2));
 	idg__scratch_free(&c.sc);
+}
+
+/* Records the apply stage takes, and how many came with their extras. */
+struct taken {
+	uint32_t records, with_extras;
+};
+
+static int
+take_event(void *ctx, const struct idg__vrec *v, uint32_t index, int in_array)
+{
+	struct taken *t = ctx;
+	char body[512], want_ins[16];
+	struct idg__body b;
+	size_t n;
+
+	(void)index;
+	(void)in_array;
+	cr_assert_eq(v->kind, IDG__V_EVENT);
+	snprintf(want_ins, sizeof(want_ins), "i%u", t->records);
+	t->records++;
+	if (!v->extras)
+		return IDG_OK;
+	/* Made on the parse stage, they crossed in the chunk intact. */
+	t->with_extras++;
+	cr_assert_not_null(v->bhead);
+	n = v->bhead_len + v->props_len;
+	cr_assert_lt(n, sizeof(body));
+	memcpy(body, v->bhead, v->bhead_len);
+	memcpy(body + v->bhead_len, v->props, v->props_len);
+	cr_assert_eq(idg__body_decode(body, n, NULL, &b), IDG_OK);
+	expect_str(b.ins, b.ins_len, want_ins);
+	cr_assert_eq(v->dedup,
+		     idg__event_key_hash("E", 1, INT64_C(1700000000000), "u", 1,
+					 want_ins, strlen(want_ins)));
+	cr_assert_eq(v->name_hash, idg__hash64("E", 1));
+	return IDG_OK;
+}
+
+/*
+ * The parse stage takes on the extras while the apply stage has a backlog
+ * (here: it waits before taking anything), and leaves them to the apply
+ * stage while it has none (the first chunks).
+ */
+Test(pipe, the_parse_stage_does_the_extras_while_the_apply_stage_is_behind)
+{
+	enum { N = 20000 };
+	size_t cap = (size_t)N * 120, len = 0;
+	char *buf = malloc(cap);
+	struct idg__jparser *jp = idg__jparser_new();
+	struct idg__reader rd;
+	struct idg__pipe *p;
+	struct idg__upos pos;
+	struct taken t = {0};
+	int got;
+
+	cr_assert(buf && jp);
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"{\"event\":\"E\",\"properties\":"
+					"{\"distinct_id\":\"u\",\"time\":"
+					"1700000000,\"$insert_id\":\"i%d\"}}\n",
+					i);
+	cr_assert_eq(idg__reader_init_mem(&rd, buf, len), IDG_OK);
+	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
+
+	cr_assert_eq(idg__pipe_start(&p, &src, NULL, NOW_MS,
+				     IDG_MODE_ORIGINAL),
+		     IDG_OK);
+	sleep(1); /* the parse stage fills chunks meanwhile */
+	while ((got = idg__pipe_unit(p, take_event, NULL, &t, &pos)) == 1)
+		;
+	cr_assert_eq(got, 0);
+	idg__pipe_end(p, NULL);
+	cr_assert_eq(t.records, N);
+	cr_assert_gt(t.with_extras, 0, "none made on the parse stage");
+	cr_assert_lt(t.with_extras, N, "the first chunks had no backlog");
+	idg__reader_free(&rd);
+	idg__jparser_free(jp);
+	free(buf);
 }
