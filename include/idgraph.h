@@ -144,7 +144,10 @@ enum idg_durability {
 #define IDG_OPTIONS_VERSION 1
 #define IDG_DEFAULT_MERGE_DELAY_MS 3600000
 #define IDG_DEFAULT_CLUSTER_CAP 500
-#define IDG_DEFAULT_BATCH_SIZE 100000
+/* Records per ingest transaction: a larger batch rewrites the pages that
+ * random id, node and profile updates dirty fewer times (bench/RESULTS.md:
+ * at 10M records, 100,000 spent 16 s of 43 in commits, 500,000 ~5 s). */
+#define IDG_DEFAULT_BATCH_SIZE 500000
 
 /*
  * Options for idg_open(). mode, merge_delay_ms and cluster_cap are settings

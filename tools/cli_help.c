@@ -95,7 +95,7 @@ const struct cmd_help help_ingest = {
     "  --resume         continue files an earlier run left unfinished at\n"
     "                   their first uncommitted record; other files are\n"
     "                   ingested (or skipped) as without it\n"
-    "  --batch-size N   records per write transaction (default 100000)\n"
+    "  --batch-size N   records per write transaction (default 500000)\n"
     "  --nosync         no flush of each batch to disk (faster; a crash\n"
     "                   may lose the last batches, never half of one)\n"
     "  --threads N      2 (default): read, parse and validate on a\n"
