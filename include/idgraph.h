@@ -146,7 +146,8 @@ enum idg_durability {
 #define IDG_DEFAULT_CLUSTER_CAP 500
 /* Records per ingest transaction: a larger batch rewrites the pages that
  * random id, node and profile updates dirty fewer times (bench/RESULTS.md:
- * at 10M records, 100,000 spent 16 s of 43 in commits, 500,000 ~5 s). */
+ * at 10M records, 100,000 spent 16 s of a 43 s ingest in commits, 400,000
+ * 7 s of 26). */
 #define IDG_DEFAULT_BATCH_SIZE 500000
 
 /*
