@@ -176,16 +176,13 @@ make_event(struct ingest *in, const struct idg__vrec *v,
 {
 	const struct idg__rec *r = &v->ev;
 	struct idg__batch *b = &in->b;
-	struct idg__vrec x;
+	struct idg__extras x = v->x;
 	uint64_t h;
 	int created, rc;
 
-	if (!v->extras) {
-		/* The parse stage left them to this one (or there is one). */
-		x = *v;
-		idg__record_extras(&x, &in->scratch);
-		v = &x;
-	}
+	/* The parse stage left them to this one (or there is one). */
+	if (!x.done)
+		idg__record_extras(v, &in->scratch, &x);
 	memset(ev, 0, sizeof(*ev));
 	ev->body.time_ms = r->time_ms;
 	ev->body.did = r->distinct_id.p;
@@ -200,11 +197,11 @@ make_event(struct ingest *in, const struct idg__vrec *v,
 	ev->body.did_in_props = v->did_in_props;
 	ev->body.ins_in_props = r->insert_id.p != NULL;
 	ev->head.stamp = b->st.stamp;
-	ev->head.dedup = v->dedup;
-	ev->bhead = v->bhead;
-	ev->bhead_len = v->bhead_len;
+	ev->head.dedup = x.dedup;
+	ev->bhead = x.bhead;
+	ev->bhead_len = x.bhead_len;
 	/* Event names are few: the cache answers nearly every one. */
-	h = v->name_hash;
+	h = x.name_hash;
 	ev->body.name =
 	    idg__idcache_get(b->db->namecache, r->event.p, r->event.n, h);
 	rc = IDG_OK;

@@ -221,7 +221,7 @@ save(struct chunk *c, struct slot *s, const struct idg__vrec *r)
 		s->ref[k++] = put(c, r->props, r->props_len);
 		s->ref[k++] = put(c, r->pkeys,
 				  r->pkeys ? r->nprops * sizeof(*r->pkeys) : 0);
-		s->ref[k++] = put(c, r->bhead, r->bhead_len);
+		s->ref[k++] = put(c, r->x.bhead, r->x.bhead_len);
 		break;
 	case IDG__V_PROFILE:
 		s->ref[k++] = put(c, r->pr.distinct_id.p, r->pr.distinct_id.n);
@@ -248,7 +248,7 @@ load(const struct chunk *c, struct slot *s)
 #undef LOAD
 		r->props = at(c, s->ref[k++]);
 		r->pkeys = at(c, s->ref[k++]);
-		r->bhead = at(c, s->ref[k++]);
+		r->x.bhead = at(c, s->ref[k++]);
 		break;
 	case IDG__V_PROFILE:
 		r->pr.distinct_id.p = at(c, s->ref[k++]);
@@ -313,7 +313,7 @@ keep_record(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	idg__record_check(jr, error, p->now_ms, p->mode, &p->scratch, &r,
 			  &why);
 	if (p->extras && r.kind == IDG__V_EVENT)
-		idg__record_extras(&r, &p->scratch);
+		idg__record_extras(&r, &p->scratch, &r.x);
 	if (full(c)) {
 		/* The unit's line now; its end position with its end. */
 		c->units[c->nunits++] =

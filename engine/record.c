@@ -485,14 +485,16 @@ idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
 }
 
 void
-idg__record_extras(struct idg__vrec *out, struct idg__scratch *sc)
+idg__record_extras(const struct idg__vrec *v, struct idg__scratch *sc,
+		   struct idg__extras *out)
 {
-	const struct idg__rec *r = &out->ev;
+	const struct idg__rec *r = &v->ev;
 	struct idg__body b = {0};
 
+	memset(out, 0, sizeof(*out));
 	b.did = r->distinct_id.p;
 	b.did_len = r->distinct_id.n;
-	b.did_in_props = out->did_in_props;
+	b.did_in_props = v->did_in_props;
 	b.ins = r->insert_id.p;
 	b.ins_len = r->insert_id.n;
 	b.ins_in_props = r->insert_id.p != NULL;
@@ -510,7 +512,7 @@ idg__record_extras(struct idg__vrec *out, struct idg__scratch *sc)
 					       r->insert_id.n)
 			 : 0;
 	out->name_hash = idg__hash64(r->event.p, r->event.n);
-	out->extras = 1;
+	out->done = 1;
 }
 
 static void

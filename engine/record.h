@@ -17,6 +17,20 @@ struct idg__str {
 	size_t n;
 };
 
+/*
+ * What storing a valid event takes besides its fields (idg__record_extras):
+ * its body's head (idg__body_head; NULL if it could not be written), its
+ * dedup hash (idg__event_key_hash; 0 without $insert_id) and idg__hash64 of
+ * its name. done is 0 until they are worked out.
+ */
+struct idg__extras {
+	int done;
+	const void *bhead;
+	size_t bhead_len;
+	uint64_t dedup;
+	uint64_t name_hash;
+};
+
 /* A record that passed validation. Strings borrow from the parser. */
 struct idg__rec {
 	struct idg__str event;
@@ -96,15 +110,7 @@ struct idg__vrec {
 	uint32_t nprops;
 	uint32_t long_strings;
 	int did_in_props; /* ev.distinct_id is properties.distinct_id */
-	/* EVENT, once idg__record_extras has run (extras = 1): its body's
-	 * head (idg__body_head; NULL if it could not be written), its dedup
-	 * hash (idg__event_key_hash; 0 without $insert_id) and idg__hash64 of
-	 * its name. */
-	int extras;
-	const void *bhead;
-	size_t bhead_len;
-	uint64_t dedup;
-	uint64_t name_hash;
+	struct idg__extras x; /* EVENT: done by the parse stage, or not */
 	/* EVENT and PROFILE: idg__hash64 of the distinct_id (ev's, pr's). */
 	uint64_t id_hash;
 	/* REJECT: */
@@ -124,12 +130,12 @@ void idg__record_check(const struct idg__inrec *jr, const char *error,
 		       struct idg__vrec *out, struct idg__invalid *why);
 
 /*
- * Works out what storing a checked event takes besides its fields: its
- * body's head (written into sc), its dedup hash and its name's hash. Either
- * stage may: the parse stage when the apply stage is behind, else the
- * apply stage.
+ * Works out the extras of checked event v into out, its body's head in sc.
+ * Either stage may: the parse stage when the apply stage is behind, else
+ * the apply stage.
  */
-void idg__record_extras(struct idg__vrec *v, struct idg__scratch *sc);
+void idg__record_extras(const struct idg__vrec *v, struct idg__scratch *sc,
+			struct idg__extras *out);
 
 /* Takes a checked record; a nonzero return stops its unit. */
 typedef int (*idg__vrec_fn)(void *ctx, const struct idg__vrec *v,

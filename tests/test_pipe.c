@@ -199,14 +199,14 @@ check_one(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	(void)in_array;
 	idg__record_check(jr, error, NOW_MS, c->mode, &c->sc, &c->v, &c->why);
 	cr_assert_eq(c->v.kind, IDG__V_EVENT, "%s", c->v.msg ? c->v.msg : "");
-	cr_assert_eq(c->v.extras, 0, "left to whichever stage has time");
-	idg__record_extras(&c->v, &c->sc);
-	cr_assert_eq(c->v.extras, 1);
-	cr_assert_not_null(c->v.bhead);
-	n = c->v.bhead_len + c->v.props_len;
+	cr_assert_eq(c->v.x.done, 0, "left to whichever stage has time");
+	idg__record_extras(&c->v, &c->sc, &c->v.x);
+	cr_assert_eq(c->v.x.done, 1);
+	cr_assert_not_null(c->v.x.bhead);
+	n = c->v.x.bhead_len + c->v.props_len;
 	cr_assert_lt(n, sizeof(c->bytes));
-	memcpy(c->bytes, c->v.bhead, c->v.bhead_len);
-	memcpy(c->bytes + c->v.bhead_len, c->v.props, c->v.props_len);
+	memcpy(c->bytes, c->v.x.bhead, c->v.x.bhead_len);
+	memcpy(c->bytes + c->v.x.bhead_len, c->v.props, c->v.props_len);
 	cr_assert_eq(idg__body_decode(c->bytes, n, NULL, &c->body), IDG_OK);
 	return IDG_OK;
 }
@@ -246,23 +246,23 @@ Test(pipe, record_extras_write_the_body_head_and_dedup_hash)
 	check_text(&c, IDG_MODE_ORIGINAL,
 		   "{\"event\":\"E\",\"properties\":{\"distinct_id\":\"u1\","
 		   "\"time\":1700000000,\"$insert_id\":\"i1\"}}");
-	cr_assert_eq(c.v.bhead_len, 2);
+	cr_assert_eq(c.v.x.bhead_len, 2);
 	expect_str(c.body.did, c.body.did_len, "u1");
 	expect_str(c.body.ins, c.body.ins_len, "i1");
-	cr_assert_eq(c.v.dedup, idg__event_key_hash("E", 1,
+	cr_assert_eq(c.v.x.dedup, idg__event_key_hash("E", 1,
 						    INT64_C(1700000000000),
 						    "u1", 2, "i1", 2));
-	cr_assert_eq(c.v.name_hash, idg__hash64("E", 1));
+	cr_assert_eq(c.v.x.name_hash, idg__hash64("E", 1));
 
 	/* Simplified: the id is $user_id's, which the head holds as text;
 	 * no $insert_id, no dedup hash. */
 	check_text(&c, IDG_MODE_SIMPLIFIED,
 		   "{\"event\":\"E\",\"properties\":{\"distinct_id\":\"d\","
 		   "\"$user_id\":\"alice\",\"time\":1700000000}}");
-	cr_assert_eq(c.v.bhead_len, 1 + 5 + 1);
+	cr_assert_eq(c.v.x.bhead_len, 1 + 5 + 1);
 	expect_str(c.body.did, c.body.did_len, "alice");
 	cr_assert_null(c.body.ins);
-	cr_assert_eq(c.v.dedup, 0);
+	cr_assert_eq(c.v.x.dedup, 0);
 
 	/* An integer distinct_id is stored as its text. */
 	check_text(&c, IDG_MODE_ORIGINAL,
@@ -271,7 +271,7 @@ Test(pipe, record_extras_write_the_body_head_and_dedup_hash)
 	expect_str(c.body.did, c.body.did_len, "42");
 	expect_str(c.body.ins, c.body.ins_len, "i1");
 	/* Another name, another hash. */
-	cr_assert_neq(c.v.dedup, idg__event_key_hash("E", 1,
+	cr_assert_neq(c.v.x.dedup, idg__event_key_hash("E", 1,
 						     INT64_C(1700000000000),
 						     "42", 2, "i1", 2));
 	idg__scratch_free(&c.sc);
@@ -295,21 +295,21 @@ take_event(void *ctx, const struct idg__vrec *v, uint32_t index, int in_array)
 	cr_assert_eq(v->kind, IDG__V_EVENT);
 	snprintf(want_ins, sizeof(want_ins), "i%u", t->records);
 	t->records++;
-	if (!v->extras)
+	if (!v->x.done)
 		return IDG_OK;
 	/* Made on the parse stage, they crossed in the chunk intact. */
 	t->with_extras++;
-	cr_assert_not_null(v->bhead);
-	n = v->bhead_len + v->props_len;
+	cr_assert_not_null(v->x.bhead);
+	n = v->x.bhead_len + v->props_len;
 	cr_assert_lt(n, sizeof(body));
-	memcpy(body, v->bhead, v->bhead_len);
-	memcpy(body + v->bhead_len, v->props, v->props_len);
+	memcpy(body, v->x.bhead, v->x.bhead_len);
+	memcpy(body + v->x.bhead_len, v->props, v->props_len);
 	cr_assert_eq(idg__body_decode(body, n, NULL, &b), IDG_OK);
 	expect_str(b.ins, b.ins_len, want_ins);
-	cr_assert_eq(v->dedup,
+	cr_assert_eq(v->x.dedup,
 		     idg__event_key_hash("E", 1, INT64_C(1700000000000), "u", 1,
 					 want_ins, strlen(want_ins)));
-	cr_assert_eq(v->name_hash, idg__hash64("E", 1));
+	cr_assert_eq(v->x.name_hash, idg__hash64("E", 1));
 	return IDG_OK;
 }
 
