@@ -223,11 +223,7 @@ idg__mpw_raw(struct idg__mpw *w, const void *p, size_t n)
 int
 idg__mpw_bin(struct idg__mpw *w, const void *p, size_t n)
 {
-	int rc = msgpack_pack_bin(&w->pk, n);
-
-	if (rc == 0 && n)
-		rc = msgpack_pack_bin_body(&w->pk, p, n);
-	return ok(w, rc);
+	return idg__mpw_bin2(w, p, n, NULL, 0);
 }
 
 int
@@ -515,6 +511,13 @@ idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
 	return idg__mpw_error(w);
 }
 
+/* Whether c begins a map: fixmap, map 16 or map 32. */
+static int
+map_start(unsigned char c)
+{
+	return (c & 0xf0) == 0x80 || c == 0xde || c == 0xdf;
+}
+
 /* Unpacks the scalar at *off; strings point into data. */
 static int
 next_scalar(const char *data, size_t len, size_t *off, msgpack_object *o)
@@ -567,7 +570,6 @@ idg__body_decode(const void *data, size_t len, const struct idg__keys *keys,
 	const char *d = data;
 	msgpack_object o[2];
 	size_t off = 0;
-	unsigned char m;
 	int i;
 
 	for (i = 0; i < 2; i++)
@@ -578,9 +580,8 @@ idg__body_decode(const void *data, size_t len, const struct idg__keys *keys,
 	    (o[1].type != MSGPACK_OBJECT_STR && o[1].type != MSGPACK_OBJECT_NIL &&
 	     o[1].type != MSGPACK_OBJECT_BOOLEAN))
 		return IDG_ECORRUPT;
-	/* The properties: a map (fixmap, map 16 or map 32) to the end. */
-	m = off < len ? (unsigned char)d[off] : 0;
-	if (!((m & 0xf0) == 0x80 || m == 0xde || m == 0xdf))
+	/* The properties: a map to the end. */
+	if (off >= len || !map_start((unsigned char)d[off]))
 		return IDG_ECORRUPT;
 	memset(out, 0, sizeof(*out));
 	out->props = d + off;
@@ -933,8 +934,8 @@ idg__mpin_set_keys(struct idg__mpin *in, const struct idg__keys *keys)
 int
 idg__mpin_sniff(unsigned char c)
 {
-	return (c >= 0x80 && c <= 0x9f) || c == 0xdc || c == 0xdd ||
-	       c == 0xde || c == 0xdf;
+	/* A map, or an array (fixarray, array 16 or array 32) of them. */
+	return map_start(c) || (c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd;
 }
 
 /* Strings longer than Mixpanel's 255 bytes, at any depth. */
