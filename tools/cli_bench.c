@@ -419,17 +419,18 @@ json_graph(idg_jw *w, const struct bench *b, double ti)
 	idg_jw_object_end(w);
 }
 
+/* The medians of the runs' timings, as `ingest --json` writes them. */
 static void
 json_stages(idg_jw *w, const char *key, const struct stage_times *t)
 {
-	jw_key(w, key);
-	idg_jw_object_begin(w);
-	jw_num_or_null(w, "parse_busy", bench_median(&t->parse_busy));
-	jw_num_or_null(w, "parse_wait", bench_median(&t->parse_wait));
-	jw_num_or_null(w, "apply_busy", bench_median(&t->apply_busy));
-	jw_num_or_null(w, "apply_wait", bench_median(&t->apply_wait));
-	jw_num_or_null(w, "commit_seconds", bench_median(&t->commit));
-	idg_jw_object_end(w);
+	struct idg_ingest_stats m = {0};
+
+	m.parse_busy = bench_median(&t->parse_busy);
+	m.parse_wait = bench_median(&t->parse_wait);
+	m.apply_busy = bench_median(&t->apply_busy);
+	m.apply_wait = bench_median(&t->apply_wait);
+	m.commit_seconds = bench_median(&t->commit);
+	json_ingest_stages(w, key, &m);
 }
 
 static void

@@ -128,10 +128,11 @@ jw_secs(idg_jw *w, const char *key, double secs)
 }
 
 /* Where the time went: each stage's CPU time and waits, and commits. */
-static void
-json_stages(idg_jw *w, const struct idg_ingest_stats *s)
+void
+json_ingest_stages(idg_jw *w, const char *key,
+		   const struct idg_ingest_stats *s)
 {
-	jw_key(w, "stages");
+	jw_key(w, key);
 	idg_jw_object_begin(w);
 	jw_secs(w, "parse_busy", s->parse_busy);
 	jw_secs(w, "parse_wait", s->parse_wait);
@@ -211,7 +212,7 @@ print_summary_json(idg_jw *w, const struct idg_ingest_stats *s,
 	idg_jw_object_begin(w);
 	json_ingest_counts(w, s);
 	json_files(w, inputs, n);
-	json_stages(w, s);
+	json_ingest_stages(w, "stages", s);
 	jw_secs(w, "seconds", secs);
 	jw_u(w, "records_per_second",
 		  secs > 0 ? (uint64_t)((double)s->records / secs) : 0);

@@ -55,6 +55,10 @@ int on_progress(void *user, const struct idg_progress *p);
 /* The counts of an ingest as members of the open JSON object: "records",
  * ..., "outcomes", "warnings", "warning_counts" (`ingest --json`). */
 void json_ingest_counts(idg_jw *w, const struct idg_ingest_stats *s);
+/* key: {"parse_busy", "parse_wait", "apply_busy", "apply_wait",
+ * "commit_seconds"}, s's timings to the microsecond. */
+void json_ingest_stages(idg_jw *w, const char *key,
+			const struct idg_ingest_stats *s);
 
 /* Prints the summary of all inputs (people's text, or JSON with --json). */
 int print_summary(const struct args *a, const struct input *inputs, int n,
