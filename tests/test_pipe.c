@@ -78,10 +78,27 @@ apply(void *ctx, const struct idg__vrec *r, uint32_t index, int in_array)
 	return IDG_OK;
 }
 
+/* n lines of fmt, each given its number (fmt's one %d), in one buffer. */
+static char *
+lines_of(const char *fmt, int n, size_t *len)
+{
+	size_t cap = (size_t)n * (strlen(fmt) + 12);
+	char *buf = malloc(cap);
+
+	cr_assert_not_null(buf);
+	*len = 0;
+	for (int i = 0; i < n; i++)
+		*len += (size_t)snprintf(buf + *len, cap - *len, fmt, i);
+	return buf;
+}
+
 Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 {
-	size_t cap = (size_t)LINES * 100, len = 0;
-	char *buf = malloc(cap);
+	size_t len;
+	char *buf = lines_of("{\"event\":\"E\",\"properties\":"
+			     "{\"a\":%d,\"x\":1,\"b\":2,"
+			     "\"distinct_id\":\"u\",\"time\":1700000000}}\n",
+			     LINES, &len);
 	struct idg__jparser *jp = idg__jparser_new();
 	struct idg__reader rd;
 	struct idg__pipe *p;
@@ -89,13 +106,7 @@ Test(pipe, names_the_apply_stage_adds_reach_the_parse_stage)
 	struct seen s = {0};
 	int got;
 
-	cr_assert(buf && jp);
-	for (int i = 0; i < LINES; i++)
-		len += (size_t)snprintf(buf + len, cap - len,
-					"{\"event\":\"E\",\"properties\":"
-					"{\"a\":%d,\"x\":1,\"b\":2,"
-					"\"distinct_id\":\"u\",\"time\":1700000000}}\n",
-					i);
+	cr_assert_not_null(jp);
 	s.ak = idg__keys_new();
 	cr_assert_eq(idg__keys_add(s.ak, 1, "a", 1), IDG_OK);
 	cr_assert_eq(idg__keys_add(s.ak, 2, "b", 1), IDG_OK);
@@ -179,6 +190,20 @@ Test(pipe, the_parser_writes_text_again_after_the_pipe_ends)
 
 /* ---- what the parse stage works out for the apply stage ---- */
 
+/* The body event v would be stored as (its head, then its properties),
+ * assembled in buf and decoded into b. */
+static void
+body_of(const struct idg__vrec *v, char *buf, size_t cap, struct idg__body *b)
+{
+	size_t n = v->x.bhead_len + v->props_len;
+
+	cr_assert_not_null(v->x.bhead);
+	cr_assert_lt(n, cap);
+	memcpy(buf, v->x.bhead, v->x.bhead_len);
+	memcpy(buf + v->x.bhead_len, v->props, v->props_len);
+	cr_assert_eq(idg__body_decode(buf, n, NULL, b), IDG_OK);
+}
+
 struct checked {
 	int mode;
 	struct idg__scratch sc;
@@ -193,7 +218,6 @@ check_one(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	  int in_array, const char *error)
 {
 	struct checked *c = ctx;
-	size_t n;
 
 	(void)index;
 	(void)in_array;
@@ -202,12 +226,7 @@ check_one(void *ctx, const struct idg__inrec *jr, uint32_t index,
 	cr_assert_eq(c->v.x.done, 0, "left to whichever stage has time");
 	idg__record_extras(&c->v, &c->sc, &c->v.x);
 	cr_assert_eq(c->v.x.done, 1);
-	cr_assert_not_null(c->v.x.bhead);
-	n = c->v.x.bhead_len + c->v.props_len;
-	cr_assert_lt(n, sizeof(c->bytes));
-	memcpy(c->bytes, c->v.x.bhead, c->v.x.bhead_len);
-	memcpy(c->bytes + c->v.x.bhead_len, c->v.props, c->v.props_len);
-	cr_assert_eq(idg__body_decode(c->bytes, n, NULL, &c->body), IDG_OK);
+	body_of(&c->v, c->bytes, sizeof(c->bytes), &c->body);
 	return IDG_OK;
 }
 
@@ -288,7 +307,6 @@ take_event(void *ctx, const struct idg__vrec *v, uint32_t index, int in_array)
 	struct taken *t = ctx;
 	char body[512], want_ins[16];
 	struct idg__body b;
-	size_t n;
 
 	(void)index;
 	(void)in_array;
@@ -299,12 +317,7 @@ take_event(void *ctx, const struct idg__vrec *v, uint32_t index, int in_array)
 		return IDG_OK;
 	/* Made on the parse stage, they crossed in the chunk intact. */
 	t->with_extras++;
-	cr_assert_not_null(v->x.bhead);
-	n = v->x.bhead_len + v->props_len;
-	cr_assert_lt(n, sizeof(body));
-	memcpy(body, v->x.bhead, v->x.bhead_len);
-	memcpy(body + v->x.bhead_len, v->props, v->props_len);
-	cr_assert_eq(idg__body_decode(body, n, NULL, &b), IDG_OK);
+	body_of(v, body, sizeof(body), &b);
 	expect_str(b.ins, b.ins_len, want_ins);
 	cr_assert_eq(v->x.dedup,
 		     idg__event_key_hash("E", 1, INT64_C(1700000000000), "u", 1,
@@ -321,8 +334,11 @@ take_event(void *ctx, const struct idg__vrec *v, uint32_t index, int in_array)
 Test(pipe, the_parse_stage_does_the_extras_while_the_apply_stage_is_behind)
 {
 	enum { N = 20000 };
-	size_t cap = (size_t)N * 120, len = 0;
-	char *buf = malloc(cap);
+	size_t len;
+	char *buf = lines_of("{\"event\":\"E\",\"properties\":"
+			     "{\"distinct_id\":\"u\",\"time\":"
+			     "1700000000,\"$insert_id\":\"i%d\"}}\n",
+			     N, &len);
 	struct idg__jparser *jp = idg__jparser_new();
 	struct idg__reader rd;
 	struct idg__pipe *p;
@@ -330,13 +346,7 @@ Test(pipe, the_parse_stage_does_the_extras_while_the_apply_stage_is_behind)
 	struct taken t = {0};
 	int got;
 
-	cr_assert(buf && jp);
-	for (int i = 0; i < N; i++)
-		len += (size_t)snprintf(buf + len, cap - len,
-					"{\"event\":\"E\",\"properties\":"
-					"{\"distinct_id\":\"u\",\"time\":"
-					"1700000000,\"$insert_id\":\"i%d\"}}\n",
-					i);
+	cr_assert_not_null(jp);
 	cr_assert_eq(idg__reader_init_mem(&rd, buf, len), IDG_OK);
 	struct idg__source src = {&rd, 0, jp, NULL, NULL, NULL, 0, 0};
 
