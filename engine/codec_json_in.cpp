@@ -1,6 +1,6 @@
 /*
  * codec_json_in.cpp — JSON records in, with simdjson's On Demand API: the
- * only C++ file and the only user of <simdjson.h>.
+ * only user of <simdjson.h>.
  *
  * One pass over each record: the top-level fields, then every property,
  * picking out the few the engine reads and skipping the rest without

@@ -1,6 +1,6 @@
 /*
- * codec_json_in.h — JSON records in: the C face of the one C++ file,
- * codec_json_in.cpp, which parses with simdjson's On Demand API.
+ * codec_json_in.h — JSON records in: the C face of codec_json_in.cpp,
+ * which parses with simdjson's On Demand API.
  */
 #ifndef IDG_CODEC_JSON_IN_H
 #define IDG_CODEC_JSON_IN_H

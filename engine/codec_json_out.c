@@ -12,7 +12,8 @@
  */
 #include "idgraph.h"
 
-#include <float.h>
+#include "fmt_double.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,58 +436,21 @@ idg_jw_uint(idg_jw *w, uint64_t v)
 	put_decimal(w, v, 0);
 }
 
-/*
- * Shortest "%g" form of a finite v that strtod() reads back as v. For a
- * normal double, 15 significant digits always suffice when any form of 15
- * or fewer does (a 15-digit decimal grid is coarser than the doubles near
- * it), and %g drops trailing zeros, so starting at 15 loses nothing and
- * saves up to 14 tries. Subnormals have fewer significant bits (5e-324 is
- * one digit), so for them the search starts at 1. 17 always round-trips.
- */
-static size_t
-format_double(char *out, size_t size, double v)
-{
-	int prec = (v > -DBL_MIN && v < DBL_MIN && v != 0) ? 1 : 15;
-	int n;
-
-	for (;;) {
-		n = snprintf(out, size, "%.*g", prec, v);
-		if (prec >= 17 || strtod(out, NULL) == v)
-			break;
-		prec++;
-	}
-	return (size_t)n;
-}
-
 void
 idg_jw_double(idg_jw *w, double v)
 {
-	char num[40];
-	size_t n, i;
-	int float_form = 0;
+	char num[IDG__DOUBLE_CHARS];
+	size_t n;
 
 	if (!isfinite(v)) {
 		idg_jw_null(w);
 		return;
 	}
 	begin_item(w);
-	n = format_double(num, sizeof(num) - 2, v);
-	/*
-	 * snprintf and strtod agree on the locale's decimal point, but JSON
-	 * wants '.', so anything that is not a digit, sign or exponent mark is
-	 * that point.
-	 */
-	for (i = 0; i < n; i++) {
-		if (num[i] == 'e') {
-			float_form = 1;
-		} else if (!(num[i] >= '0' && num[i] <= '9') && num[i] != '-' &&
-			   num[i] != '+') {
-			num[i] = '.';
-			float_form = 1;
-		}
-	}
+	/* "%g" at the fewest digits that read back as v (fmt_double.h). */
+	n = idg__format_double(num, sizeof(num) - 2, v);
 	/* A reader would take "1" for an integer; "1.0" stays a double. */
-	if (!float_form) {
+	if (!memchr(num, '.', n) && !memchr(num, 'e', n)) {
 		memcpy(num + n, ".0", 2);
 		n += 2;
 	}

@@ -533,6 +533,62 @@ Test(json_out, random_doubles_round_trip_shortest)
 	free(vals);
 }
 
+/*
+ * The form is printf's: "%.*g" at the first precision, from 15 (from 1 for
+ * a subnormal), that strtod reads back as the same value, plus ".0" when
+ * that looks like an integer. Written out here as that search, slow and
+ * plain, and compared byte for byte over random doubles.
+ */
+static void
+reference_double(char *out, size_t size, double v)
+{
+	int prec = (v > -DBL_MIN && v < DBL_MIN && v != 0) ? 1 : 15;
+
+	for (;;) {
+		snprintf(out, size, "%.*g", prec, v);
+		if (prec >= 17 || strtod(out, NULL) == v)
+			break;
+		prec++;
+	}
+	if (!strpbrk(out, ".e"))
+		strcat(out, ".0");
+}
+
+Test(json_out, random_doubles_in_printfs_form)
+{
+	enum { N = 50000 };
+	uint64_t state = 20261128;
+	char want[64];
+	struct out o;
+	idg_jw *w = out_open(&o);
+	char *line, *nl;
+	double v;
+	int i;
+
+	for (i = 0; i < N; i++) {
+		do
+			v = random_double(&state);
+		while (!isfinite(v));
+		idg_jw_double(w, v);
+		idg_jw_newline(w);
+	}
+	out_close(&o);
+	state = 20261128;
+	line = o.buf;
+	for (i = 0; i < N; i++, line = nl + 1) {
+		do
+			v = random_double(&state);
+		while (!isfinite(v));
+		nl = memchr(line, '\n', o.len - (size_t)(line - o.buf));
+		cr_assert_not_null(nl, "missing line %d", i);
+		*nl = '\0';
+		reference_double(want, sizeof(want), v);
+		cr_assert_str_eq(line, want, "%.17g: wrote %s, printf's form is %s",
+				 v, line, want);
+	}
+	free(o.buf);
+}
+
 Test(json_out, newline_starts_a_new_top_level_value)
 {
 	struct out o;
