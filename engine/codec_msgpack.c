@@ -518,62 +518,87 @@ map_start(unsigned char c)
 	return (c & 0xf0) == 0x80 || c == 0xde || c == 0xdf;
 }
 
-/* Unpacks the scalar at *off; strings point into data. */
-static int
-next_scalar(const char *data, size_t len, size_t *off, msgpack_object *o)
-{
-	msgpack_unpacked up;
-	int rc = 0;
+/*
+ * A body decoder keeps one zone from body to body (msgpack_unpack_next
+ * would allocate and free a zone for each value), and in it the last
+ * body's properties, which an export writes next.
+ */
+struct idg__mpdec {
+	msgpack_zone *zone;
+	msgpack_object props; /* the last body's properties: a map */
+};
 
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, data, len, off) != MSGPACK_UNPACK_SUCCESS)
-		rc = -1;
-	else
-		*o = up.data;
-	msgpack_unpacked_destroy(&up);
-	return rc;
+struct idg__mpdec *
+idg__mpdec_new(void)
+{
+	struct idg__mpdec *d = calloc(1, sizeof(*d));
+
+	if (d && !(d->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE))) {
+		free(d);
+		d = NULL;
+	}
+	return d;
 }
 
-/* A string property of a map, pointing into map's bytes. */
+void
+idg__mpdec_free(struct idg__mpdec *d)
+{
+	if (!d)
+		return;
+	msgpack_zone_free(d->zone);
+	free(d);
+}
+
+/* Unpacks the value at *off into d's zone; strings point into data. */
 static int
-props_string(const void *map, size_t len, const struct idg__keys *keys,
+unpack_at(struct idg__mpdec *d, const char *data, size_t len, size_t *off,
+	  msgpack_object *o)
+{
+	switch (msgpack_unpack(data, len, off, d->zone, o)) {
+	case MSGPACK_UNPACK_SUCCESS:
+	case MSGPACK_UNPACK_EXTRA_BYTES:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The string property key of map m, pointing into the body's bytes. */
+static int
+props_string(const msgpack_object_map *m, const struct idg__keys *keys,
 	     const char *key, const char **p, size_t *n)
 {
-	msgpack_unpacked up;
-	size_t off = 0;
-	uint32_t i;
 	int rc = IDG_ECORRUPT;
+	uint32_t i;
 
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, map, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-	    up.data.type == MSGPACK_OBJECT_MAP) {
-		for (i = 0; i < up.data.via.map.size; i++) {
-			const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+	for (i = 0; i < m->size; i++) {
+		const msgpack_object_kv *kv = &m->ptr[i];
 
-			if (prop_is(keys, &kv->key, key) &&
-			    kv->val.type == MSGPACK_OBJECT_STR) {
-				/* Strings point into map: they outlive up. */
-				*p = kv->val.via.str.ptr;
-				*n = kv->val.via.str.size;
-				rc = IDG_OK;
-			}
+		if (prop_is(keys, &kv->key, key) &&
+		    kv->val.type == MSGPACK_OBJECT_STR) {
+			*p = kv->val.via.str.ptr;
+			*n = kv->val.via.str.size;
+			rc = IDG_OK;
 		}
 	}
-	msgpack_unpacked_destroy(&up);
 	return rc;
 }
 
 int
-idg__body_decode(const void *data, size_t len, const struct idg__keys *keys,
-		 struct idg__body *out)
+idg__body_decode(struct idg__mpdec *d, const void *data, size_t len,
+		 const struct idg__keys *keys, struct idg__body *out)
 {
-	const char *d = data;
+	const char *p = data;
+	const msgpack_object_map *m = &d->props.via.map;
 	msgpack_object o[2];
 	size_t off = 0;
 	int i;
 
+	/* The last body's objects go; the zone's first chunk stays. */
+	msgpack_zone_clear(d->zone);
+	d->props.type = MSGPACK_OBJECT_NIL;
 	for (i = 0; i < 2; i++)
-		if (next_scalar(d, len, &off, &o[i]))
+		if (unpack_at(d, p, len, &off, &o[i]))
 			return IDG_ECORRUPT;
 	if ((o[0].type != MSGPACK_OBJECT_STR &&
 	     o[0].type != MSGPACK_OBJECT_NIL) ||
@@ -581,24 +606,27 @@ idg__body_decode(const void *data, size_t len, const struct idg__keys *keys,
 	     o[1].type != MSGPACK_OBJECT_BOOLEAN))
 		return IDG_ECORRUPT;
 	/* The properties: a map to the end. */
-	if (off >= len || !map_start((unsigned char)d[off]))
+	if (off >= len || !map_start((unsigned char)p[off]))
 		return IDG_ECORRUPT;
 	memset(out, 0, sizeof(*out));
-	out->props = d + off;
+	out->props = p + off;
 	out->props_len = len - off;
+	if (unpack_at(d, p, len, &off, &d->props) || off != len ||
+	    d->props.type != MSGPACK_OBJECT_MAP)
+		return IDG_ECORRUPT;
 	if (o[0].type == MSGPACK_OBJECT_STR) {
 		out->did = o[0].via.str.ptr;
 		out->did_len = o[0].via.str.size;
-	} else if (props_string(out->props, out->props_len, keys,
-				"distinct_id", &out->did, &out->did_len)) {
+	} else if (props_string(m, keys, "distinct_id", &out->did,
+				&out->did_len)) {
 		return IDG_ECORRUPT;
 	}
 	if (o[1].type == MSGPACK_OBJECT_STR) {
 		out->ins = o[1].via.str.ptr;
 		out->ins_len = o[1].via.str.size;
 	} else if (o[1].type == MSGPACK_OBJECT_BOOLEAN &&
-		   props_string(out->props, out->props_len, keys, "$insert_id",
-				&out->ins, &out->ins_len)) {
+		   props_string(m, keys, "$insert_id", &out->ins,
+				&out->ins_len)) {
 		return IDG_ECORRUPT;
 	}
 	return IDG_OK;
@@ -665,35 +693,27 @@ object_to_json(idg_jw *jw, const msgpack_object *o)
 
 
 /*
- * Decodes the properties map of a body into up, every name known to keys;
- * *has_did: one of them is distinct_id.
+ * The properties d decoded last, every name known to keys; *has_did: one
+ * of them is distinct_id.
  */
-static int
-props_unpack(const struct idg__keys *keys, const struct idg__body *b,
-	     msgpack_unpacked *up, int *has_did)
+static const msgpack_object_map *
+props_of(const struct idg__mpdec *d, const struct idg__keys *keys,
+	 int *has_did)
 {
-	const msgpack_object_map *m;
-	size_t off = 0, n;
+	const msgpack_object_map *m = &d->props.via.map;
+	size_t n;
 	const char *s;
 	uint32_t i;
 
 	*has_did = 0;
-	msgpack_unpacked_init(up);
-	if (msgpack_unpack_next(up, b->props, b->props_len, &off) !=
-		MSGPACK_UNPACK_SUCCESS ||
-	    up->data.type != MSGPACK_OBJECT_MAP) {
-		msgpack_unpacked_destroy(up);
-		return IDG_ECORRUPT;
-	}
-	m = &up->data.via.map;
+	if (d->props.type != MSGPACK_OBJECT_MAP)
+		return NULL;
 	for (i = 0; i < m->size; i++) {
-		if (prop_name(keys, &m->ptr[i].key, &s, &n)) {
-			msgpack_unpacked_destroy(up);
-			return IDG_ECORRUPT;
-		}
+		if (prop_name(keys, &m->ptr[i].key, &s, &n))
+			return NULL;
 		*has_did |= n == 11 && memcmp(s, "distinct_id", 11) == 0;
 	}
-	return IDG_OK;
+	return m;
 }
 
 static int
@@ -715,20 +735,22 @@ json_ids(idg_jw *jw, const struct idg__body *b, const char *resolved,
 	}
 }
 
+/* Whether the name s[0..n) is the literal lit. */
+#define NAME_IS(s, n, lit)                                                    \
+	((n) == sizeof(lit) - 1 && memcmp((s), (lit), sizeof(lit) - 1) == 0)
+
 int
-idg__event_write_json(idg_jw *jw, const struct idg__keys *keys,
-		      const char *name, size_t name_len,
-		      const struct idg__body *b, const char *resolved,
-		      size_t resolved_len)
+idg__event_write_json(struct idg_jw *jw, const struct idg__mpdec *d,
+		      const struct idg__keys *keys, const char *name,
+		      size_t name_len, const struct idg__body *b,
+		      const char *resolved, size_t resolved_len)
 {
-	msgpack_unpacked up;
 	const msgpack_object_map *m;
 	int has_did = 0, diff = differs(b, resolved, resolved_len);
 	uint32_t i;
 
-	if (props_unpack(keys, b, &up, &has_did))
+	if (!(m = props_of(d, keys, &has_did)))
 		return IDG_ECORRUPT;
-	m = &up.data.via.map;
 	idg_jw_object_begin(jw);
 	idg_jw_key(jw, "event", 5);
 	idg_jw_string(jw, name, name_len);
@@ -737,23 +759,21 @@ idg__event_write_json(idg_jw *jw, const struct idg__keys *keys,
 	if (!has_did)
 		json_ids(jw, b, resolved, resolved_len);
 	for (i = 0; i < m->size; i++) {
-		const msgpack_object *k = &m->ptr[i].key;
 		const char *s = "";
 		size_t n = 0;
 
-		prop_name(keys, k, &s, &n);
-		if (prop_is(keys, k, "distinct_id")) {
+		prop_name(keys, &m->ptr[i].key, &s, &n);
+		if (NAME_IS(s, n, "distinct_id")) {
 			json_ids(jw, b, resolved, resolved_len);
 			continue;
 		}
-		if (diff && prop_is(keys, k, "$distinct_id_before_identity"))
+		if (diff && NAME_IS(s, n, "$distinct_id_before_identity"))
 			continue;
 		idg_jw_key(jw, s, n);
 		object_to_json(jw, &m->ptr[i].val);
 	}
 	idg_jw_object_end(jw);
 	idg_jw_object_end(jw);
-	msgpack_unpacked_destroy(&up);
 	return IDG_OK;
 }
 
@@ -772,20 +792,18 @@ msgpack_ids(struct idg__mpw *w, const struct idg__body *b,
 }
 
 int
-idg__event_write_msgpack(struct idg__mpw *w, const struct idg__keys *keys,
-			 const char *name, size_t name_len,
-			 const struct idg__body *b, const char *resolved,
-			 size_t resolved_len)
+idg__event_write_msgpack(struct idg__mpw *w, const struct idg__mpdec *d,
+			 const struct idg__keys *keys, const char *name,
+			 size_t name_len, const struct idg__body *b,
+			 const char *resolved, size_t resolved_len)
 {
-	msgpack_unpacked up;
 	const msgpack_object_map *m;
 	int has_did = 0, diff = differs(b, resolved, resolved_len);
 	uint32_t i, count = 0;
 	size_t at;
 
-	if (props_unpack(keys, b, &up, &has_did))
+	if (!(m = props_of(d, keys, &has_did)))
 		return IDG_ECORRUPT;
-	m = &up.data.via.map;
 	idg__mpw_reset(w);
 	msgpack_pack_map(&w->pk, 2);
 	idg__mpw_str(w, "event", 5);
@@ -795,23 +813,21 @@ idg__event_write_msgpack(struct idg__mpw *w, const struct idg__keys *keys,
 	if (!has_did)
 		msgpack_ids(w, b, resolved, resolved_len, &count);
 	for (i = 0; i < m->size; i++) {
-		const msgpack_object *k = &m->ptr[i].key;
 		const char *s = "";
 		size_t n = 0;
 
-		prop_name(keys, k, &s, &n);
-		if (prop_is(keys, k, "distinct_id")) {
+		prop_name(keys, &m->ptr[i].key, &s, &n);
+		if (NAME_IS(s, n, "distinct_id")) {
 			msgpack_ids(w, b, resolved, resolved_len, &count);
 			continue;
 		}
-		if (diff && prop_is(keys, k, "$distinct_id_before_identity"))
+		if (diff && NAME_IS(s, n, "$distinct_id_before_identity"))
 			continue;
 		idg__mpw_str(w, s, n);
 		ok(w, msgpack_pack_object(&w->pk, m->ptr[i].val));
 		count++;
 	}
 	idg__mpw_map_end(w, at, count);
-	msgpack_unpacked_destroy(&up);
 	return idg__mpw_error(w);
 }
 

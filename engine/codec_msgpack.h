@@ -145,29 +145,40 @@ int idg__body_encode(struct idg__mpw *w, const struct idg__body *b,
  * the properties. 0 or IDG_ENOMEM. */
 int idg__body_head(struct idg__mpw *w, const struct idg__body *b);
 /*
- * Decodes a body; strings point into data or into keys, which names the
- * numbered property names. name and time_ms are left 0: the caller has
- * them from the head. 0 or IDG_ECORRUPT.
+ * A body decoder: one zone kept from body to body, holding the properties
+ * of the body it decoded last. NULL when out of memory; _free(NULL) does
+ * nothing.
  */
-int idg__body_decode(const void *data, size_t len,
+struct idg__mpdec;
+struct idg__mpdec *idg__mpdec_new(void);
+void idg__mpdec_free(struct idg__mpdec *d);
+
+/*
+ * Decodes a body, its properties into d (until d's next decode); strings
+ * point into data or into keys, which names the numbered property names.
+ * name and time_ms are left 0: the caller has them from the head. 0 or
+ * IDG_ECORRUPT.
+ */
+int idg__body_decode(struct idg__mpdec *d, const void *data, size_t len,
 		     const struct idg__keys *keys, struct idg__body *out);
 
 struct idg_jw;
 
 /*
- * Writes {"event": name, "properties": {...}} for an export: the
- * properties in their stored order, with distinct_id replaced by
- * resolved and, when the id as sent differs, $distinct_id_before_identity
- * after it. As JSON through jw, or as MessagePack into w.
+ * Writes {"event": name, "properties": {...}} for an export of body b,
+ * which d decoded last: the properties in their stored order, with
+ * distinct_id replaced by resolved and, when the id as sent differs,
+ * $distinct_id_before_identity after it. As JSON through jw, or as
+ * MessagePack into w.
  */
-int idg__event_write_json(struct idg_jw *jw, const struct idg__keys *keys,
-			  const char *name, size_t name_len,
-			  const struct idg__body *b, const char *resolved,
-			  size_t resolved_len);
-int idg__event_write_msgpack(struct idg__mpw *w, const struct idg__keys *keys,
-			     const char *name, size_t name_len,
-			     const struct idg__body *b, const char *resolved,
-			     size_t resolved_len);
+int idg__event_write_json(struct idg_jw *jw, const struct idg__mpdec *d,
+			  const struct idg__keys *keys, const char *name,
+			  size_t name_len, const struct idg__body *b,
+			  const char *resolved, size_t resolved_len);
+int idg__event_write_msgpack(struct idg__mpw *w, const struct idg__mpdec *d,
+			     const struct idg__keys *keys, const char *name,
+			     size_t name_len, const struct idg__body *b,
+			     const char *resolved, size_t resolved_len);
 
 /* ---- MessagePack input ---- */
 

@@ -249,6 +249,7 @@ idg_close(idg_db *db)
 	idg__keys_free(db->keys);
 	idg__mpw_free(db->mpw);
 	idg__mpw_free(db->blkw);
+	idg__mpdec_free(db->mpdec);
 	free(db->runbuf);
 	free(db->out);
 	free(db);

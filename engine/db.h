@@ -28,6 +28,7 @@ struct idg__settings {
 struct idg__jparser;
 struct idg__mpw;
 struct idg__mpin;
+struct idg__mpdec;
 struct idg__profiler;
 struct idg__pview;
 struct idg__idcache;
@@ -54,6 +55,7 @@ struct idg_db {
 	struct idg__keys *keys;         /* property names by number */
 	struct idg__mpw *mpw;    /* msgpack scratch for log entries */
 	struct idg__mpw *blkw;   /* ingest: the block of bodies being filled */
+	struct idg__mpdec *mpdec; /* ingest: bodies of duplicate candidates */
 	struct idg__evrun *runbuf; /* ingest: the run of heads, idem */
 	char *out;               /* strings returned to the caller */
 	size_t out_cap;

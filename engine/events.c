@@ -181,7 +181,10 @@ body_get(struct idg__batch *b, struct idg__blockview *bv, uint64_t seq,
 	} else {
 		rc = idg__events_body(b->txn, bv, seq, &v, b->err);
 	}
-	if (rc == IDG_OK && idg__body_decode(v.p, v.n, b->db->keys, out) != 0)
+	if (rc == IDG_OK && !b->db->mpdec && !(b->db->mpdec = idg__mpdec_new()))
+		return idg__err_set(b->err, IDG_ENOMEM, "out of memory");
+	if (rc == IDG_OK &&
+	    idg__body_decode(b->db->mpdec, v.p, v.n, b->db->keys, out) != 0)
 		rc = IDG_ECORRUPT;
 	if (rc == IDG_ECORRUPT)
 		return idg__err_set(b->err, IDG_ECORRUPT,

@@ -7,6 +7,10 @@
  * it out. Events stamped after T did not exist at T and are left out, so
  * an export as of T equals the export of a database that ingested only the
  * records stamped <= T.
+ *
+ * The view is fixed for the whole export, so a node's canonical id is too:
+ * a direct-mapped memo keeps the last answer per slot, its text pointing
+ * into the transaction's map, which stays valid until the export ends.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,15 @@
 #include "ids.h"
 #include "view.h"
 
+/* Slots of the canonical-id memo (16 bytes each). */
+#define MEMO_SLOTS (1u << 16)
+
+struct memo {
+	uint32_t node; /* 0: empty */
+	uint32_t n;
+	const char *p;
+};
+
 struct exporter {
 	struct idg_db *db;
 	struct idg__txn *t;
@@ -24,6 +37,8 @@ struct exporter {
 	FILE *out;
 	idg_jw *jw;
 	struct idg__mpw *mpw;
+	struct idg__mpdec *dec;
+	struct memo *memo; /* MEMO_SLOTS of them */
 	uint32_t name_id; /* the event name last looked up */
 	char *name;
 	size_t name_len, name_cap;
@@ -60,9 +75,21 @@ event_name(struct exporter *x, uint32_t id)
 
 /* The canonical id of an event's node in the export's view. */
 static int
-resolved(struct exporter *x, uint32_t node, struct idg__val *out)
+resolve(struct exporter *x, uint32_t node, struct idg__val *out)
 {
 	uint32_t root, canon;
+	int rc;
+
+	if (x->db->set.mode == IDG_MODE_LEGACY) /* attributed for good */
+		return idg__ids_name(x->t, node, out, &x->db->err);
+	rc = idg__asof_root(x->t, node, &x->a, &root, &canon, &x->db->err);
+	return rc ? rc : idg__ids_name(x->t, canon, out, &x->db->err);
+}
+
+static int
+resolved(struct exporter *x, uint32_t node, struct idg__val *out)
+{
+	struct memo *m = &x->memo[node & (MEMO_SLOTS - 1)];
 	int rc;
 
 	if (node == 0) {
@@ -70,10 +97,18 @@ resolved(struct exporter *x, uint32_t node, struct idg__val *out)
 		out->n = 0;
 		return IDG_OK;
 	}
-	if (x->db->set.mode == IDG_MODE_LEGACY) /* attributed for good */
-		return idg__ids_name(x->t, node, out, &x->db->err);
-	rc = idg__asof_root(x->t, node, &x->a, &root, &canon, &x->db->err);
-	return rc ? rc : idg__ids_name(x->t, canon, out, &x->db->err);
+	if (m->node == node) {
+		out->p = m->p;
+		out->n = m->n;
+		return IDG_OK;
+	}
+	rc = resolve(x, node, out);
+	if (rc == IDG_OK && out->n <= UINT32_MAX) {
+		m->node = node;
+		m->p = out->p;
+		m->n = (uint32_t)out->n;
+	}
+	return rc;
 }
 
 static int
@@ -86,7 +121,8 @@ write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
 	int rc;
 
 	rc = idg__events_body(x->t, &x->bv, seq, &v, &x->db->err);
-	if (rc == IDG_OK && idg__body_decode(v.p, v.n, x->db->keys, &body))
+	if (rc == IDG_OK &&
+	    idg__body_decode(x->dec, v.p, v.n, x->db->keys, &body))
 		rc = idg__err_set(&x->db->err, IDG_ECORRUPT,
 				  "event %llu is corrupt",
 				  (unsigned long long)seq);
@@ -97,16 +133,17 @@ write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
 	if (rc)
 		return rc;
 	if (x->o->format == IDG_FORMAT_MSGPACK) {
-		rc = idg__event_write_msgpack(x->mpw, x->db->keys, x->name,
-					      x->name_len, &body, res.p,
-					      res.n);
+		rc = idg__event_write_msgpack(x->mpw, x->dec, x->db->keys,
+					      x->name, x->name_len, &body,
+					      res.p, res.n);
 		data = idg__mpw_data(x->mpw, &len);
 		if (rc == IDG_OK && fwrite(data, 1, len, x->out) != len)
 			rc = idg__err_set(&x->db->err, IDG_EIO,
 					  "writing the export failed");
 	} else {
-		rc = idg__event_write_json(x->jw, x->db->keys, x->name,
-					   x->name_len, &body, res.p, res.n);
+		rc = idg__event_write_json(x->jw, x->dec, x->db->keys,
+					   x->name, x->name_len, &body, res.p,
+					   res.n);
 		idg_jw_newline(x->jw);
 	}
 	x->count++;
@@ -161,9 +198,12 @@ idg_export_events(idg_db *db, FILE *out, const struct idg_export_opts *opts,
 				    "before to");
 	x.jw = idg_jw_open(out);
 	x.mpw = idg__mpw_new();
-	rc = x.jw && x.mpw ? idg__store_begin(db->store, 0, &x.t, &db->err)
-			   : idg__err_set(&db->err, IDG_ENOMEM,
-					  "out of memory");
+	x.dec = idg__mpdec_new();
+	x.memo = calloc(MEMO_SLOTS, sizeof(*x.memo));
+	if (x.jw && x.mpw && x.dec && x.memo)
+		rc = idg__store_begin(db->store, 0, &x.t, &db->err);
+	else
+		rc = idg__err_set(&db->err, IDG_ENOMEM, "out of memory");
 	if (rc == IDG_OK)
 		rc = idg__state_load(x.t, &st, &db->err);
 	if (rc == IDG_OK)
@@ -178,6 +218,8 @@ idg_export_events(idg_db *db, FILE *out, const struct idg_export_opts *opts,
 		rc = idg__err_set(&db->err, IDG_EIO,
 				  "writing the export failed");
 	idg__mpw_free(x.mpw);
+	idg__mpdec_free(x.dec);
+	free(x.memo);
 	free(x.name);
 	if (count)
 		*count = x.count;

@@ -172,10 +172,13 @@ body_json(const struct idg__keys *d, const void *data, size_t len, int *rc)
 	size_t n = 0;
 	FILE *fp = open_memstream(&buf, &n);
 	idg_jw *jw = idg_jw_open(fp);
+	struct idg__mpdec *dec = idg__mpdec_new();
 
-	*rc = idg__body_decode(data, len, d, &b);
+	cr_assert_not_null(dec);
+	*rc = idg__body_decode(dec, data, len, d, &b);
 	if (*rc == IDG_OK)
-		*rc = idg__event_write_json(jw, d, "E", 1, &b, "u", 1);
+		*rc = idg__event_write_json(jw, dec, d, "E", 1, &b, "u", 1);
+	idg__mpdec_free(dec);
 	idg_jw_close(jw);
 	fclose(fp);
 	return buf;
@@ -382,11 +385,13 @@ Test(keys, a_body_of_another_shape_is_corrupt)
 {
 	const char *names[] = {"distinct_id", "nested"};
 	struct idg__mpw *pw = idg__mpw_new(), *bw = idg__mpw_new();
+	struct idg__mpdec *dec = idg__mpdec_new();
 	const struct idg__pkey *pk;
 	struct idg__body b = {0}, out;
 	const void *props;
 	size_t plen;
 
+	cr_assert_not_null(dec);
 	props = props_of(pw, names, 2, &pk, &plen);
 	/* Format 3's bodies: [name, time, did, ins, properties]. */
 	idg__mpw_reset(bw);
@@ -400,7 +405,7 @@ Test(keys, a_body_of_another_shape_is_corrupt)
 		size_t len;
 		const void *data = idg__mpw_data(bw, &len);
 
-		cr_assert_eq(idg__body_decode(data, len, k, &out),
+		cr_assert_eq(idg__body_decode(dec, data, len, k, &out),
 			     IDG_ECORRUPT);
 	}
 	/* Ids, then something that is not a map. */
@@ -413,11 +418,32 @@ Test(keys, a_body_of_another_shape_is_corrupt)
 		size_t len;
 		const void *data = idg__mpw_data(bw, &len);
 
-		cr_assert_eq(idg__body_decode(data, len, k, &out),
+		cr_assert_eq(idg__body_decode(dec, data, len, k, &out),
 			     IDG_ECORRUPT);
 		/* Cut short inside the head. */
-		cr_assert_eq(idg__body_decode(data, 1, k, &out), IDG_ECORRUPT);
+		cr_assert_eq(idg__body_decode(dec, data, 1, k, &out), IDG_ECORRUPT);
 	}
+	/* Ids in the head, then properties cut short, or followed by more. */
+	idg__mpw_reset(bw);
+	idg__body_head(bw, &b);
+	idg__mpw_raw(bw, props, plen);
+	{
+		size_t len;
+		const void *data = idg__mpw_data(bw, &len);
+
+		cr_assert_eq(idg__body_decode(dec, data, len, k, &out), IDG_OK);
+		cr_assert_eq(idg__body_decode(dec, data, len - 1, k, &out),
+			     IDG_ECORRUPT);
+	}
+	idg__mpw_nil(bw);
+	{
+		size_t len;
+		const void *data = idg__mpw_data(bw, &len);
+
+		cr_assert_eq(idg__body_decode(dec, data, len, k, &out),
+			     IDG_ECORRUPT);
+	}
+	idg__mpdec_free(dec);
 	idg__mpw_free(pw);
 	idg__mpw_free(bw);
 }

@@ -196,12 +196,15 @@ static void
 body_of(const struct idg__vrec *v, char *buf, size_t cap, struct idg__body *b)
 {
 	size_t n = v->x.bhead_len + v->props_len;
+	struct idg__mpdec *dec = idg__mpdec_new();
 
 	cr_assert_not_null(v->x.bhead);
 	cr_assert_lt(n, cap);
 	memcpy(buf, v->x.bhead, v->x.bhead_len);
 	memcpy(buf + v->x.bhead_len, v->props, v->props_len);
-	cr_assert_eq(idg__body_decode(buf, n, NULL, b), IDG_OK);
+	cr_assert_not_null(dec);
+	cr_assert_eq(idg__body_decode(dec, buf, n, NULL, b), IDG_OK);
+	idg__mpdec_free(dec);
 }
 
 struct checked {
