@@ -159,6 +159,13 @@ for k in ("jsonl", "msgpack"):
                          "parse_busy", "parse_wait"], t
     assert t["parse_busy"] > 0 and t["apply_busy"] > 0, t
     assert t["commit_seconds"] > 0 and t["apply_wait"] >= 0, t' "$B"
+  check "bench: the export wrote every stored event" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+x, j = d["export"], d["ingest_stats"]["jsonl"]
+assert d["checks"]["export_matches_events"] is True
+assert x["events"] == j["events"] - j["duplicates"] > 0, (x, j)
+assert x["seconds"] > 0 and x["ratio"] > 0, x' "$B"
   check "bench: networkx and SQLite agree when present" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -128,6 +128,7 @@ bench_print_table(struct bench *b)
 	double ti = bench_median(&b->t_ident), tu = bench_median(&b->t_uf);
 	double qu = bench_median(&b->t_uniques),
 	       qf = bench_median(&b->t_funnel);
+	double tx = bench_median(&b->t_export), ex = (double)b->exported;
 	double look = (double)b->nlookups;
 	char v[64], w[64], x[96], model[128];
 	int cpus;
@@ -173,6 +174,10 @@ bench_print_table(struct bench *b)
 	    "JSONL parse-only", secs(w, sizeof w, pj), pj < 0 ? -1 : pj / qu);
 	row("3-step funnel, reported view", secs(v, sizeof v, qf),
 	    "JSONL parse-only", secs(w, sizeof w, pj), pj < 0 ? -1 : pj / qf);
+	row("events export, JSONL", per_s(v, sizeof v, ex, tx, "ev/s"),
+	    "JSONL parse-only",
+	    pj < 0 ? "skipped" : per_s(w, sizeof w, n, pj, "ev/s"),
+	    pj < 0 ? -1 : rate(ex, tx) / rate(n, pj));
 	snprintf(w, sizeof w, "%.1f MB", (double)b->counts.bytes / 1e6);
 	snprintf(v, sizeof v, "%.1f MB", mb(b->peak_rss_child_kb));
 	row("peak RSS, idgraph ingest alone", b->peak_rss_child_kb ? v : "n/a",
@@ -210,14 +215,15 @@ bench_print_table(struct bench *b)
 	       "= JSONL: %s;\n  one thread = two: %s;\n  union-find = engine "
 	       "clusters (%" PRIu32 " nodes, %" PRIu64 " clusters): %s;\n"
 	       "  identity replay = full ingest: %s; networkx: %s; SQLite: "
-	       "%s\n",
+	       "%s;\n  events exported = events stored: %s\n",
 	       yes(b->counts_ok), yes(b->msgpack_ok), yes(b->threads_ok),
 	       uf_count(b->uf),
 	       b->uf_clusters, yes(b->uf_ok), yes(b->ident_ok),
 	       b->nx.seconds < 0 ? "skipped"
 				 : yes(bench_external_ok(b, &b->nx)),
 	       b->sql.seconds < 0 ? "skipped"
-				  : yes(bench_external_ok(b, &b->sql)));
+				  : yes(bench_external_ok(b, &b->sql)),
+	       yes(b->export_ok));
 	if (!b->uf_ok && b->uf_why[0])
 		printf("  union-find differs: %s\n", b->uf_why);
 	if (b->parse_skipped)
@@ -327,6 +333,7 @@ json_samples(idg_jw *w, const struct bench *b)
 	json_timing(w, "uf", &b->t_uf);
 	json_timing(w, "uniques", &b->t_uniques);
 	json_timing(w, "funnel", &b->t_funnel);
+	json_timing(w, "export", &b->t_export);
 	idg_jw_object_end(w);
 }
 
@@ -343,6 +350,8 @@ json_checks(idg_jw *w, const struct bench *b)
 	idg_jw_bool(w, b->threads_ok);
 	jw_key(w, "uf_matches_engine");
 	idg_jw_bool(w, b->uf_ok);
+	jw_key(w, "export_matches_events");
+	idg_jw_bool(w, b->export_ok);
 	jw_key(w, "identity_replay_matches");
 	idg_jw_bool(w, b->ident_ok);
 	jw_key(w, "networkx_matches");
@@ -444,6 +453,24 @@ json_report(idg_jw *w, const char *key, double s, double pj)
 	idg_jw_object_end(w);
 }
 
+/* The events export: its events per second against parse-only's records
+ * per second. */
+static void
+json_export(idg_jw *w, const struct bench *b, double n, double pj)
+{
+	double tx = bench_median(&b->t_export), ex = (double)b->exported;
+
+	jw_key(w, "export");
+	idg_jw_object_begin(w);
+	jw_u(w, "events", b->exported);
+	jw_num_or_null(w, "seconds", tx);
+	jw_num_or_null(w, "per_second", rate(ex, tx));
+	jw_num_or_null(w, "parse_only_seconds", pj);
+	jw_num_or_null(w, "parse_only_per_second", pj < 0 ? -1 : rate(n, pj));
+	jw_num_or_null(w, "ratio", pj < 0 ? -1 : rate(ex, tx) / rate(n, pj));
+	idg_jw_object_end(w);
+}
+
 int
 bench_print_json(struct bench *b)
 {
@@ -474,6 +501,7 @@ bench_print_json(struct bench *b)
 	for (int k = 0; k < FUNNEL_STEPS; k++)
 		idg_jw_uint(w, b->funnel[k].users);
 	idg_jw_array_end(w);
+	json_export(w, b, n, pj);
 	json_graph(w, b, bench_median(&b->t_ident));
 	jw_u(w, "peak_rss_bytes", (uint64_t)b->peak_rss_kb * 1024);
 	jw_u(w, "peak_rss_ingest_bytes",

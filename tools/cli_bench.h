@@ -56,6 +56,8 @@ struct bench {
 	struct timing t_jsonl, t_jsonl1, t_msgpack, t_parse_j, t_parse_m,
 	    t_ident;
 	struct timing t_resolve, t_uf_resolve, t_uniques, t_funnel, t_uf;
+	struct timing t_export; /* events export, JSONL, to /dev/null */
+	uint64_t exported;	/* events it wrote */
 	struct idg_ingest_stats st_j, st_j1, st_m, st_i;
 	struct stage_times sg_j, sg_m; /* of the JSONL, MessagePack ingests */
 	struct idg_graph_stats gs_j, gs_j1, gs_m, gs_i;
@@ -79,7 +81,7 @@ struct bench {
 	uint64_t uf_clusters, uf_largest;
 
 	struct external nx, sql;
-	int counts_ok, msgpack_ok, uf_ok, ident_ok, threads_ok;
+	int counts_ok, msgpack_ok, uf_ok, ident_ok, threads_ok, export_ok;
 	char uf_why[512];
 };
 

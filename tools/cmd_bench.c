@@ -467,6 +467,26 @@ time_reports(struct bench *b, idg_db *db, int timed)
 	return 0;
 }
 
+/* The events export in JSONL, written to /dev/null: the engine's work
+ * without the disk's. */
+static int
+time_export(struct bench *b, idg_db *db, int timed)
+{
+	FILE *fp = fopen("/dev/null", "w");
+	double t0 = now();
+	int rc;
+
+	if (!fp)
+		return fail("cannot open /dev/null: %s", strerror(errno));
+	rc = idg_export_events(db, fp, NULL, &b->exported);
+	fclose(fp);
+	if (rc != 0)
+		return fail("events export failed: %s", detail(db, rc));
+	if (timed)
+		record(&b->t_export, now() - t0);
+	return 0;
+}
+
 static int
 on_log(void *user, const struct idg_log_entry *e)
 {
@@ -514,6 +534,8 @@ queries(struct bench *b)
 		rc = time_reports(b, db, 0);
 	for (uint64_t r = 0; rc == 0 && r < b->runs; r++)
 		rc = time_reports(b, db, 1);
+	for (uint64_t r = 0; rc == 0 && r < b->runs; r++)
+		rc = time_export(b, db, 1);
 	if (rc == 0 && (rc = idg_log_foreach(db, on_log, b)) != 0)
 		rc = fail("cannot read the identity log: %s", detail(db, rc));
 	idg_close(db);
@@ -831,6 +853,7 @@ checks(struct bench *b)
 	    same_ingest(&b->st_j, &b->st_m) && same_graph(&b->gs_j, &b->gs_m);
 	b->threads_ok = same_ingest(&b->st_j, &b->st_j1) &&
 			same_graph(&b->gs_j, &b->gs_j1);
+	b->export_ok = b->exported == s->events - s->duplicates;
 	/* The identity events alone make the same clusters: events and
 	 * profile updates never change the graph in original mode. */
 	b->ident_ok = b->gs_i.clusters == b->gs_j.clusters &&
