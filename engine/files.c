@@ -8,18 +8,13 @@
 
 #include "codec_msgpack.h"
 
-int
-idg__files_get(struct idg__txn *t, const unsigned char key[IDG__HASH_BYTES],
-	       struct idg__file *out, struct idg__err *e)
+static int
+decode(const struct idg__val *v, struct idg__file *out, struct idg__err *e)
 {
 	struct idg__mp_item it[IDG__MP_MAX_ITEMS];
-	struct idg__val v;
 	uint32_t n, i;
-	int rc = idg__store_get(t, IDG__T_FILES, key, IDG__HASH_BYTES, &v, e);
 
-	if (rc)
-		return rc;
-	if (idg__mp_read_array(v.p, v.n, it, &n) || n != 6 ||
+	if (idg__mp_read_array(v->p, v->n, it, &n) || n != 6 ||
 	    it[0].kind != IDG__MP_STR)
 		return idg__err_set(e, IDG_ECORRUPT, "a file entry is corrupt");
 	for (i = 1; i < 6; i++)
@@ -34,6 +29,38 @@ idg__files_get(struct idg__txn *t, const unsigned char key[IDG__HASH_BYTES],
 	out->done = (int)it[4].i;
 	out->format = (int)it[5].i;
 	return IDG_OK;
+}
+
+int
+idg__files_get(struct idg__txn *t, const unsigned char key[IDG__HASH_BYTES],
+	       struct idg__file *out, struct idg__err *e)
+{
+	struct idg__val v;
+	int rc = idg__store_get(t, IDG__T_FILES, key, IDG__HASH_BYTES, &v, e);
+
+	return rc ? rc : decode(&v, out, e);
+}
+
+int
+idg__files_size_known(struct idg__txn *t, uint64_t size, int *known,
+		      struct idg__err *e)
+{
+	struct idg__cursor *c = NULL;
+	struct idg__file f;
+	struct idg__val k, v;
+	int rc = idg__cursor_open(t, IDG__T_FILES, &c, e), op = IDG__FIRST;
+
+	*known = 0;
+	while (rc == IDG_OK && !*known) {
+		rc = idg__cursor_get(c, op, &k, &v, e);
+		op = IDG__NEXT;
+		if (rc == IDG_OK)
+			rc = decode(&v, &f, e);
+		if (rc == IDG_OK)
+			*known = f.size == size;
+	}
+	idg__cursor_close(c);
+	return rc == IDG_ENOTFOUND ? IDG_OK : rc;
 }
 
 int

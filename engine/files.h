@@ -21,6 +21,10 @@ struct idg__file {
 /* IDG_ENOTFOUND (no message) for a file never ingested. */
 int idg__files_get(struct idg__txn *t, const unsigned char key[IDG__HASH_BYTES],
 		   struct idg__file *out, struct idg__err *e);
+/* *known: some file remembered has this size (its content may be this
+ * file's; no other file's can). */
+int idg__files_size_known(struct idg__txn *t, uint64_t size, int *known,
+			  struct idg__err *e);
 int idg__files_put(struct idg__txn *t, const unsigned char key[IDG__HASH_BYTES],
 		   const struct idg__file *f, struct idg__mpw *w,
 		   struct idg__err *e);

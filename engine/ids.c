@@ -13,7 +13,9 @@
  */
 #include "ids.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
@@ -120,18 +122,23 @@ idg__event_key_hash(const char *name, size_t name_len, int64_t time_ms,
 }
 
 int
-idg__hash_stream(FILE *fp, unsigned char out[IDG__HASH_BYTES])
+idg__hash_file(int fd, unsigned char out[IDG__HASH_BYTES])
 {
 	XXH3_state_t st;
 	XXH128_hash_t h;
 	char buf[1 << 16];
-	size_t got;
+	off_t at = 0;
+	ssize_t got;
 
 	XXH3_128bits_reset(&st);
-	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
-		XXH3_128bits_update(&st, buf, got);
-	if (ferror(fp))
-		return IDG_EIO;
+	while ((got = pread(fd, buf, sizeof(buf), at)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return IDG_EIO;
+		XXH3_128bits_update(&st, buf, (size_t)got);
+		at += got;
+	}
 	/* Never cut: nothing stands behind a file's hash to confirm it. */
 	h = XXH3_128bits_digest(&st);
 	memcpy(out, &h.low64, 8);

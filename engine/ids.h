@@ -53,8 +53,9 @@ void idg__hash_parts(const struct idg__val *parts, int n,
 uint64_t idg__event_key_hash(const char *name, size_t name_len,
 			     int64_t time_ms, const char *did, size_t did_len,
 			     const char *ins, size_t ins_len);
-/* The full XXH3-128 (never cut to hash_bits) of a stream's bytes from
- * its position to its end: a file's identity. */
-int idg__hash_stream(FILE *fp, unsigned char out[IDG__HASH_BYTES]);
+/* The full XXH3-128 (never cut to hash_bits) of the bytes of open file
+ * fd, read with pread (its offset does not move): a file's identity.
+ * IDG_EIO with errno set when a read fails. */
+int idg__hash_file(int fd, unsigned char out[IDG__HASH_BYTES]);
 
 #endif

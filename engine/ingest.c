@@ -9,6 +9,7 @@
  * (how far it got) is written in the same transaction as its batch.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,11 +74,53 @@ batch_begin(struct ingest *in)
 	return rc;
 }
 
+/*
+ * A file's content hash, made on a thread of its own beside the ingest
+ * when no file the database remembers has the file's size: such a file
+ * can be neither skipped nor resumed, so its hash is first needed to
+ * write its entry, with the first commit, which waits for it.
+ */
+struct hasher {
+	pthread_t thread;
+	int fd;
+	unsigned char *key;
+	int rc, err; /* idg__hash_file's answer, and its errno */
+};
+
+static void *
+hash_main(void *arg)
+{
+	struct hasher *h = arg;
+
+	h->rc = idg__hash_file(h->fd, h->key);
+	h->err = errno;
+	return NULL;
+}
+
+/* Waits for the hash begun beside the ingest, if any: 0, or the errno
+ * of the read that failed it. */
+static int
+hash_join(struct ingest *in)
+{
+	struct hasher *h = in->hash;
+
+	if (!h)
+		return 0;
+	pthread_join(h->thread, NULL);
+	in->hash = NULL;
+	return h->rc ? (h->err ? h->err : EIO) : 0;
+}
+
 /* Notes in the batch how far into its file the ingest has come. */
 static int
 note_file(struct ingest *in, const struct idg__upos *pos, int done)
 {
 	struct idg__file f = *in->file;
+	int err = hash_join(in);
+
+	if (err)
+		return idg__err_set(in->b.err, IDG_EIO, "cannot read %.*s: %s",
+				    (int)f.name_len, f.name, strerror(err));
 
 	f.offset = pos->consumed;
 	f.line = pos->rd_line;
@@ -407,6 +450,39 @@ idg_ingest_stream(idg_db *db, FILE *fp, const struct idg_ingest_opts *opts,
 	return rc;
 }
 
+/*
+ * The file's hash, now, or begun beside the ingest when the database
+ * remembers no file of its size (then there is nothing to skip or
+ * resume); *remembered: whether file_plan must look it up.
+ */
+static int
+file_hash(struct ingest *in, struct hasher *h, int fd,
+	  unsigned char key[IDG__HASH_BYTES], int *remembered)
+{
+	struct idg__txn *t = NULL;
+	int rc = idg__store_begin(in->b.db->store, 0, &t, in->b.err);
+
+	*remembered = 1;
+	if (rc == IDG_OK)
+		rc = idg__files_size_known(t, in->file->size, remembered,
+					   in->b.err);
+	idg__store_abort(t);
+	if (rc)
+		return rc;
+	if (!*remembered) {
+		*h = (struct hasher){.fd = fd, .key = key};
+		if (pthread_create(&h->thread, NULL, hash_main, h) == 0) {
+			in->hash = h;
+			return IDG_OK;
+		}
+	}
+	if (idg__hash_file(fd, key))
+		return idg__err_set(in->b.err, IDG_EIO, "cannot read %.*s: %s",
+				    (int)in->file->name_len, in->file->name,
+				    strerror(errno));
+	return IDG_OK;
+}
+
 /* What the database remembers of a file: where to start, or to skip it. */
 static int
 file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
@@ -438,8 +514,7 @@ file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
 }
 
 static int
-open_file(struct idg_db *db, const char *path, FILE **fp,
-	  unsigned char key[IDG__HASH_BYTES], uint64_t *size)
+open_file(struct idg_db *db, const char *path, FILE **fp, uint64_t *size)
 {
 	struct stat st;
 
@@ -447,8 +522,7 @@ open_file(struct idg_db *db, const char *path, FILE **fp,
 	if (!*fp)
 		return idg__err_set(&db->err, IDG_EIO, "cannot open %s: %s",
 				    path, strerror(errno));
-	if (fstat(fileno(*fp), &st) != 0 || idg__hash_stream(*fp, key) ||
-	    fseeko(*fp, 0, SEEK_SET) != 0)
+	if (fstat(fileno(*fp), &st) != 0)
 		return idg__err_set(&db->err, IDG_EIO, "cannot read %s: %s",
 				    path, strerror(errno));
 	*size = (uint64_t)st.st_size;
@@ -463,16 +537,17 @@ idg_ingest_file(idg_db *db, const char *path,
 	unsigned char key[IDG__HASH_BYTES];
 	struct idg__file f = {0};
 	struct idg__reader rd = {0};
+	struct hasher h;
 	struct ingest in;
 	FILE *fp = NULL;
-	int rc;
+	int rc, remembered = 1;
 
 	if (!db || !path)
 		return IDG_EINVAL;
 	ingest_init(&in, db, opts);
 	rc = prepare(db);
 	if (rc == IDG_OK)
-		rc = open_file(db, path, &fp, key, &f.size);
+		rc = open_file(db, path, &fp, &f.size);
 	if (rc == IDG_OK)
 		rc = idg__reader_init_stream(&rd, fp);
 	f.name = path;
@@ -480,9 +555,12 @@ idg_ingest_file(idg_db *db, const char *path,
 	in.file = &f;
 	in.file_key = key;
 	if (rc == IDG_OK)
+		rc = file_hash(&in, &h, fileno(fp), key, &remembered);
+	if (rc == IDG_OK && remembered)
 		rc = file_plan(&in, path, &rd);
 	if (rc == IDG_OK && !in.stats.skipped)
 		rc = ingest_all(&in, &rd);
+	hash_join(&in); /* still running if the ingest failed early */
 	idg__scratch_free(&in.scratch);
 	if (stats)
 		*stats = in.stats;

@@ -21,6 +21,7 @@ struct ingest {
 	struct idg__scratch scratch;  /* record validation's room */
 	const struct idg__file *file; /* idg_ingest_file(): what it is */
 	const unsigned char *file_key;
+	struct hasher *hash; /* making file_key beside the ingest, or NULL */
 };
 
 /*

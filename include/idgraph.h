@@ -52,8 +52,9 @@
  *     one handle between threads with your own lock, or open one handle per
  *     process;
  *   - an ingest call reads and parses its input on a thread of its own
- *     (idg_ingest_opts.threads), which ends before the call returns; the
- *     handle and every callback stay on the calling thread.
+ *     (idg_ingest_opts.threads), and idg_ingest_file() may hash its file
+ *     on another (whatever threads says); both end before the call
+ *     returns; the handle and every callback stay on the calling thread.
  *
  * DURABILITY
  *
@@ -384,6 +385,8 @@ int idg_ingest_stream(idg_db *db, FILE *fp, const struct idg_ingest_opts *opts,
  * return 0) unless opts->force. A file an earlier ingest did not finish
  * (a crash, kill -9) gives IDG_EPARTIAL unless opts->resume, which goes on
  * at its first uncommitted record, or opts->force, which starts over.
+ * The hash is made first only when a file of the same size is remembered,
+ * else beside the ingest, on a thread of its own.
  */
 int idg_ingest_file(idg_db *db, const char *path,
 		    const struct idg_ingest_opts *opts,
