@@ -7,11 +7,11 @@
  * arithmetic per digit count; std::to_chars (Ryu in libstdc++) gives the
  * shortest round-trip digits in one call, and its "%.*g" form with a
  * precision is printf's own, by the standard's definition. So: count the
- * shortest digits P, then write "%.*g" at max(P, 15), or at P for a
- * subnormal. For a normal double 15 digits round-trip whenever any 15 or
- * fewer do (a 15-digit decimal grid is coarser than the doubles near it),
- * and %g drops trailing zeros, so this is the precision the old search,
- * which tried 15, 16 and 17 in turn, stopped at.
+ * shortest digits P, then try "%.*g" from max(P, 15) up (from P for a
+ * subnormal), checking each with std::from_chars, as the old search
+ * tried 15, 16 and 17 with strtod. Mostly the first try reads back; at
+ * a power of two, whose lower neighbour is twice as close, the nearest
+ * 16 digits may not, and 17 always do.
  */
 #include "fmt_double.h"
 
@@ -31,6 +31,16 @@ idg__format_double(char *out, size_t size, double v)
 	prec = digits;
 	if (!(v > -DBL_MIN && v < DBL_MIN && v != 0) && prec < 15)
 		prec = 15;
-	r = std::to_chars(out, out + size, v, std::chars_format::general, prec);
-	return r.ec == std::errc() ? (size_t)(r.ptr - out) : 0;
+	for (;; prec++) {
+		double back = 0;
+
+		r = std::to_chars(out, out + size, v, std::chars_format::general,
+				  prec);
+		if (r.ec != std::errc())
+			return 0;
+		if (prec >= 17 || (std::from_chars(out, r.ptr, back).ec ==
+					   std::errc() &&
+				   back == v))
+			return (size_t)(r.ptr - out);
+	}
 }

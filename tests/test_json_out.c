@@ -589,6 +589,51 @@ Test(json_out, random_doubles_in_printfs_form)
 	free(o.buf);
 }
 
+/*
+ * At a power of two the double below is twice as close as the one above,
+ * so the nearest 16 digits may fall outside the value's interval and 17
+ * are needed: every +-2^k and its two neighbours, in printf's form.
+ */
+Test(json_out, powers_of_two_and_neighbours_in_printfs_form)
+{
+	char want[64];
+	struct out o;
+	idg_jw *w = out_open(&o);
+	char *line, *nl;
+	double vals[3];
+	int k, j, sign, n = 0;
+
+	for (k = -1074; k <= 1023; k++)
+		for (sign = -1; sign <= 1; sign += 2) {
+			vals[0] = sign * ldexp(1.0, k);
+			vals[1] = nextafter(vals[0], 0.0);
+			vals[2] = nextafter(vals[0], sign * INFINITY);
+			for (j = 0; j < 3; j++) {
+				idg_jw_double(w, vals[j]);
+				idg_jw_newline(w);
+			}
+		}
+	out_close(&o);
+	line = o.buf;
+	for (k = -1074; k <= 1023; k++)
+		for (sign = -1; sign <= 1; sign += 2) {
+			vals[0] = sign * ldexp(1.0, k);
+			vals[1] = nextafter(vals[0], 0.0);
+			vals[2] = nextafter(vals[0], sign * INFINITY);
+			for (j = 0; j < 3; j++, n++, line = nl + 1) {
+				nl = memchr(line, '\n',
+					    o.len - (size_t)(line - o.buf));
+				cr_assert_not_null(nl, "missing line %d", n);
+				*nl = '\0';
+				reference_double(want, sizeof(want), vals[j]);
+				cr_assert_str_eq(line, want,
+						 "%a: wrote %s, printf's form is %s",
+						 vals[j], line, want);
+			}
+		}
+	free(o.buf);
+}
+
 Test(json_out, newline_starts_a_new_top_level_value)
 {
 	struct out o;
