@@ -146,7 +146,8 @@ write_event(struct exporter *x, const struct idg__evhead *h, uint64_t seq)
 					   res.n);
 		idg_jw_newline(x->jw);
 	}
-	x->count++;
+	if (rc == IDG_OK)
+		x->count++; /* events written whole */
 	return rc;
 }
 

@@ -168,15 +168,16 @@ Test(events, export_resolves_and_keeps_id_as_sent)
 /*
  * 40,000 clusters of two nodes each (a device and the user it identified
  * as: 80,000 nodes, more than the export's memo of canonical ids has
- * slots), then one event from each device: every event exports its own
- * user, however many nodes share a slot.
+ * slots), then two events from each device, the second 40,000 events
+ * after the first: every event exports its own user, whether its node's
+ * answer was still kept or its slot had been taken by another node.
  */
 Test(events, export_resolves_every_node_of_a_large_graph)
 {
 	enum { N = 40000 };
-	size_t cap = (size_t)N * 300, len = 0;
+	size_t cap = (size_t)N * 400, len = 0;
 	char *in = malloc(cap), *out, *line, *nl, want[160];
-	int i;
+	int i, d;
 
 	cr_assert_not_null(in);
 	for (i = 0; i < N; i++)
@@ -186,7 +187,7 @@ Test(events, export_resolves_every_node_of_a_large_graph)
 		    "\"distinct_id\":\"u%d\",\"$anon_distinct_id\":"
 		    "\"00000000-0000-4000-8000-%012d\",\"time\":%d}}\n",
 		    i, i, 1700000000 + i);
-	for (i = 0; i < N; i++)
+	for (i = 0; i < 2 * N; i++)
 		len += (size_t)snprintf(
 		    in + len, cap - len,
 		    "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
@@ -197,16 +198,17 @@ Test(events, export_resolves_every_node_of_a_large_graph)
 		     idg_errmsg(db));
 	out = export_all(db);
 	line = out;
-	for (i = 0; i < 2 * N; i++, line = nl + 1) {
+	for (i = 0; i < 3 * N; i++, line = nl + 1) {
 		nl = strchr(line, '\n');
 		cr_assert_not_null(nl, "line %d missing", i);
 		*nl = '\0';
 		if (i < N)
 			continue;
+		d = (i - N) * 7919 % N;
 		snprintf(want, sizeof(want),
 			 "\"distinct_id\":\"u%d\",\"$distinct_id_before_"
 			 "identity\":\"00000000-0000-4000-8000-%012d\"",
-			 (i - N) * 7919 % N, (i - N) * 7919 % N);
+			 d, d);
 		cr_assert(strstr(line, want), "event %d: %s, want %s", i - N,
 			  line, want);
 	}

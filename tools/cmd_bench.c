@@ -534,6 +534,8 @@ queries(struct bench *b)
 		rc = time_reports(b, db, 0);
 	for (uint64_t r = 0; rc == 0 && r < b->runs; r++)
 		rc = time_reports(b, db, 1);
+	if (rc == 0)
+		rc = time_export(b, db, 0);
 	for (uint64_t r = 0; rc == 0 && r < b->runs; r++)
 		rc = time_export(b, db, 1);
 	if (rc == 0 && (rc = idg_log_foreach(db, on_log, b)) != 0)
