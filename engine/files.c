@@ -46,7 +46,8 @@ idg__files_size_known(struct idg__txn *t, uint64_t size, int *known,
 		      struct idg__err *e)
 {
 	struct idg__cursor *c = NULL;
-	struct idg__file f;
+	struct idg__err ignored;
+	struct idg__file f = {0};
 	struct idg__val k, v;
 	int rc = idg__cursor_open(t, IDG__T_FILES, &c, e), op = IDG__FIRST;
 
@@ -54,10 +55,11 @@ idg__files_size_known(struct idg__txn *t, uint64_t size, int *known,
 	while (rc == IDG_OK && !*known) {
 		rc = idg__cursor_get(c, op, &k, &v, e);
 		op = IDG__NEXT;
+		/* An entry that does not decode may be this file's: say so,
+		 * and the lookup by hash that follows judges it. */
 		if (rc == IDG_OK)
-			rc = decode(&v, &f, e);
-		if (rc == IDG_OK)
-			*known = f.size == size;
+			*known = decode(&v, &f, &ignored) != IDG_OK ||
+				 f.size == size;
 	}
 	idg__cursor_close(c);
 	return rc == IDG_ENOTFOUND ? IDG_OK : rc;

@@ -316,9 +316,10 @@ struct idg_ingest_opts {
 	 * call's own while the calling thread applies, up to 32 chunks
 	 * of 1,024 parsed records (32 MiB at most) ahead, so that it goes
 	 * on while a batch commits (more only to hold one record larger
-	 * than a chunk); 1: everything on the calling thread. The
-	 * results are the same; callbacks always run on the calling
-	 * thread.
+	 * than a chunk); 1: read, parse and apply on the calling thread
+	 * (idg_ingest_file may still hash its file on a thread of its
+	 * own). The results are the same; callbacks always run on the
+	 * calling thread.
 	 */
 	int threads;
 };

@@ -1,8 +1,13 @@
-/* test_store.c — the LMDB layer: append cursors and dropping mapped pages. */
+/*
+ * test_store.c — the LMDB layer: append cursors and dropping mapped pages;
+ * the files table's answer to "is a file of this size remembered".
+ */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "codec_msgpack.h"
+#include "files.h"
 #include "idgraph.h"
 #include "storefx.h"
 #include "testutil.h"
@@ -227,4 +232,36 @@ Test(store, floor_finds_the_last_key_not_after_a_key)
 		}
 	}
 	idg__cursor_close(c);
+}
+
+/*
+ * Whether a file of a size is remembered decides if an ingest may hash
+ * the file beside its work (no: it is hashed first, and looked up). An
+ * entry that does not decode answers yes, so the lookup by hash judges it.
+ */
+Test(store, files_of_a_size_are_found_and_a_corrupt_entry_counts_as_one)
+{
+	unsigned char k1[IDG__HASH_BYTES] = {1}, k2[IDG__HASH_BYTES] = {2};
+	struct idg__file f = {.name = "a.jsonl", .name_len = 7, .size = 1000};
+	struct idg__mpw *w = idg__mpw_new();
+	int known = -1;
+
+	cr_assert_not_null(w);
+	cr_assert_eq(idg__files_size_known(S.t, 1000, &known, &S.e), IDG_OK);
+	cr_assert_eq(known, 0, "an empty table knows no size");
+	cr_assert_eq(idg__files_put(S.t, k1, &f, w, &S.e), IDG_OK);
+	f.size = 5000;
+	cr_assert_eq(idg__files_put(S.t, k2, &f, w, &S.e), IDG_OK);
+	cr_assert_eq(idg__files_size_known(S.t, 1000, &known, &S.e), IDG_OK);
+	cr_assert_eq(known, 1);
+	cr_assert_eq(idg__files_size_known(S.t, 5000, &known, &S.e), IDG_OK);
+	cr_assert_eq(known, 1);
+	cr_assert_eq(idg__files_size_known(S.t, 999, &known, &S.e), IDG_OK);
+	cr_assert_eq(known, 0);
+	cr_assert_eq(idg__store_put(S.t, IDG__T_FILES, k1, IDG__HASH_BYTES,
+				    "x", 1, 0, &S.e),
+		     IDG_OK);
+	cr_assert_eq(idg__files_size_known(S.t, 999, &known, &S.e), IDG_OK);
+	cr_assert_eq(known, 1, "a corrupt entry may be any file's");
+	idg__mpw_free(w);
 }

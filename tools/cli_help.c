@@ -101,7 +101,9 @@ const struct cmd_help help_ingest = {
     "  --threads N      2 (default): read, parse and validate on a\n"
     "                   second thread while the first applies, up to\n"
     "                   32 chunks of 1,024 records (32 MiB at most)\n"
-    "                   ahead; 1: one thread. The results are the same\n"
+    "                   ahead; 1: one thread (a new file's content hash\n"
+    "                   may still be made beside it). The results are\n"
+    "                   the same\n"
     "  --quiet          no progress display\n"
     "  --json           print the summary as one JSON object\n"
     "\n",
