@@ -342,12 +342,18 @@ idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
 {
 	struct idg__rcache *c = NULL;
 	struct idg__txn *t = NULL;
-	uint64_t h = 0;
+	uint64_t h = 0, snap;
 	int rc;
 
 	if (!db || !id || !out)
 		return IDG_EINVAL;
 	idg__err_clear(&db->err);
+	/* A kept answer needs no transaction: only the snapshot's id. */
+	if (at == IDG_NOW && view == IDG_VIEW_LIVE && db->rcache &&
+	    idg__store_snapshot(db->store, &snap) == 0 &&
+	    snap == db->rcache->snapshot &&
+	    rcache_get(db, id, len, idg__hash64(id, len), out))
+		return IDG_OK;
 	rc = idg__store_begin(db->store, 0, &t, &db->err);
 	if (rc)
 		return rc;

@@ -407,6 +407,17 @@ idg__store_txn_id(struct idg__txn *t)
 }
 
 int
+idg__store_snapshot(struct idg__store *s, uint64_t *out)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(s->env, &info) != 0)
+		return -1;
+	*out = info.me_last_txnid;
+	return 0;
+}
+
+int
 idg__store_get(struct idg__txn *t, int table, const void *key, size_t klen,
 	       struct idg__val *out, struct idg__err *e)
 {

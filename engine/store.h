@@ -76,6 +76,11 @@ void idg__store_abort(struct idg__txn *t);
 /* The snapshot a transaction sees: it changes with every commit. A write
  * transaction's is the last commit's + 1. */
 uint64_t idg__store_txn_id(struct idg__txn *t);
+/*
+ * The id a read transaction begun now would have (the last commit's, any
+ * process's), without beginning one: 0, or -1 when LMDB cannot tell.
+ */
+int idg__store_snapshot(struct idg__store *s, uint64_t *out);
 
 /*
  * A cache that a write transaction's readers may use (graph.c's node

@@ -671,6 +671,39 @@ Test(api, wall_clock_stamps)
 	tu_rmdir(dir);
 }
 
+/*
+ * A handle keeps its resolve answers while the database does not change,
+ * and answers a kept id again without a transaction: another handle's
+ * commit must still be seen at once, by every id kept.
+ */
+Test(api, resolve_sees_another_handles_commit)
+{
+	char *dir = tu_tmpdir();
+	struct idg_options o = IDG_OPTIONS_INIT;
+	idg_db *w = open_db(dir, 0);
+	idg_db *ro;
+
+	ingest(w, EV("page", D1, 1700000000) EV("page", "lonely", 1700000100));
+	o.flags = IDG_OPEN_RDONLY;
+	ro = open_opts(dir, &o);
+	for (int i = 0; i < 3; i++) { /* first answers, then kept ones */
+		expect_resolve(ro, D1, IDG_NOW, IDG_VIEW_LIVE, D1, 1);
+		expect_resolve(ro, "lonely", IDG_NOW, IDG_VIEW_LIVE, "lonely",
+			       1);
+	}
+	ingest(w, IDENTIFY("U1", D1, 1700000200));
+	expect_resolve(ro, D1, IDG_NOW, IDG_VIEW_LIVE, "U1", 2);
+	expect_resolve(ro, D1, IDG_NOW, IDG_VIEW_LIVE, "U1", 2);
+	expect_resolve(ro, "lonely", IDG_NOW, IDG_VIEW_LIVE, "lonely", 1);
+	ingest(w, "{\"event\":\"$merge\",\"properties\":{\"$distinct_ids\":"
+		  "[\"U1\",\"lonely\"],\"time\":1700000300}}\n");
+	expect_resolve(ro, "lonely", IDG_NOW, IDG_VIEW_LIVE, "U1", 3);
+	expect_resolve(ro, D1, IDG_NOW, IDG_VIEW_LIVE, "U1", 3);
+	idg_close(ro);
+	idg_close(w);
+	tu_rmdir(dir);
+}
+
 Test(api, read_only_handle)
 {
 	char *dir = tu_tmpdir();
