@@ -343,29 +343,25 @@ idg_resolve(idg_db *db, const char *id, size_t len, int64_t at, int view,
 	struct idg__rcache *c = NULL;
 	struct idg__txn *t = NULL;
 	uint64_t h = 0, snap;
-	int rc;
+	int rc, kept = at == IDG_NOW && view == IDG_VIEW_LIVE;
 
 	if (!db || !id || !out)
 		return IDG_EINVAL;
 	idg__err_clear(&db->err);
-	/* A kept answer needs no transaction: only the snapshot's id. */
-	if (at == IDG_NOW && view == IDG_VIEW_LIVE && db->rcache &&
-	    idg__store_snapshot(db->store, &snap) == 0 &&
-	    snap == db->rcache->snapshot &&
-	    rcache_get(db, id, len, idg__hash64(id, len), out))
-		return IDG_OK;
+	/* Live answers now are kept for as long as nothing commits, and a
+	 * kept one needs no transaction: only the snapshot's id. */
+	if (kept) {
+		h = idg__hash64(id, len);
+		if (db->rcache && idg__store_snapshot(db->store, &snap) == 0 &&
+		    snap == db->rcache->snapshot &&
+		    rcache_get(db, id, len, h, out))
+			return IDG_OK;
+	}
 	rc = idg__store_begin(db->store, 0, &t, &db->err);
 	if (rc)
 		return rc;
-	/* Live answers now are kept for as long as nothing commits. */
-	if (at == IDG_NOW && view == IDG_VIEW_LIVE) {
+	if (kept) /* not kept, or kept for a snapshot that has moved */
 		c = rcache_for(db, idg__store_txn_id(t));
-		h = idg__hash64(id, len);
-	}
-	if (c && rcache_get(db, id, len, h, out)) {
-		idg__store_abort(t);
-		return IDG_OK;
-	}
 	rc = resolve_in(db, t, id, len, at, view, out);
 	if (rc == IDG_OK && c)
 		rcache_put(db, id, len, h, out);
