@@ -554,39 +554,47 @@ reference_double(char *out, size_t size, double v)
 		strcat(out, ".0");
 }
 
-Test(json_out, random_doubles_in_printfs_form)
+/* Each of vals[0..n), written one a line, is in printf's form. */
+static void
+expect_printfs_form(const double *vals, int n)
 {
-	enum { N = 50000 };
-	uint64_t state = 20261128;
 	char want[64];
 	struct out o;
 	idg_jw *w = out_open(&o);
 	char *line, *nl;
-	double v;
 	int i;
 
-	for (i = 0; i < N; i++) {
-		do
-			v = random_double(&state);
-		while (!isfinite(v));
-		idg_jw_double(w, v);
+	for (i = 0; i < n; i++) {
+		idg_jw_double(w, vals[i]);
 		idg_jw_newline(w);
 	}
 	out_close(&o);
-	state = 20261128;
 	line = o.buf;
-	for (i = 0; i < N; i++, line = nl + 1) {
-		do
-			v = random_double(&state);
-		while (!isfinite(v));
+	for (i = 0; i < n; i++, line = nl + 1) {
 		nl = memchr(line, '\n', o.len - (size_t)(line - o.buf));
 		cr_assert_not_null(nl, "missing line %d", i);
 		*nl = '\0';
-		reference_double(want, sizeof(want), v);
-		cr_assert_str_eq(line, want, "%.17g: wrote %s, printf's form is %s",
-				 v, line, want);
+		reference_double(want, sizeof(want), vals[i]);
+		cr_assert_str_eq(line, want, "%a: wrote %s, printf's form is %s",
+				 vals[i], line, want);
 	}
 	free(o.buf);
+}
+
+Test(json_out, random_doubles_in_printfs_form)
+{
+	enum { N = 50000 };
+	uint64_t state = 20261128;
+	double *vals = malloc(N * sizeof(*vals));
+	int i;
+
+	cr_assert_not_null(vals);
+	for (i = 0; i < N; i++)
+		do
+			vals[i] = random_double(&state);
+		while (!isfinite(vals[i]));
+	expect_printfs_form(vals, N);
+	free(vals);
 }
 
 /*
@@ -596,42 +604,21 @@ Test(json_out, random_doubles_in_printfs_form)
  */
 Test(json_out, powers_of_two_and_neighbours_in_printfs_form)
 {
-	char want[64];
-	struct out o;
-	idg_jw *w = out_open(&o);
-	char *line, *nl;
-	double vals[3];
-	int k, j, sign, n = 0;
+	enum { N = 3 * 2 * (1023 + 1074 + 1) };
+	double *vals = malloc(N * sizeof(*vals));
+	int k, sign, n = 0;
 
+	cr_assert_not_null(vals);
 	for (k = -1074; k <= 1023; k++)
 		for (sign = -1; sign <= 1; sign += 2) {
-			vals[0] = sign * ldexp(1.0, k);
-			vals[1] = nextafter(vals[0], 0.0);
-			vals[2] = nextafter(vals[0], sign * INFINITY);
-			for (j = 0; j < 3; j++) {
-				idg_jw_double(w, vals[j]);
-				idg_jw_newline(w);
-			}
+			vals[n] = sign * ldexp(1.0, k);
+			vals[n + 1] = nextafter(vals[n], 0.0);
+			vals[n + 2] = nextafter(vals[n], sign * INFINITY);
+			n += 3;
 		}
-	out_close(&o);
-	line = o.buf;
-	for (k = -1074; k <= 1023; k++)
-		for (sign = -1; sign <= 1; sign += 2) {
-			vals[0] = sign * ldexp(1.0, k);
-			vals[1] = nextafter(vals[0], 0.0);
-			vals[2] = nextafter(vals[0], sign * INFINITY);
-			for (j = 0; j < 3; j++, n++, line = nl + 1) {
-				nl = memchr(line, '\n',
-					    o.len - (size_t)(line - o.buf));
-				cr_assert_not_null(nl, "missing line %d", n);
-				*nl = '\0';
-				reference_double(want, sizeof(want), vals[j]);
-				cr_assert_str_eq(line, want,
-						 "%a: wrote %s, printf's form is %s",
-						 vals[j], line, want);
-			}
-		}
-	free(o.buf);
+	cr_assert_eq(n, N);
+	expect_printfs_form(vals, N);
+	free(vals);
 }
 
 Test(json_out, newline_starts_a_new_top_level_value)
