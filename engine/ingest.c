@@ -111,6 +111,15 @@ hash_join(struct ingest *in)
 	return h->rc ? (h->err ? h->err : EIO) : 0;
 }
 
+/* The file could not be read to make its hash (err: errno). */
+static int
+hash_failed(struct ingest *in, int err)
+{
+	return idg__err_set(in->b.err, IDG_EIO, "cannot read %.*s: %s",
+			    (int)in->file->name_len, in->file->name,
+			    strerror(err));
+}
+
 /* Notes in the batch how far into its file the ingest has come. */
 static int
 note_file(struct ingest *in, const struct idg__upos *pos, int done)
@@ -119,8 +128,7 @@ note_file(struct ingest *in, const struct idg__upos *pos, int done)
 	int err = hash_join(in);
 
 	if (err)
-		return idg__err_set(in->b.err, IDG_EIO, "cannot read %.*s: %s",
-				    (int)f.name_len, f.name, strerror(err));
+		return hash_failed(in, err);
 
 	f.offset = pos->consumed;
 	f.line = pos->rd_line;
@@ -476,11 +484,7 @@ file_hash(struct ingest *in, struct hasher *h, int fd,
 			return IDG_OK;
 		}
 	}
-	if (idg__hash_file(fd, key))
-		return idg__err_set(in->b.err, IDG_EIO, "cannot read %.*s: %s",
-				    (int)in->file->name_len, in->file->name,
-				    strerror(errno));
-	return IDG_OK;
+	return idg__hash_file(fd, key) ? hash_failed(in, errno) : IDG_OK;
 }
 
 /* What the database remembers of a file: where to start, or to skip it. */
