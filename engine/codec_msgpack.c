@@ -619,8 +619,6 @@ idg__body_decode(struct idg__mpdec *d, const void *data, size_t len,
 	     o[1].type != MSGPACK_OBJECT_BOOLEAN))
 		return IDG_ECORRUPT;
 	/* The properties: a map to the end. */
-	if (off >= len || !map_start((unsigned char)p[off]))
-		return IDG_ECORRUPT;
 	memset(out, 0, sizeof(*out));
 	out->props = p + off;
 	out->props_len = len - off;
