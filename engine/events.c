@@ -169,7 +169,7 @@ static int
 body_get(struct idg__batch *b, struct idg__blockview *bv, uint64_t seq,
 	 struct idg__body *out)
 {
-	struct idg__val v;
+	struct idg__val v = {0};
 	int rc;
 
 	if (in_open_block(b, seq)) {

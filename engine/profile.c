@@ -106,7 +106,7 @@ static int
 set_hidden(struct idg__batch *b, uint32_t node, int hidden)
 {
 	struct idg__profiler *pr = profiler(b);
-	struct idg__profile_rec rec;
+	struct idg__profile_rec rec = {0};
 	int rc;
 
 	if (!pr)

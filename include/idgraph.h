@@ -76,6 +76,12 @@
 extern "C" {
 #endif
 
+/* The library exports what this header declares and nothing else: it is
+ * built with hidden visibility, and these declarations are the exception. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /*
  * Until 1.0 a minor version may change the ABI (0.2 added
  * idg_ingest_opts.threads); the library's soname carries it
@@ -687,6 +693,10 @@ void idg_jw_msgpack(idg_jw *w, const void *data, size_t len);
 void idg_jw_newline(idg_jw *w);
 /* Writes bytes as they are (for non-JSON text between values). */
 void idg_jw_raw(idg_jw *w, const char *s, size_t len);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
