@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#define MPW_AFTER 256 /* a power of two */
+
 struct idg__mpw {
 	msgpack_sbuffer buf;
 	msgpack_packer pk;
@@ -24,6 +26,13 @@ struct idg__mpw {
 	struct idg__pkey *pkeys; /* idg__mpw_prop_key's notes */
 	uint32_t npkeys, pkeys_cap;
 	const struct idg__keys *keys; /* numbers prop_key's names, or NULL */
+	/* The name found after each name (by its number; 0 stands for the
+	 * start of the properties and for a name without a number): bodies
+	 * mostly name their properties in the same order, so a name is
+	 * compared with the one that followed the previous name last time
+	 * before it is hashed. */
+	uint32_t after[MPW_AFTER];
+	uint32_t prev;
 };
 
 /*
@@ -106,12 +115,14 @@ idg__mpw_reset(struct idg__mpw *w)
 	w->buf.size = 0;
 	w->failed = 0;
 	w->npkeys = 0;
+	w->prev = 0;
 }
 
 void
 idg__mpw_pkeys_reset(struct idg__mpw *w)
 {
 	w->npkeys = 0;
+	w->prev = 0;
 }
 
 const struct idg__pkey *
@@ -169,7 +180,17 @@ idg__mpw_prop_key(struct idg__mpw *w, size_t map_at, const char *s,
 		w->pkeys = k;
 		w->pkeys_cap = cap;
 	}
-	num = w->keys ? idg__keys_find(w->keys, s, n) : 0;
+	num = 0;
+	if (w->keys) {
+		uint32_t *after = &w->after[w->prev & (MPW_AFTER - 1)];
+
+		num = idg__keys_is(w->keys, *after, s, n)
+			  ? *after
+			  : idg__keys_find(w->keys, s, n);
+		if (num)
+			*after = num;
+		w->prev = num;
+	}
 	if (num ? idg__mpw_uint(w, num) : idg__mpw_str(w, s, n))
 		return IDG_ENOMEM;
 	k = &w->pkeys[w->npkeys++];

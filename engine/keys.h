@@ -62,6 +62,9 @@ int idg__keys_add(struct idg__keys *k, uint32_t num, const char *s, size_t n);
 
 /* The number of a known name, or 0. */
 uint32_t idg__keys_find(const struct idg__keys *k, const char *s, size_t n);
+/* Whether s[0..n) is the name of number num (cheaper than a lookup). */
+int idg__keys_is(const struct idg__keys *k, uint32_t num, const char *s,
+		 size_t n);
 /* The name of number num: 0, or -1 when num is unknown. */
 int idg__keys_name(const struct idg__keys *k, uint64_t num, const char **s,
 		   size_t *n);

@@ -131,6 +131,44 @@ Test(keys, long_names_and_names_past_the_limit_stay_text)
 	cr_assert_eq(intern(k, "2"), 2, "known names keep their numbers");
 }
 
+/* keys_is compares a name with the name of a number: by length, then by
+ * the bytes, which it reads in different ways for 1-3, 4-7, 8-16 and
+ * longer names. A difference in the first, a middle or the last byte, or
+ * one byte less, is another name. */
+Test(keys, a_number_is_its_own_name_and_no_other)
+{
+	char name[40][41], other[41];
+	uint32_t num[40];
+
+	for (int len = 1; len <= 40; len++) {
+		for (int i = 0; i < len; i++)
+			name[len - 1][i] = (char)('a' + (i * 7 + len) % 26);
+		name[len - 1][len] = '\0';
+		num[len - 1] = intern(k, name[len - 1]);
+	}
+	for (int len = 1; len <= 40; len++) {
+		const char *s = name[len - 1];
+		uint32_t n = num[len - 1];
+		int at[] = {0, len / 2, len - 1};
+
+		cr_assert(idg__keys_is(k, n, s, (size_t)len), "length %d", len);
+		cr_assert_not(idg__keys_is(k, n, s, (size_t)len - 1),
+			      "length %d, one byte less", len);
+		cr_assert_not(idg__keys_is(k, n == 1 ? 2 : n - 1, s,
+					   (size_t)len),
+			      "length %d, another number", len);
+		for (int j = 0; j < 3; j++) {
+			memcpy(other, s, (size_t)len + 1);
+			other[at[j]] = 'A';
+			cr_assert_not(idg__keys_is(k, n, other, (size_t)len),
+				      "length %d, byte %d changed", len,
+				      at[j]);
+		}
+	}
+	cr_assert_not(idg__keys_is(k, 0, "a", 1), "0 is no number");
+	cr_assert_not(idg__keys_is(k, 41, "a", 1), "41 is not known yet");
+}
+
 /* ---- bodies with numbered names ---- */
 
 /* A props map of string names written as the parsers write it. */
@@ -306,6 +344,45 @@ Test(keys, a_writer_with_a_dictionary_writes_known_names_as_numbers)
 		    "\"unknown\":\"unknown\",\"also known\":\"also known\"}}");
 	idg__mpw_free(w);
 	idg__mpw_free(bw);
+}
+
+/* The writer compares each name with the one that followed the previous
+ * name in the last body before it looks it up: bodies in a row with their
+ * names in another order, with names left out or added, still number
+ * every name as the dictionary does. */
+Test(keys, a_writer_numbers_names_in_any_order)
+{
+	const char *names[] = {"time", "distinct_id", "$os", "$browser",
+			       "x", "a name of more than sixteen bytes",
+			       "$current_url", "not in the dictionary"};
+	const int count = 8, known = 7;
+	struct idg__mpw *w = idg__mpw_new();
+	const struct idg__pkey *pk;
+	const char *order[8];
+	size_t len;
+
+	for (int i = 0; i < known; i++)
+		cr_assert_eq(intern(k, names[i]), (uint32_t)i + 1);
+	idg__mpw_set_keys(w, k);
+	for (int body = 0; body < 200; body++) {
+		/* A rotation, every third body reversed, and a length of 1
+		 * to count names. */
+		int n = 1 + (body * 5) % count;
+
+		for (int i = 0; i < n; i++) {
+			int j = (body + i) % count;
+
+			order[i] = names[body % 3 ? j : count - 1 - j];
+		}
+		props_of(w, order, n, &pk, &len);
+		for (int i = 0; i < n; i++)
+			cr_assert_eq(pk[i].num,
+				     idg__keys_find(k, order[i],
+						    strlen(order[i])),
+				     "body %d, name %d (%s)", body, i,
+				     order[i]);
+	}
+	idg__mpw_free(w);
 }
 
 Test(keys, extra_properties_replace_numbered_names_and_write_text)
