@@ -8,6 +8,7 @@
  */
 #include "codec_msgpack.h"
 
+#include <math.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -928,8 +929,12 @@ idg__mp_map_match(const void *map, size_t len, const char *key,
 
 /* ---- MessagePack input ---- */
 
-/* Decimal texts of integer ids, which the engine reads as strings. */
-#define TEXT_SLOTS 12
+/*
+ * Lists and objects nested in a property value, at most: the JSON codec's
+ * limit, so that what MessagePack brings in exports as JSON that ingests
+ * again.
+ */
+#define MP_MAX_DEPTH 29
 
 struct idg__mpin {
 	/* The decoded value, kept from one to the next: msgpack_unpack_next
@@ -938,8 +943,8 @@ struct idg__mpin {
 	struct idg__mpw *props; /* the record's properties, re-encoded */
 	struct idg__mpw *ops;   /* a profile update's operator values */
 	struct idg__mpw *raw;   /* an array element's own bytes */
-	char text[TEXT_SLOTS][24];
-	int ntext;
+	int nomem;              /* an integer's text found no room */
+	char why[160];          /* a rejected value's message */
 };
 
 struct idg__mpin *
@@ -986,34 +991,98 @@ idg__mpin_sniff(unsigned char c)
 	return map_start(c) || (c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd;
 }
 
-/* Strings longer than Mixpanel's 255 bytes, at any depth. */
-static uint32_t
-long_strings(const msgpack_object *o)
+/* Whether o is a big integer as the codecs write one: an ext value of
+ * type IDG__MP_EXT_BIGINT holding a JSON integer's digits. */
+static int
+is_bigint(const msgpack_object *o)
 {
-	uint32_t n = 0, i;
+	const char *p = o->via.ext.ptr;
+	uint32_t n = o->via.ext.size, i = 0;
+
+	if (o->type != MSGPACK_OBJECT_EXT || o->via.ext.type != IDG__MP_EXT_BIGINT)
+		return 0;
+	if (n > 0 && p[0] == '-')
+		i++;
+	if (i == n || (p[i] == '0' && n - i > 1))
+		return 0;
+	for (; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * What JSON could not carry, in a value of a record: a name that is not
+ * a string, NaN or an infinity, an ext value other than a big integer,
+ * lists and objects nested deeper than MP_MAX_DEPTH. Counts the strings
+ * longer than Mixpanel's 255 bytes on the way. NULL when o is fine.
+ */
+static const char *
+mp_check(const msgpack_object *o, int depth, uint32_t *long_strs)
+{
+	const char *err = NULL;
+	uint32_t i;
 
 	switch (o->type) {
 	case MSGPACK_OBJECT_STR:
-		return o->via.str.size > 255;
+		*long_strs += o->via.str.size > 255;
+		return NULL;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return isfinite(o->via.f64) ? NULL
+					    : "NaN and infinities have no "
+					      "JSON form";
+	case MSGPACK_OBJECT_EXT:
+		return is_bigint(o) ? NULL
+				    : "a MessagePack ext value other than a "
+				      "big integer's digits";
 	case MSGPACK_OBJECT_ARRAY:
-		for (i = 0; i < o->via.array.size; i++)
-			n += long_strings(&o->via.array.ptr[i]);
-		return n;
+		if (depth == MP_MAX_DEPTH)
+			return "lists and objects nested more than 29 deep";
+		for (i = 0; i < o->via.array.size && !err; i++)
+			err = mp_check(&o->via.array.ptr[i], depth + 1,
+				       long_strs);
+		return err;
 	case MSGPACK_OBJECT_MAP:
-		for (i = 0; i < o->via.map.size; i++)
-			n += long_strings(&o->via.map.ptr[i].val);
-		return n;
+		if (depth == MP_MAX_DEPTH)
+			return "lists and objects nested more than 29 deep";
+		for (i = 0; i < o->via.map.size && !err; i++) {
+			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+				return "names in objects must be strings";
+			err = mp_check(&o->via.map.ptr[i].val, depth + 1,
+				       long_strs);
+		}
+		return err;
 	default:
-		return 0;
+		return NULL;
 	}
 }
 
+/* err about the value named k (after prefix), in in->why. */
+static const char *
+why(struct idg__mpin *in, const char *prefix, const msgpack_object *k,
+    const char *err)
+{
+	uint32_t n = k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 0;
+
+	snprintf(in->why, sizeof(in->why), "%s%.*s: %s", prefix,
+		 (int)(n > 64 ? 64 : n), n ? k->via.str.ptr : "", err);
+	return in->why;
+}
+
+/* An integer's decimal text, which the engine reads as an id, in the
+ * zone of the value being read (so that it lives as long as the record's
+ * strings). */
 static void
 int_text(struct idg__mpin *in, struct idg__field *f, int neg, uint64_t u,
 	 int64_t i)
 {
-	char *t = in->text[in->ntext++ % TEXT_SLOTS];
+	char *t = msgpack_zone_malloc_no_align(in->zone, 24);
 
+	if (!t) {
+		in->nomem = 1;
+		return;
+	}
 	if (neg)
 		snprintf(t, 24, "%lld", (long long)i);
 	else
@@ -1029,10 +1098,12 @@ to_field(struct idg__mpin *in, const msgpack_object *o, struct idg__field *f)
 	memset(f, 0, sizeof(*f));
 	switch (o->type) {
 	case MSGPACK_OBJECT_STR:
-	case MSGPACK_OBJECT_BIN:
 		f->type = IDG__F_STRING;
 		f->s = o->via.str.ptr;
 		f->n = o->via.str.size;
+		break;
+	case MSGPACK_OBJECT_BIN:
+		f->type = IDG__F_OTHER; /* bytes, not text */
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 		f->type = o->via.u64 > INT64_MAX ? IDG__F_BIGINT : IDG__F_INT;
@@ -1063,6 +1134,10 @@ to_field(struct idg__mpin *in, const msgpack_object *o, struct idg__field *f)
 		f->type = IDG__F_OBJECT;
 		break;
 	case MSGPACK_OBJECT_EXT:
+		if (!is_bigint(o)) {
+			f->type = IDG__F_OTHER;
+			break;
+		}
 		f->type = IDG__F_BIGINT;
 		f->s = o->via.ext.ptr;
 		f->n = o->via.ext.size;
@@ -1116,6 +1191,7 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 	      const msgpack_object *o)
 {
 	const msgpack_object_map *m = &o->via.map;
+	const char *err;
 	size_t at;
 	uint32_t i;
 
@@ -1127,11 +1203,12 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 
 		if (k->type != MSGPACK_OBJECT_STR)
 			return "property names must be strings";
+		if ((err = mp_check(v, 0, &r->long_strings)) != NULL)
+			return why(in, "properties.", k, err);
 		if (slot)
 			to_field(in, v, slot);
 		else if (key_is(k, "$distinct_ids"))
 			mp_merge_ids(in, r, v);
-		r->long_strings += long_strings(v);
 		idg__mpw_prop_key(in->props, at, k->via.str.ptr,
 				  k->via.str.size);
 		ok(in->props, msgpack_pack_object(&in->props->pk, *v));
@@ -1221,7 +1298,12 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 		} else if (key_is(k, "$ignore_alias")) {
 			to_field(in, v, &r->ignore_alias);
 		} else if ((op = mp_operator_of(k)) >= 0) {
-			mp_operator(in, v, &r->ops[op]);
+			uint32_t long_strs = 0;
+
+			if ((err = mp_check(v, 0, &long_strs)) != NULL)
+				err = why(in, "", k, err);
+			else
+				mp_operator(in, v, &r->ops[op]);
 		} else if (key_is(k, "properties")) {
 			struct idg__inrec fresh = *r;
 
@@ -1255,10 +1337,12 @@ mp_emit(struct idg__mpin *in, const msgpack_object *o, const char *raw,
 	struct idg__inrec r = {0};
 	const char *err;
 
-	in->ntext = 0;
+	in->nomem = 0;
 	r.raw = raw;
 	r.raw_len = raw_len;
 	err = mp_record(in, &r, o);
+	if (!err && in->nomem)
+		err = "out of memory";
 	if (err) {
 		struct idg__inrec bare = {0};
 

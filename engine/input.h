@@ -25,6 +25,7 @@ enum idg__ft {
 	IDG__F_NULL,
 	IDG__F_ARRAY,
 	IDG__F_OBJECT,
+	IDG__F_OTHER, /* MessagePack bin or ext: no string, no number */
 };
 
 /* The People operators, in the order they apply (SPEC §3). */

@@ -1,0 +1,439 @@
+/*
+ * test_ingest_mp.c — bad MessagePack input never stops an ingest, and
+ * what MessagePack can say but JSON cannot (bin and ext values, names that
+ * are not strings, NaN) is refused with a message rather than stored.
+ *
+ * Each check ingests three values: a valid event of "before", the bad
+ * value, a valid event of "after". The bad value must be the only rejected
+ * record, reported as value 2; both neighbours must resolve, and the
+ * events export must hold both of them.
+ */
+#define _GNU_SOURCE
+#include "idgraph.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static idg_db *db;
+
+static void
+setup(void)
+{
+	struct idg_options o = IDG_OPTIONS_INIT;
+
+	dir = tu_tmpdir();
+	o.flags = IDG_OPEN_CREATE;
+	o.durability = IDG_NOSYNC;
+	cr_assert_eq(idg_open(&db, dir, &o), 0);
+}
+
+static void
+teardown(void)
+{
+	idg_close(db);
+	tu_rmdir(dir);
+}
+
+TestSuite(ingest_mp, .init = setup, .fini = teardown);
+
+struct rej {
+	int n;
+	uint64_t value;
+	char field[64];
+	char message[256];
+};
+
+static int
+on_reject(void *user, const struct idg_reject *r)
+{
+	struct rej *rj = user;
+
+	if (rj->n++ == 0) {
+		rj->value = r->line;
+		snprintf(rj->field, sizeof(rj->field), "%s", r->field);
+		snprintf(rj->message, sizeof(rj->message), "%s", r->message);
+	}
+	return 0;
+}
+
+static void
+str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* {"event":"e","properties":{"distinct_id":did,"time":t}} */
+static void
+event(msgpack_packer *pk, const char *did, int t)
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "event");
+	str(pk, "e");
+	str(pk, "properties");
+	msgpack_pack_map(pk, 2);
+	str(pk, "distinct_id");
+	str(pk, did);
+	str(pk, "time");
+	msgpack_pack_int(pk, 1700000000 + t);
+}
+
+/* An event of user "bad" whose property name holds what value packs. */
+static void
+event_with(msgpack_packer *pk, const char *name,
+	   void (*value)(msgpack_packer *))
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "event");
+	str(pk, "e");
+	str(pk, "properties");
+	msgpack_pack_map(pk, 3);
+	str(pk, "distinct_id");
+	str(pk, "bad");
+	str(pk, "time");
+	msgpack_pack_int(pk, 1700000001);
+	str(pk, name);
+	value(pk);
+}
+
+/* A profile update of "p" whose operator op holds what value packs. */
+static void
+update_with(msgpack_packer *pk, const char *op,
+	    void (*value)(msgpack_packer *))
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "$distinct_id");
+	str(pk, "p");
+	str(pk, op);
+	value(pk);
+}
+
+static int
+exported_events(void)
+{
+	struct idg_export_opts eo = IDG_EXPORT_OPTS_INIT;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&buf, &n);
+	int lines = 0;
+
+	cr_assert_eq(idg_export_events(db, fp, &eo, NULL), 0, "export: %s",
+		     idg_errmsg(db));
+	fclose(fp);
+	for (size_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	free(buf);
+	return lines;
+}
+
+static int
+resolves(const char *id)
+{
+	struct idg_resolution r;
+
+	return idg_resolve(db, id, strlen(id), IDG_NOW, IDG_VIEW_LIVE, &r) ==
+	       0;
+}
+
+/*
+ * before, the value bad packs, after: exactly the bad value is rejected,
+ * as value 2, with field and a message containing needle.
+ */
+static void
+reject_one(void (*bad)(msgpack_packer *), const char *field,
+	   const char *needle)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	struct rej rj = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	teardown(); /* a fresh database */
+	setup();
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	event(&pk, "before", 0);
+	bad(&pk);
+	event(&pk, "after", 2);
+	io.format = IDG_FORMAT_MSGPACK;
+	io.on_reject = on_reject;
+	io.user = &rj;
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0,
+		     "ingest: %s", idg_errmsg(db));
+	cr_assert_eq(st.records, 3);
+	cr_assert_eq(st.rejected, 1, "not rejected (%s)", needle);
+	cr_assert_eq(rj.value, 2);
+	cr_assert_str_eq(rj.field, field, "field %s, message %s", rj.field,
+			 rj.message);
+	cr_assert(strstr(rj.message, needle), "message \"%s\" lacks \"%s\"",
+		  rj.message, needle);
+	cr_assert(resolves("before"));
+	cr_assert(resolves("after"));
+	cr_assert_eq(exported_events(), 2);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- ids that are not text ---- */
+
+static void
+bin_did(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "event");
+	str(pk, "e");
+	str(pk, "properties");
+	msgpack_pack_map(pk, 2);
+	str(pk, "distinct_id");
+	msgpack_pack_bin_with_body(pk, "bad", 3);
+	str(pk, "time");
+	msgpack_pack_int(pk, 1700000001);
+}
+
+static void
+bin_insert_id(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "event");
+	str(pk, "e");
+	str(pk, "properties");
+	msgpack_pack_map(pk, 3);
+	str(pk, "distinct_id");
+	str(pk, "bad");
+	str(pk, "time");
+	msgpack_pack_int(pk, 1700000001);
+	str(pk, "$insert_id");
+	msgpack_pack_bin_with_body(pk, "i1", 2);
+}
+
+/* distinct_id as an ext value of type t holding s. */
+static void
+ext_did(msgpack_packer *pk, int8_t t, const char *s)
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "event");
+	str(pk, "e");
+	str(pk, "properties");
+	msgpack_pack_map(pk, 2);
+	str(pk, "distinct_id");
+	msgpack_pack_ext_with_body(pk, s, strlen(s), t);
+	str(pk, "time");
+	msgpack_pack_int(pk, 1700000001);
+}
+
+static void ext_empty(msgpack_packer *pk) { ext_did(pk, 1, ""); }
+static void ext_other_type(msgpack_packer *pk) { ext_did(pk, 5, "123"); }
+static void ext_not_digits(msgpack_packer *pk) { ext_did(pk, 1, "12a"); }
+static void ext_leading_zero(msgpack_packer *pk) { ext_did(pk, 1, "007"); }
+static void ext_lone_minus(msgpack_packer *pk) { ext_did(pk, 1, "-"); }
+
+/* Bin is bytes, not text: an id of bin would be stored but never
+ * exported (the bug: "event 2 is corrupt"). */
+Test(ingest_mp, bin_ids_are_refused)
+{
+	reject_one(bin_did, "properties.distinct_id",
+		   "distinct_id must be a string or an integer");
+	reject_one(bin_insert_id, "properties.$insert_id",
+		   "$insert_id must be a string");
+}
+
+/* Only a big integer's digits are an ext value idgraph reads; the empty
+ * one once reached memcmp as a null pointer. */
+Test(ingest_mp, ext_ids_other_than_big_integers_are_refused)
+{
+	const char *m = "properties.distinct_id: a MessagePack ext value "
+			"other than a big integer's digits";
+
+	reject_one(ext_empty, "", m);
+	reject_one(ext_other_type, "", m);
+	reject_one(ext_not_digits, "", m);
+	reject_one(ext_leading_zero, "", m);
+	reject_one(ext_lone_minus, "", m);
+}
+
+Test(ingest_mp, a_big_integer_id_is_its_digits)
+{
+	const char *digits = "-123456789012345678901234567890";
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	ext_did(&pk, 1, digits);
+	io.format = IDG_FORMAT_MSGPACK;
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	cr_assert_eq(st.events, 1);
+	cr_assert(resolves(digits));
+	cr_assert_eq(exported_events(), 1);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Integer ids read as their decimal text: once a ring of 12 texts, so
+ * that the 13th integer of a record overwrote the first's. */
+Test(ingest_mp, every_integer_id_of_a_record_keeps_its_text)
+{
+	const char *names[] = {"$identified_id", "$anon_id",
+			       "$anon_distinct_id", "alias", "$user_id",
+			       "$device_id"};
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 5);
+	str(&pk, "event");
+	str(&pk, "Purchase");
+	str(&pk, "$time");
+	msgpack_pack_int(&pk, 1);
+	str(&pk, "$ignore_time");
+	msgpack_pack_int(&pk, 2);
+	str(&pk, "$ignore_alias");
+	msgpack_pack_int(&pk, 3);
+	str(&pk, "properties");
+	msgpack_pack_map(&pk, 3 + 6 + 3);
+	str(&pk, "distinct_id");
+	msgpack_pack_int(&pk, 424242);
+	str(&pk, "time");
+	msgpack_pack_int(&pk, 1700000000);
+	for (int i = 0; i < 6; i++) {
+		str(&pk, names[i]);
+		msgpack_pack_int(&pk, 10 + i);
+	}
+	/* time again, three times over: each reads the integer anew. */
+	for (int i = 0; i < 3; i++) {
+		str(&pk, "time");
+		msgpack_pack_int(&pk, 1700000000);
+	}
+	str(&pk, "$distinct_ids");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int(&pk, 20);
+	msgpack_pack_int(&pk, 21);
+	io.format = IDG_FORMAT_MSGPACK;
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	cr_assert_eq(st.events, 1);
+	cr_assert(resolves("424242"), "the id lost its text");
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- values JSON cannot carry ---- */
+
+static void
+int_key_map(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 1);
+	msgpack_pack_int(pk, 1);
+	msgpack_pack_int(pk, 2);
+}
+
+static void
+nested_int_key(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 1);
+	str(pk, "a");
+	int_key_map(pk);
+}
+
+static void
+int_key_list(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 1);
+	int_key_map(pk);
+}
+
+static void nan_value(msgpack_packer *pk) { msgpack_pack_double(pk, NAN); }
+static void inf_value(msgpack_packer *pk) { msgpack_pack_float(pk, -INFINITY); }
+
+static void
+nan_map(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 1);
+	str(pk, "a");
+	nan_value(pk);
+}
+
+static void
+ext_value(msgpack_packer *pk)
+{
+	msgpack_pack_ext_with_body(pk, "\x01\x02", 2, -1);
+}
+
+static void p_int_key(msgpack_packer *pk) { event_with(pk, "x", nested_int_key); }
+static void p_nan(msgpack_packer *pk) { event_with(pk, "x", nan_value); }
+static void p_inf(msgpack_packer *pk) { event_with(pk, "x", inf_value); }
+static void p_ext(msgpack_packer *pk) { event_with(pk, "x", ext_value); }
+static void set_int_key(msgpack_packer *pk) { update_with(pk, "$set", int_key_map); }
+static void add_int_key(msgpack_packer *pk) { update_with(pk, "$add", int_key_map); }
+static void union_int_key(msgpack_packer *pk) { update_with(pk, "$union", int_key_map); }
+static void append_int_key(msgpack_packer *pk) { update_with(pk, "$append", nested_int_key); }
+static void set_once_list(msgpack_packer *pk) { update_with(pk, "$set_once", int_key_list); }
+static void set_nan(msgpack_packer *pk) { update_with(pk, "$set", nan_map); }
+
+/* A name that is not a string in a profile operator once failed the
+ * whole ingest ("updating a profile failed"), every time it was tried. */
+Test(ingest_mp, names_that_are_not_strings_are_refused)
+{
+	reject_one(p_int_key, "", "properties.x: names in objects must be "
+				  "strings");
+	reject_one(set_int_key, "", "$set: names in objects must be strings");
+	reject_one(add_int_key, "", "$add: names in objects must be strings");
+	reject_one(union_int_key, "",
+		   "$union: names in objects must be strings");
+	reject_one(append_int_key, "",
+		   "$append: names in objects must be strings");
+	reject_one(set_once_list, "",
+		   "$set_once: names in objects must be strings");
+}
+
+Test(ingest_mp, nan_infinities_and_other_ext_values_are_refused)
+{
+	reject_one(p_nan, "", "properties.x: NaN and infinities");
+	reject_one(p_inf, "", "properties.x: NaN and infinities");
+	reject_one(set_nan, "", "$set: NaN and infinities");
+	reject_one(p_ext, "", "properties.x: a MessagePack ext value");
+}
+
+/* ---- nesting: the same limit as JSON's ---- */
+
+static int depth;
+
+static void
+lists(msgpack_packer *pk)
+{
+	for (int i = 0; i < depth; i++)
+		msgpack_pack_array(pk, i + 1 < depth ? 1 : 0);
+}
+
+static void p_deep(msgpack_packer *pk) { event_with(pk, "d", lists); }
+
+/* 29 lists inside a property are an event, 30 are refused, as in JSON
+ * (test_ingest_bad.c), so that every event read from MessagePack
+ * exports as JSON that ingests again. */
+Test(ingest_mp, lists_nested_as_deep_as_json_allows)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	depth = 30;
+	reject_one(p_deep, "", "properties.d: lists and objects nested more "
+			       "than 29 deep");
+	depth = 29;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	p_deep(&pk);
+	io.format = IDG_FORMAT_MSGPACK;
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	cr_assert_eq(st.rejected, 0);
+	cr_assert(resolves("bad"));
+	msgpack_sbuffer_destroy(&sb);
+}
