@@ -713,6 +713,41 @@ idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
 	return parse_record(jp, line, len, capacity, 0, 0, cb, ctx);
 }
 
+/*
+ * A document that is a lone string, number, true, false or null, which
+ * On-Demand reads only as a document, not as a value: converted as the
+ * element of [text], whose encoding is an array header (1, 3 or 5 bytes)
+ * and then the element's.
+ */
+static const char *
+scalar_to_msgpack(struct idg__jparser *jp, const char *text, size_t len,
+		  struct idg__mpw *w)
+{
+	size_t cap = len + 2 + IDG__JSON_PADDING, n, head;
+	char *wrapped = (char *)malloc(cap);
+	struct idg__mpw *arr = idg__mpw_new();
+	const char *err = "out of memory", *data;
+
+	if (wrapped && arr) {
+		wrapped[0] = '[';
+		memcpy(wrapped + 1, text, len);
+		wrapped[len + 1] = ']';
+		memset(wrapped + len + 2, 0, IDG__JSON_PADDING);
+		err = idg__json_to_msgpack(jp, wrapped, len + 2, cap, arr);
+	}
+	if (!err) {
+		data = (const char *)idg__mpw_data(arr, &n);
+		head = (unsigned char)data[0] == 0xdd   ? 5
+		       : (unsigned char)data[0] == 0xdc ? 3
+							: 1;
+		if (idg__mpw_raw(w, data + head, n - head))
+			err = "out of memory";
+	}
+	idg__mpw_free(arr);
+	free(wrapped);
+	return err;
+}
+
 extern "C" const char *
 idg__json_to_msgpack(struct idg__jparser *jp, const char *text, size_t len,
 		     size_t capacity, struct idg__mpw *w)
@@ -728,6 +763,8 @@ idg__json_to_msgpack(struct idg__jparser *jp, const char *text, size_t len,
 	err = iterate_value(jp, text, len, capacity, doc);
 	if (!err)
 		err = doc.get_value().get(v);
+	if (err == SCALAR_DOCUMENT_AS_VALUE)
+		return scalar_to_msgpack(jp, text, len, w);
 	if (!err)
 		err = convert(&conv, v, &f, 0);
 	if (!err && !at_end(doc))

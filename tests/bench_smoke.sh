@@ -101,6 +101,21 @@ else
   ko "gen --noise: ingest" "$(cat "$T/ingest.err")"
 fi
 
+if "$BIN" gen --events 5000 --noise --format msgpack >"$T/noise.mp" \
+  2>"$T/gen.err"; then
+  ok "gen --noise --format msgpack"
+else
+  ko "gen --noise --format msgpack" "$(cat "$T/gen.err")"
+fi
+if ingest_json "$T/noise.mp"; then
+  check "gen --noise --format msgpack: rejects" \
+    test "$(field "$T/ingest.json" 'd["rejected"] > 0')" = True
+  check "gen --noise --format msgpack: every record read" \
+    test "$(field "$T/ingest.json" 'd["records"]')" = 5000
+else
+  ko "gen --noise --format msgpack: ingest" "$(cat "$T/ingest.err")"
+fi
+
 "$BIN" gen --seed 1 >/dev/null 2>&1
 check "gen without --events: usage error" test $? -eq 2
 

@@ -966,6 +966,44 @@ Test(events, json_to_msgpack_ingests_like_the_json)
 	tu_rmdir(d2);
 }
 
+/* A lone string, number, true, false or null is a JSON value too: its
+ * encoding once failed (On-Demand reads a scalar only as a document), and
+ * with it `idgraph gen --noise --format msgpack`. */
+Test(events, json_to_msgpack_of_a_lone_scalar)
+{
+	static const struct {
+		const char *json, *mp;
+		size_t mp_len;
+	} cases[] = {
+	    {"\"not a record\"", "\xacnot a record", 13},
+	    {" \"x\" ", "\xa1x", 2},
+	    {"1", "\x01", 1},
+	    {"-2.5", "\xcb\xc0\x04\0\0\0\0\0\0", 9},
+	    {"true", "\xc3", 1},
+	    {"null", "\xc0", 1},
+	    {"123456789012345678901234567890",
+	     "\xc7\x1e\x01" "123456789012345678901234567890", 33},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *mp = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&mp, &len);
+
+		cr_assert_eq(idg_json_to_msgpack(cases[i].json,
+						 strlen(cases[i].json), fp),
+			     0, "%s", cases[i].json);
+		fclose(fp);
+		cr_assert_eq(len, cases[i].mp_len, "%s: %zu bytes",
+			     cases[i].json, len);
+		cr_assert(memcmp(mp, cases[i].mp, len) == 0, "%s",
+			  cases[i].json);
+		free(mp);
+	}
+	cr_assert_eq(idg_json_to_msgpack("1 2", 3, stdout), IDG_EINVAL);
+	cr_assert_eq(idg_json_to_msgpack("", 0, stdout), IDG_EINVAL);
+}
+
 /* Ingests text into dir from another process, with its own handle (one
  * handle per directory and process: an LMDB rule). */
 static void
