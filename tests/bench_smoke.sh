@@ -79,6 +79,18 @@ if ingest_json "$T/a.jsonl"; then
 else
   ko "gen: ingest of a stream without noise" "$(cat "$T/ingest.err")"
 fi
+# In the other modes $merge is a plain event, which needs its distinct_id.
+for mode in simplified legacy; do
+  rm -rf "$T/db"
+  if "$BIN" init "$T/db" --mode "$mode" >/dev/null &&
+    "$BIN" ingest "$T/db" "$T/a.jsonl" --quiet --json >"$T/mode.json" \
+      2>"$T/ingest.err"; then
+    check "gen: no reject in $mode mode either" \
+      test "$(field "$T/mode.json" 'd["rejected"]')" = 0
+  else
+    ko "gen: ingest in $mode mode" "$(cat "$T/ingest.err")"
+  fi
+done
 if ingest_json "$T/a.mp"; then
   check "gen msgpack: same counts as JSON lines" python3 -c 'import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:])

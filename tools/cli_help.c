@@ -408,7 +408,7 @@ const struct cmd_help help_gen = {
     "properties, and $insert_id on 95% of the browser's events. Event\n"
     "times start at 2024-01-01T00:00:00Z and grow by 0 to 5 s a record.\n"
     "The same options always give the same bytes. Without --noise every\n"
-    "record is valid input (an ingest rejects none).\n"
+    "record is valid input in every mode (an ingest rejects none).\n"
     "\n"
     "options:\n"
     "  --events N      records to write (events, profile updates, noise)\n"

@@ -652,9 +652,13 @@ static void
 server_merge(struct gen *g)
 {
 	uint64_t user = some_user(g);
-	int p = server_event(g, "$merge");
-	int ids = rec_arr(&g->r, p, "$distinct_ids");
+	int p = server_event(g, "$merge"), ids;
 
+	/* distinct_id as the first of the ids: original mode would default
+	 * to it, and in the other modes $merge is a plain event, which needs
+	 * one. */
+	user_id(g, p, "distinct_id", user);
+	ids = rec_arr(&g->r, p, "$distinct_ids");
 	user_id(g, ids, NULL, user);
 	if (g->ndev > 0 && chance(g->s, 300000))
 		device_id(g, ids, NULL, (uint32_t)below(g->s, g->ndev), 1);
