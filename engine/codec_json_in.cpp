@@ -701,14 +701,20 @@ parse_array(struct idg__jparser *jp, const char *line, size_t len,
 }
 
 extern "C" int
-idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
-		     size_t capacity, idg__inrec_fn cb, void *ctx)
+idg__json_array_line(const char *line, size_t len)
 {
 	size_t i = 0;
 
 	while (i < len && (line[i] == ' ' || line[i] == '\t'))
 		i++;
-	if (i < len && line[i] == '[')
+	return i < len && line[i] == '[';
+}
+
+extern "C" int
+idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
+		     size_t capacity, idg__inrec_fn cb, void *ctx)
+{
+	if (idg__json_array_line(line, len))
 		return parse_array(jp, line, len, capacity, cb, ctx);
 	return parse_record(jp, line, len, capacity, 0, 0, cb, ctx);
 }

@@ -29,6 +29,9 @@ void idg__jparser_free(struct idg__jparser *jp);
  */
 int idg__json_parse_line(struct idg__jparser *jp, const char *line, size_t len,
 			 size_t capacity, idg__inrec_fn cb, void *ctx);
+/* Whether line[0..len) is read as an array of records: its first byte
+ * after blanks (spaces, tabs) is '['. */
+int idg__json_array_line(const char *line, size_t len);
 
 /* Numbers the records' top-level property names by keys (idg__mpw_set_keys):
  * NULL for text. */

@@ -41,7 +41,8 @@ json_unit(struct idg__source *s)
 		ln.n--;
 	if (is_blank(&ln))
 		return 1;
-	if (ln.n > IDG__MAX_RECORD_BYTES && ln.p[0] != '[') {
+	if (ln.n > IDG__MAX_RECORD_BYTES &&
+	    !idg__json_array_line(ln.p, ln.n)) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg),
