@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "idgraph.h"
+#include "ids.h"
 #include "keys.h"
 
 #include <string.h>
@@ -1876,23 +1877,108 @@ idg__props_append(struct idg__props *p, const void *map, size_t len,
 	return rc;
 }
 
-/* old followed by the values of add not in old nor earlier in add. */
+/* h and v into one: MurmurHash3's finalizer, every bit into every bit. */
+static uint64_t
+mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdu;
+	h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53u;
+	return h ^ (h >> 33);
+}
+
+/*
+ * A hash of o that agrees with same(): values same() takes for one hash
+ * alike. Maps hash by their size only, since same_map's pairing of names
+ * is not one a hash can follow.
+ */
+static uint64_t
+hash_of(const msgpack_object *o)
+{
+	uint64_t h = mix(0, (uint64_t)type_class(o->type)), bits;
+	double d;
+	uint32_t i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		d = o->via.f64;
+		if (d != d)
+			return mix(h, 1); /* every NaN is the same */
+		if (d == 0)
+			d = 0; /* and -0.0 is 0.0 */
+		memcpy(&bits, &d, sizeof(bits));
+		return mix(h, bits);
+	case MSGPACK_OBJECT_STR:
+	case MSGPACK_OBJECT_BIN:
+		return mix(h, idg__hash64(o->via.str.ptr, o->via.str.size));
+	case MSGPACK_OBJECT_EXT:
+		h = mix(h, (uint64_t)(uint8_t)o->via.ext.type);
+		return mix(h, idg__hash64(o->via.ext.ptr, o->via.ext.size));
+	case MSGPACK_OBJECT_ARRAY:
+		for (i = 0; i < o->via.array.size; i++)
+			h = mix(h, hash_of(&o->via.array.ptr[i]));
+		return mix(h, o->via.array.size);
+	case MSGPACK_OBJECT_MAP:
+		return mix(h, o->via.map.size);
+	case MSGPACK_OBJECT_BOOLEAN:
+		return mix(h, o->via.boolean);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return mix(h, o->via.u64);
+	default:
+		return h;
+	}
+}
+
+/*
+ * Whether a value same() as v is among the list's values already noted in
+ * slots (an open-addressing table of their positions + 1); if not, notes
+ * v as the value at position at.
+ */
+static int
+noted(uint32_t *slots, uint32_t mask, const msgpack_object *list,
+      const msgpack_object *v, uint32_t at)
+{
+	uint32_t i = (uint32_t)hash_of(v) & mask;
+
+	for (; slots[i]; i = (i + 1) & mask)
+		if (same(&list[slots[i] - 1], v))
+			return 1;
+	slots[i] = at + 1;
+	return 0;
+}
+
+/*
+ * old followed by the values of add not in old nor earlier in add; the
+ * values already in the list are found by their hash, so that a union
+ * of n values takes time in n, not n squared.
+ */
 static int
 union_list(struct idg__props *p, const msgpack_object_array *old,
 	   const msgpack_object_array *add, msgpack_object *out)
 {
+	uint64_t n = (uint64_t)old->size + add->size, nslots = 16;
 	msgpack_object_array *a;
-	uint32_t i;
+	uint32_t *slots, i;
 
-	if (new_list(p, old->size + add->size, out))
+	while (nslots < 2 * n)
+		nslots *= 2;
+	if (new_list(p, (uint32_t)n, out) ||
+	    !(slots = calloc(nslots, sizeof(*slots))))
 		return IDG_ENOMEM;
 	a = &out->via.array;
-	if (old->size)
-		memcpy(a->ptr, old->ptr, old->size * sizeof(msgpack_object));
+	/* The old values all stay, duplicates too: $union only adds. */
+	for (i = 0; i < old->size; i++) {
+		a->ptr[i] = old->ptr[i];
+		noted(slots, (uint32_t)nslots - 1, a->ptr, &old->ptr[i], i);
+	}
 	a->size = old->size;
 	for (i = 0; i < add->size; i++)
-		if (!list_has(a, &add->ptr[i]))
+		if (!noted(slots, (uint32_t)nslots - 1, a->ptr, &add->ptr[i],
+			   a->size))
 			a->ptr[a->size++] = add->ptr[i];
+	free(slots);
 	return IDG_OK;
 }
 

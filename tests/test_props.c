@@ -14,6 +14,7 @@
  * by hand from the contract, never captured from the code under test.
  */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <math.h>
 #include <msgpack.h>
 #include <stdint.h>
@@ -583,6 +584,70 @@ Test(props, nan_equals_nan_so_union_adds_it_once)
 	OP("$append", "{'u': nan}");
 	OP("$remove", "{'u': nan}");
 	EXPECT("{'u':[1,2]}");
+}
+
+Test(props, union_takes_minus_zero_for_zero)
+{
+	OP("$union", "{'u': [0.0, -0.0, 0, -0.0]}");
+	EXPECT("{'u':[0.0,0]}");
+}
+
+/* Appends printf-formatted text to the string at *s (of *n bytes). */
+static void
+cat(char **s, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+cat(char **s, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	char piece[128];
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(piece, sizeof(piece), fmt, ap);
+	va_end(ap);
+	cr_assert_lt(k, (int)sizeof(piece));
+	*s = realloc(*s, *n + (size_t)k + 1);
+	cr_assert_not_null(*s);
+	memcpy(*s + *n, piece, (size_t)k + 1);
+	*n += (size_t)k;
+}
+
+/*
+ * Thousands of values, found by their hash: a list of 0..N-1 (with 0 and
+ * 1 twice) gets N/2..N+N/2-1, their strings, a few floats and lists, and
+ * maps of one size (which share a hash). Exactly the new values come in,
+ * in their order, once each.
+ */
+Test(props, union_of_thousands_of_values)
+{
+	enum { N = 3000 };
+	char *set = NULL, *un = NULL, *want = NULL;
+	size_t ns = 0, nu = 0, nw = 0;
+
+	cat(&set, &ns, "{'u': [");
+	cat(&want, &nw, "{'u':[");
+	for (int i = 0; i < N; i++) {
+		cat(&set, &ns, "%d, ", i);
+		cat(&want, &nw, "%d,", i);
+	}
+	cat(&set, &ns, "0, 1]}");
+	cat(&want, &nw, "0,1");
+	cat(&un, &nu, "{'u': [");
+	for (int i = N / 2; i < N + N / 2; i++) {
+		cat(&un, &nu, "%d, '%d', ", i, i);
+		cat(&want, &nw, i < N ? ",'%d'" : ",%d,'%d'", i, i);
+	}
+	cat(&un, &nu, "1.5, 1.5, [1, 2], [1, 2], {'a': 1}, {'b': 1}, "
+		      "{'a': 1}, {'b': 2}, 7, '7']}");
+	cat(&want, &nw, ",1.5,[1,2],{'a':1},{'b':1},{'b':2},'7']}");
+	OP("$set", set);
+	OP("$union", un);
+	EXPECT(want);
+	free(set);
+	free(un);
+	free(want);
 }
 
 Test(props, union_on_non_list_clashes)
