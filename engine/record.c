@@ -113,6 +113,8 @@ check_time(const struct idg__field *f, const char *fld, int64_t now_ms,
 
 	if (f->type == IDG__F_MISSING)
 		return invalid(why, fld, "time is missing");
+	if (f->type == IDG__F_BIGINT && f->n > 0 && f->s[0] == '-')
+		return invalid(why, fld, "time is before 1971-01-01");
 	if (f->type == IDG__F_BIGINT)
 		return invalid(why, fld,
 			       "time is more than one hour after the wall "

@@ -478,6 +478,10 @@ Test(ingest_bad, time_field)
 		   "properties.time", "before 1971");
 	reject_one(EVP("\"distinct_id\":\"x\",\"time\":31535999.9994"),
 		   "properties.time", "before 1971");
+	/* Below int64 too (it once said "after the wall clock"). */
+	reject_one(EVP("\"distinct_id\":\"x\","
+		       "\"time\":-99999999999999999999999"),
+		   "properties.time", "before 1971");
 	accept_stamp(EVP("\"distinct_id\":\"x\",\"time\":31536000"),
 		     31536000000);
 
