@@ -2,6 +2,7 @@
 #include "source.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "idgraph.h"
 #include "record.h"
@@ -39,6 +40,12 @@ json_unit(struct idg__source *s)
 	s->line = s->rd->line;
 	if (ln.n && ln.p[ln.n - 1] == '\r')
 		ln.n--;
+	/* A UTF-8 byte order mark opens some exported files: not data. */
+	if (s->line == 1 && ln.n >= 3 && memcmp(ln.p, "\xef\xbb\xbf", 3) == 0) {
+		ln.p += 3;
+		ln.n -= 3;
+		ln.capacity -= 3;
+	}
 	if (is_blank(&ln))
 		return 1;
 	if (ln.n > IDG__MAX_RECORD_BYTES &&

@@ -896,6 +896,36 @@ Test(ingest_bad, blank_lines_are_not_records)
 	tu_rmdir(dir);
 }
 
+/* A UTF-8 byte order mark before the first line is not data (it once
+ * made the first record malformed JSON); anywhere else it is. */
+Test(ingest_bad, byte_order_mark_before_the_first_line)
+{
+	char *dir = tu_tmpdir();
+	idg_db *db = open_db(dir);
+	struct rejects rs = {0};
+	struct idg_ingest_stats st;
+	const char in[] = "\xef\xbb\xbf" BEFORE "\n"
+			  "\xef\xbb\xbf" AFTER "\n";
+	const char alone[] = "\xef\xbb\xbf\n" BEFORE "\n";
+
+	st = ingest(db, in, sizeof(in) - 1, &rs);
+	cr_assert_eq(st.records, 2);
+	cr_assert_eq(st.events, 1);
+	cr_assert_eq(rs.n, 1);
+	cr_assert_eq(rs.r[0].line, 2);
+	cr_assert(contains_ci(rs.r[0].message, "malformed JSON"), "%s",
+		  rs.r[0].message);
+	expect_found(db, "before");
+	rejects_free(&rs);
+	/* A first line of nothing but the mark is blank. */
+	st = ingest(db, alone, sizeof(alone) - 1, &rs);
+	cr_assert_eq(st.records, 1);
+	cr_assert_eq(st.events, 1);
+	cr_assert_eq(rs.n, 0);
+	idg_close(db);
+	tu_rmdir(dir);
+}
+
 /* A valid event whose "pad" property makes it n bytes long. */
 static char *
 sized_event(size_t n, const char *id)
