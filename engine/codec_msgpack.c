@@ -1377,13 +1377,103 @@ mp_array(struct idg__mpin *in, const msgpack_object *o, idg__inrec_fn cb,
 	return 0;
 }
 
+/* The big-endian unsigned integer of n (1, 2 or 4) bytes at p. */
+static uint64_t
+be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* msgpack-c's stack: it refuses a list or map opened inside this many
+ * unfinished ones (MSGPACK_EMBED_STACK_SIZE). */
+#define MP_STACK 32
+
+/*
+ * Where the value at p[0..n) ends, from its headers alone, and whether it
+ * opens a list or map inside MP_STACK unfinished ones (*too_deep), which
+ * msgpack-c refuses as if out of memory: found so that the values after
+ * it are still read. The value's length; 0 when it goes on past n; -1 at
+ * a byte no value starts with.
+ */
+static long long
+value_end(const unsigned char *p, size_t n, int *too_deep)
+{
+	/* Per header byte from 0xc0: bytes of length (negative: of item
+	 * count), then fixed payload bytes. */
+	static const signed char len_bytes[32] = {
+	    0, 0, 0, 0,			  /* nil, (unused), false, true */
+	    1, 2, 4,			  /* bin 8, 16, 32 */
+	    1, 2, 4,			  /* ext 8, 16, 32 */
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* float, uint, int */
+	    0, 0, 0, 0, 0,		  /* fixext 1 to 16 */
+	    1, 2, 4,			  /* str 8, 16, 32 */
+	    -2, -4,			  /* array 16, 32 */
+	    -2, -4};			  /* map 16, 32 */
+	static const unsigned char payload[32] = {
+	    0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 4, 8, 1, 2, 4, 8,
+	    1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0};
+	uint64_t pending = 1, count, i = 0, left[MP_STACK];
+	int c, k, top = 0, container;
+
+	*too_deep = 0;
+	while (pending--) {
+		if (i >= n)
+			return 0;
+		c = p[i++];
+		count = 0;
+		container = 0;
+		if (top > 0)
+			left[top - 1]--;
+		if (c <= 0x7f || c >= 0xe0) {
+			/* fixint */
+		} else if (c <= 0x9f) {
+			container = 1; /* fixmap, fixarray */
+			count = c <= 0x8f ? 2 * (uint64_t)(c & 0x0f)
+					  : (uint64_t)(c & 0x0f);
+		} else if (c <= 0xbf) {
+			i += c & 0x1f; /* fixstr */
+		} else if (c == 0xc1) {
+			return -1;
+		} else {
+			k = len_bytes[c - 0xc0];
+			if (i + (uint64_t)(k < 0 ? -k : k) > n)
+				return 0;
+			if (k != 0)
+				count = be(p + i, k < 0 ? -k : k);
+			i += (uint64_t)(k < 0 ? -k : k);
+			if (k < 0) {
+				container = 1;
+				count = c >= 0xde ? 2 * count : count;
+			} else {
+				i += count + payload[c - 0xc0];
+				count = 0;
+			}
+		}
+		if (container && !*too_deep) {
+			if (top == MP_STACK)
+				*too_deep = 1;
+			else if (count > 0)
+				left[top++] = count;
+		}
+		pending += count;
+		while (!*too_deep && top > 0 && left[top - 1] == 0)
+			top--;
+	}
+	return i > n ? 0 : (long long)i;
+}
+
 int
 idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 	       size_t *off, idg__inrec_fn cb, void *ctx)
 {
 	msgpack_object o;
 	size_t start = *off;
-	int rc;
+	long long end;
+	int rc, deep;
 
 	/* The last value's objects go; its first chunk stays for this one. */
 	msgpack_zone_clear(in->zone);
@@ -1400,6 +1490,27 @@ idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 		*off = start;
 		rc = IDG__MPIN_MORE;
 		break;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		/* Too deep for msgpack-c's stack, or out of memory: which,
+		 * and where the value ends, its headers tell. */
+		end = value_end((const unsigned char *)data + start,
+				len - start, &deep);
+		if (deep && end == 0) {
+			*off = start;
+			rc = IDG__MPIN_MORE;
+			break;
+		}
+		if (deep && end > 0) {
+			struct idg__inrec bare = {0};
+
+			bare.raw = data + start;
+			bare.raw_len = (size_t)end;
+			*off = start + (size_t)end;
+			rc = cb(ctx, &bare, 0, 0,
+				"lists and objects nested more than 29 deep");
+			break;
+		}
+		/* fall through */
 	default: {
 		struct idg__inrec bare = {0};
 

@@ -437,3 +437,69 @@ Test(ingest_mp, lists_nested_as_deep_as_json_allows)
 	cr_assert(resolves("bad"));
 	msgpack_sbuffer_destroy(&sb);
 }
+
+/* Deeper than msgpack-c's stack of 32, which refuses such a value as if
+ * out of memory: the value is found to its end and rejected, and the
+ * values after it are read (once the rest of the stream was lost). */
+static void
+event_in_lists(msgpack_packer *pk)
+{
+	for (int i = 0; i < depth; i++)
+		msgpack_pack_array(pk, 1);
+	event(pk, "inside", 1);
+}
+
+Test(ingest_mp, values_deeper_than_msgpack_c_reads_are_rejected_alone)
+{
+	depth = 33;
+	reject_one(p_deep, "", "nested more than 29 deep");
+	depth = 40;
+	reject_one(event_in_lists, "", "nested more than 29 deep");
+	depth = 100000;
+	reject_one(p_deep, "", "nested more than 29 deep");
+}
+
+/* From a stream, a deep value larger than one read (1 MiB) is waited for
+ * to its end; one cut short by the end of the input is truncated. */
+Test(ingest_mp, a_deep_value_across_reads_and_at_the_end)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	struct rej rj = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t cut;
+	FILE *fp;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	event(&pk, "before", 0);
+	depth = 3000000;
+	cut = sb.size + depth / 2;
+	p_deep(&pk);
+	event(&pk, "after", 2);
+	cr_assert_gt(sb.size, 2u << 20);
+	fp = fmemopen(sb.data, sb.size, "r");
+	cr_assert_not_null(fp);
+	io.format = IDG_FORMAT_MSGPACK;
+	io.on_reject = on_reject;
+	io.user = &rj;
+	cr_assert_eq(idg_ingest_stream(db, fp, &io, &st), 0, "%s",
+		     idg_errmsg(db));
+	fclose(fp);
+	cr_assert_eq(st.records, 3);
+	cr_assert_eq(st.rejected, 1);
+	cr_assert_eq(rj.value, 2);
+	cr_assert(strstr(rj.message, "nested more than 29 deep"), "%s",
+		  rj.message);
+	cr_assert(resolves("before"));
+	cr_assert(resolves("after"));
+
+	/* Cut in the middle of the deep value: it is truncated. */
+	rj = (struct rej){0};
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, cut, &io, &st), 0);
+	cr_assert_eq(st.records, 2);
+	cr_assert_eq(st.rejected, 1);
+	cr_assert(strstr(rj.message, "truncated"), "%s", rj.message);
+	msgpack_sbuffer_destroy(&sb);
+}
