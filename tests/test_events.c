@@ -131,6 +131,23 @@ Test(events, round_trip_keeps_every_type_exact)
 	free(out);
 }
 
+/* Property names with escapes are read unescaped ("\u0074ime" is time),
+ * those without as they stand; the export writes each as JSON needs. */
+Test(events, escaped_names_are_read_unescaped)
+{
+	char *out;
+
+	ingest(db, "{\"ev\\u0065nt\":\"e\",\"properties\":{"
+		   "\"distinct_\\u0069d\":\"u1\",\"\\u0074ime\":1700000000,"
+		   "\"a\\\"b\":1,\"c\\\\d\":2,\"\\u00e9\":3,\"plain\":4}}\n");
+	out = export_all(db);
+	cr_assert_str_eq(out,
+			 "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
+			 "\"u1\",\"time\":1700000000,\"a\\\"b\":1,"
+			 "\"c\\\\d\":2,\"\xc3\xa9\":3,\"plain\":4}}\n");
+	free(out);
+}
+
 Test(events, integer_distinct_id_exports_its_text)
 {
 	char *out;
