@@ -746,7 +746,15 @@ scalar_to_msgpack(struct idg__jparser *jp, const char *text, size_t len,
 		head = (unsigned char)data[0] == 0xdd   ? 5
 		       : (unsigned char)data[0] == 0xdc ? 3
 							: 1;
-		if (idg__mpw_raw(w, data + head, n - head))
+		const unsigned char *h = (const unsigned char *)data;
+		uint32_t count = head == 1 ? h[0] & 0x0fu : 0;
+
+		for (size_t i = 1; i < head; i++)
+			count = count << 8 | h[i];
+		/* "1,2" is no value, though [1,2] is. */
+		if (count != 1)
+			err = "malformed JSON: unexpected text after the value";
+		else if (idg__mpw_raw(w, data + head, n - head))
 			err = "out of memory";
 	}
 	idg__mpw_free(arr);

@@ -1018,6 +1018,11 @@ Test(events, json_to_msgpack_of_a_lone_scalar)
 		free(mp);
 	}
 	cr_assert_eq(idg_json_to_msgpack("1 2", 3, stdout), IDG_EINVAL);
+	/* Wrapped in [ ], these would be lists: they are no one value. */
+	cr_assert_eq(idg_json_to_msgpack("1,2", 3, stdout), IDG_EINVAL);
+	cr_assert_eq(idg_json_to_msgpack("\"a\", {\"b\":1}", 13, stdout),
+		     IDG_EINVAL);
+	cr_assert_eq(idg_json_to_msgpack("1 ,[2,3]", 8, stdout), IDG_EINVAL);
 	cr_assert_eq(idg_json_to_msgpack("", 0, stdout), IDG_EINVAL);
 }
 
