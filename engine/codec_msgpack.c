@@ -1741,13 +1741,13 @@ type_class(msgpack_object_type t)
 	return t;
 }
 
+/* Whether each pair of a has its name in b, with the same value as the
+ * name's first pair in b. */
 static int
-same_map(const msgpack_object_map *a, const msgpack_object_map *b)
+pairs_in(const msgpack_object_map *a, const msgpack_object_map *b)
 {
 	uint32_t i, j;
 
-	if (a->size != b->size)
-		return 0;
 	for (i = 0; i < a->size; i++) {
 		for (j = 0; j < b->size; j++)
 			if (same(&a->ptr[i].key, &b->ptr[j].key))
@@ -1756,6 +1756,14 @@ same_map(const msgpack_object_map *a, const msgpack_object_map *b)
 			return 0;
 	}
 	return 1;
+}
+
+/* Maps are the same in any order of their names; both ways, so that a
+ * name given twice cannot make {x:1,x:1} the same as {x:1,y:2}. */
+static int
+same_map(const msgpack_object_map *a, const msgpack_object_map *b)
+{
+	return a->size == b->size && pairs_in(a, b) && pairs_in(b, a);
 }
 
 static int
@@ -1998,11 +2006,37 @@ mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 33);
 }
 
+static uint64_t hash_of(const msgpack_object *o);
+
+/* Maps of at most this many pairs hash by their pairs (the names found
+ * once each, in n^2), larger ones by their size alone. */
+#define HASHED_PAIRS 32
+
 /*
- * A hash of o that agrees with same(): values same() takes for one hash
- * alike. Maps hash by their size only, since same_map's pairing of names
- * is not one a hash can follow.
+ * A map's hash, the same in any order of its names: the sum over each
+ * name's first pair of the name's and value's hash, with the size.
  */
+static uint64_t
+hash_map(const msgpack_object_map *m)
+{
+	uint64_t sum = 0;
+	uint32_t i, j;
+
+	if (m->size > HASHED_PAIRS)
+		return m->size;
+	for (i = 0; i < m->size; i++) {
+		for (j = 0; j < i; j++)
+			if (same(&m->ptr[j].key, &m->ptr[i].key))
+				break;
+		if (j == i)
+			sum += mix(hash_of(&m->ptr[i].key),
+				   hash_of(&m->ptr[i].val));
+	}
+	return mix(sum, m->size);
+}
+
+/* A hash of o that agrees with same(): values same() takes for one hash
+ * alike. */
 static uint64_t
 hash_of(const msgpack_object *o)
 {
@@ -2031,7 +2065,7 @@ hash_of(const msgpack_object *o)
 			h = mix(h, hash_of(&o->via.array.ptr[i]));
 		return mix(h, o->via.array.size);
 	case MSGPACK_OBJECT_MAP:
-		return mix(h, o->via.map.size);
+		return mix(h, hash_map(&o->via.map));
 	case MSGPACK_OBJECT_BOOLEAN:
 		return mix(h, o->via.boolean);
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:

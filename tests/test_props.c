@@ -650,6 +650,40 @@ Test(props, union_of_thousands_of_values)
 	free(want);
 }
 
+/* A name given twice is one name with its first value: a map holding x
+ * twice is the same as another only if the other has exactly its names,
+ * whichever way round they are compared. */
+Test(props, union_maps_with_a_name_given_twice)
+{
+	OP("$union", "{'u': [{'x': 1, 'x': 1}, {'x': 1, 'y': 2}, "
+		     "{'y': 2, 'x': 1}, {'x': 1, 'x': 2}, {'x': 1, 'x': 1}]}");
+	EXPECT("{'u':[{'x':1,'x':1},{'x':1,'y':2},{'x':1,'x':2}]}");
+}
+
+/* Thousands of maps of one size, each different: found by their pairs'
+ * hash (once they all shared one, the size, and the union was
+ * quadratic); the same pairs in another order are the same map. */
+Test(props, union_of_thousands_of_maps)
+{
+	enum { N = 2000 };
+	char *un = NULL, *want = NULL;
+	size_t nu = 0, nw = 0;
+
+	cat(&un, &nu, "{'u': [");
+	cat(&want, &nw, "{'u':[");
+	for (int i = 0; i < N; i++) {
+		cat(&un, &nu, "{'a': %d, 'b': 'x'}, {'b': 'x', 'a': %d}, ", i,
+		    i);
+		cat(&want, &nw, "%s{'a':%d,'b':'x'}", i ? "," : "", i);
+	}
+	cat(&un, &nu, "{'a': 0, 'b': 'y'}]}");
+	cat(&want, &nw, ",{'a':0,'b':'y'}]}");
+	OP("$union", un);
+	EXPECT(want);
+	free(un);
+	free(want);
+}
+
 Test(props, union_on_non_list_clashes)
 {
 	OP("$set", "{'s': 'a', 'o': {}, 'i': 0}");
