@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <msgpack.h>
+#include <msgpack/unpack_define.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -1389,8 +1390,8 @@ be(const unsigned char *p, int n)
 }
 
 /* msgpack-c's stack: it refuses a list or map opened inside this many
- * unfinished ones (MSGPACK_EMBED_STACK_SIZE). */
-#define MP_STACK 32
+ * unfinished ones. */
+#define MP_STACK MSGPACK_EMBED_STACK_SIZE
 
 /*
  * Where the value at p[0..n) ends, from its headers alone, and whether it
@@ -1466,6 +1467,63 @@ value_end(const unsigned char *p, size_t n, int *too_deep)
 	return i > n ? 0 : (long long)i;
 }
 
+static const char *
+unreadable_why(int deep)
+{
+	return deep ? "lists and objects nested more than 29 deep"
+		    : "a value too large to decode";
+}
+
+/*
+ * A whole value p[0..n) msgpack-c could not decode (deep: too deep for
+ * its stack): one record rejected, or, for a list of records, each
+ * element decoded on its own, so that only those it cannot decode are.
+ */
+static int
+unreadable_value(struct idg__mpin *in, const char *p, size_t n, int deep,
+		 idg__inrec_fn cb, void *ctx)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t at, count = 0, i, off;
+	long long end;
+	msgpack_object o;
+	int rc = 0, elem_deep;
+
+	if ((u[0] & 0xf0) == 0x90) {
+		count = u[0] & 0x0f;
+		at = 1;
+	} else if (u[0] == 0xdc || u[0] == 0xdd) {
+		at = u[0] == 0xdc ? 3 : 5;
+		count = (size_t)be(u + 1, (int)at - 1);
+	} else {
+		struct idg__inrec bare = {0};
+
+		bare.raw = p;
+		bare.raw_len = n;
+		return cb(ctx, &bare, 0, 0, unreadable_why(deep));
+	}
+	for (i = 0; rc == 0 && i < count; i++, at += (size_t)end) {
+		/* Within a whole list, every element ends. */
+		if ((end = value_end(u + at, n - at, &elem_deep)) <= 0)
+			break;
+		off = 0;
+		msgpack_zone_clear(in->zone);
+		if (msgpack_unpack(p + at, (size_t)end, &off, in->zone, &o) ==
+		    MSGPACK_UNPACK_SUCCESS) {
+			rc = mp_emit(in, &o, p + at, (size_t)end, (uint32_t)i, 1,
+				     cb, ctx);
+		} else {
+			struct idg__inrec bare = {0};
+
+			bare.raw = p + at;
+			bare.raw_len = (size_t)end;
+			rc = cb(ctx, &bare, (uint32_t)i, 1,
+				unreadable_why(elem_deep));
+		}
+	}
+	return rc;
+}
+
 int
 idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 	       size_t *off, idg__inrec_fn cb, void *ctx)
@@ -1491,8 +1549,8 @@ idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 		rc = IDG__MPIN_MORE;
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
-		/* Too deep for msgpack-c's stack, or out of memory: which,
-		 * and where the value ends, its headers tell. */
+		/* Too deep for msgpack-c's stack, or too large: which, and
+		 * where the value ends, its headers tell. */
 		end = value_end((const unsigned char *)data + start,
 				len - start, &deep);
 		if (deep && end == 0) {
@@ -1500,14 +1558,10 @@ idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 			rc = IDG__MPIN_MORE;
 			break;
 		}
-		if (deep && end > 0) {
-			struct idg__inrec bare = {0};
-
-			bare.raw = data + start;
-			bare.raw_len = (size_t)end;
+		if (end > 0) {
 			*off = start + (size_t)end;
-			rc = cb(ctx, &bare, 0, 0,
-				"lists and objects nested more than 29 deep");
+			rc = unreadable_value(in, data + start, (size_t)end,
+					      deep, cb, ctx);
 			break;
 		}
 		/* fall through */

@@ -503,3 +503,33 @@ Test(ingest_mp, a_deep_value_across_reads_and_at_the_end)
 	cr_assert(strstr(rj.message, "truncated"), "%s", rj.message);
 	msgpack_sbuffer_destroy(&sb);
 }
+
+/* A list of records with one too deep: only that element is rejected,
+ * as in a JSON array line (once the whole list was). */
+Test(ingest_mp, a_deep_record_in_a_list_is_rejected_alone)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	struct rej rj = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	event(&pk, "before", 0);
+	depth = 40;
+	p_deep(&pk);
+	event(&pk, "after", 2);
+	io.format = IDG_FORMAT_MSGPACK;
+	io.on_reject = on_reject;
+	io.user = &rj;
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	cr_assert_eq(st.records, 3);
+	cr_assert_eq(st.rejected, 1);
+	cr_assert(strstr(rj.message, "nested more than 29 deep"), "%s",
+		  rj.message);
+	cr_assert(resolves("before"));
+	cr_assert(resolves("after"));
+	msgpack_sbuffer_destroy(&sb);
+}
