@@ -506,7 +506,9 @@ group_by_user(struct funnel *f)
 	struct hit *sorted;
 	size_t i;
 
-	if (f->r.db->set.mode == IDG_MODE_LEGACY || f->n == 0) {
+	if (f->n == 0)
+		return IDG_OK; /* (f->hits may be NULL: no qsort) */
+	if (f->r.db->set.mode == IDG_MODE_LEGACY) {
 		/* Legacy roots are any node; the scan order still holds. */
 		qsort(f->hits, f->n, sizeof(*f->hits), cmp_hit);
 		return IDG_OK;

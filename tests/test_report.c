@@ -293,6 +293,27 @@ Test(report, funnel_order_matters)
 	cr_assert_float_eq(out[0].conversion, 1.0, 1e-12);
 }
 
+/* No event of the first step as of the time asked: no user at any step
+ * (the empty list of hits once reached qsort as a null pointer, which
+ * UBSan reports). */
+Test(report, funnel_with_no_first_step)
+{
+	const char *steps[] = {"a", "b"};
+	struct idg_funnel_step out[2];
+
+	event("b", "u1", T0);
+	event("a", "u1", T0 + 1);
+	flush();
+	funnel(db, steps, 2, IDG_DEFAULT_FUNNEL_WINDOW_MS, T0 - 1,
+	       IDG_VIEW_LIVE, out);
+	cr_assert_eq(out[0].users, 0);
+	cr_assert_eq(out[1].users, 0);
+	funnel(db, steps, 2, IDG_DEFAULT_FUNNEL_WINDOW_MS, IDG_NOW,
+	       IDG_VIEW_LIVE, out);
+	cr_assert_eq(out[0].users, 1);
+	cr_assert_eq(out[1].users, 0);
+}
+
 Test(report, funnel_ties_follow_ingestion_order)
 {
 	const char *steps[] = {"a", "b"};
