@@ -519,6 +519,11 @@ mapping_roots(struct idg__txn *t, uint32_t nodes, const struct idg__asof *a,
 		else if ((rc = idg__graph_find_at(t, x, a->eff, &p->root[x],
 						  e)) != IDG_OK)
 			return rc;
+		if (p->root[x] == 0 || p->root[x] >= nodes)
+			return idg__err_set(e, IDG_ECORRUPT,
+					    "node %u is corrupt: its root %u "
+					    "is no node",
+					    x, p->root[x]);
 		p->size[p->root[x]]++;
 	}
 	return IDG_OK;

@@ -172,16 +172,24 @@ user_of(struct report *r, uint32_t node, uint32_t *root)
 	if (r->db->set.mode == IDG_MODE_LEGACY) {
 		/* Attributed at ingestion, for good: no view changes it. */
 		*root = node;
-		return IDG_OK;
-	}
-	if (node < r->nodes && r->memo[node]) {
+	} else if (node < r->nodes && r->memo[node]) {
 		*root = r->memo[node];
 		return IDG_OK;
+	} else {
+		rc = idg__asof_root(r->t, node, &r->a, root, NULL,
+				    &r->db->err);
+		if (rc)
+			return rc;
 	}
-	rc = idg__asof_root(r->t, node, &r->a, root, NULL, &r->db->err);
-	if (rc == IDG_OK && node < r->nodes)
+	/* Roots index the report's tables: a corrupt one must stop here. */
+	if (*root == 0 || *root >= r->nodes)
+		return idg__err_set(&r->db->err, IDG_ECORRUPT,
+				    "node %u is corrupt: its root %u is no "
+				    "node",
+				    node, *root);
+	if (node < r->nodes)
 		r->memo[node] = *root;
-	return rc;
+	return IDG_OK;
 }
 
 /* Says which event names exist, for the error about one that does not. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "idgraph.h"
 #include "ids.h"
 #include "store.h"
 #include "storefx.h"
@@ -715,4 +716,70 @@ Test(graph, the_node_cache_follows_commits_it_did_not_make_and_aborts)
 	}
 	cr_assert_eq(node(f, 1).size, 7);
 	idg__nodecache_free(c);
+}
+
+/* ---- a corrupt node seen by the queries ---- */
+
+static int
+count_mapping(void *user, const char *id, size_t il, const char *res,
+	      size_t rl)
+{
+	(void)id;
+	(void)il;
+	(void)res;
+	(void)rl;
+	++*(int *)user;
+	return 0;
+}
+
+/*
+ * A node whose root is no node: the identity mappings and the reports
+ * say the database is corrupt (the mappings once indexed their tables by
+ * it and read far out of bounds; found by the second fuzzing run).
+ */
+Test(graph, a_root_that_is_no_node_is_corruption)
+{
+	char *dir = tu_tmpdir();
+	struct idg_options o = IDG_OPTIONS_INIT;
+	struct idg_report_opts ro = IDG_REPORT_OPTS_INIT;
+	struct idg_uniques u;
+	struct idg__store *s;
+	struct idg__txn *t;
+	struct idg__node nd;
+	idg_db *db;
+	int n = 0;
+
+	o.flags = IDG_OPEN_CREATE;
+	o.durability = IDG_NOSYNC;
+	cr_assert_eq(idg_open(&db, dir, &o), 0);
+	tu_ingestf(db, "{\"event\":\"$create_alias\",\"properties\":{"
+		       "\"distinct_id\":\"u1\",\"alias\":\"a1\","
+		       "\"time\":1700000000}}\n"
+		       "{\"event\":\"e\",\"properties\":{\"distinct_id\":"
+		       "\"a1\",\"time\":1700000001}}\n");
+	cr_assert_eq(idg_mappings_foreach(db, IDG_NOW, IDG_VIEW_LIVE,
+					  count_mapping, &n),
+		     0);
+	cr_assert_eq(n, 2);
+	idg_close(db);
+
+	cr_assert_eq(idg__store_open(&s, dir, 0, &storefx.e), IDG_OK);
+	cr_assert_eq(idg__store_begin(s, 1, &t, &storefx.e), IDG_OK);
+	cr_assert_eq(idg__graph_get(t, 1, &nd, &storefx.e), IDG_OK);
+	nd.root = 4000000000u;
+	cr_assert_eq(idg__graph_put(t, 1, &nd, &storefx.e), IDG_OK);
+	cr_assert_eq(idg__store_commit(t, &storefx.e), IDG_OK);
+	idg__store_close(s);
+
+	o.flags = 0;
+	cr_assert_eq(idg_open(&db, dir, &o), 0);
+	cr_assert_eq(idg_mappings_foreach(db, IDG_NOW, IDG_VIEW_LIVE,
+					  count_mapping, &n),
+		     IDG_ECORRUPT, "%s", idg_errmsg(db));
+	cr_assert(strstr(idg_errmsg(db), "corrupt"), "%s", idg_errmsg(db));
+	ro.view = IDG_VIEW_LIVE;
+	cr_assert_eq(idg_report_uniques(db, &ro, &u, NULL, NULL),
+		     IDG_ECORRUPT, "%s", idg_errmsg(db));
+	idg_close(db);
+	tu_rmdir(dir);
 }
