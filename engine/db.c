@@ -171,6 +171,10 @@ setup(struct idg_db *db, const struct idg_options *o)
 	rc = idg__store_begin(db->store, write, &t, &db->err);
 	if (rc == IDG_OK)
 		rc = meta_get(t, "format", &format, -1, &db->err);
+	if (rc == IDG_OK && format == -1 && !(db->flags & IDG_OPEN_CREATE))
+		rc = idg__err_set(&db->err, IDG_ECORRUPT,
+				  "the database has no settings: not made by "
+				  "idgraph init, or corrupt");
 	if (rc == IDG_OK && format == -1 && write) {
 		rc = check_settings(o, &db->err);
 		if (rc == IDG_OK)
@@ -185,6 +189,15 @@ setup(struct idg_db *db, const struct idg_options *o)
 	return rc;
 }
 
+/* Why the calling thread's last idg_open() failed. */
+static _Thread_local char open_msg[IDG__ERRMSG_MAX];
+
+const char *
+idg_open_errmsg(void)
+{
+	return open_msg;
+}
+
 int
 idg_open(idg_db **out, const char *dir, const struct idg_options *opts)
 {
@@ -194,6 +207,7 @@ idg_open(idg_db **out, const char *dir, const struct idg_options *opts)
 	struct idg_db *db;
 	int rc;
 
+	open_msg[0] = '\0';
 	if (!out)
 		return IDG_EINVAL;
 	*out = NULL;
@@ -217,6 +231,7 @@ idg_open(idg_db **out, const char *dir, const struct idg_options *opts)
 	if (rc == IDG_OK)
 		rc = setup(db, o);
 	if (rc) {
+		snprintf(open_msg, sizeof(open_msg), "%s", db->err.msg);
 		idg_close(db);
 		return rc;
 	}

@@ -101,6 +101,17 @@ map_error(int rc, struct idg__err *e, const char *what)
 	return idg__err_set(e, code, "%s: %s", what, mdb_strerror(rc));
 }
 
+/* Whether the environment holds nothing yet: no table, no key. */
+static int
+empty_env(MDB_txn *txn)
+{
+	MDB_stat st;
+	MDB_dbi main;
+
+	return mdb_dbi_open(txn, NULL, 0, &main) == 0 &&
+	       mdb_stat(txn, main, &st) == 0 && st.ms_entries == 0;
+}
+
 static int
 open_tables(struct idg__store *s, unsigned flags, struct idg__err *e)
 {
@@ -115,7 +126,14 @@ open_tables(struct idg__store *s, unsigned flags, struct idg__err *e)
 	 * have them all already (an older layout lacks some). */
 	rc = mdb_dbi_open(txn, tables[IDG__T_META].name, 0,
 			  &s->dbi[IDG__T_META]);
-	fresh = rc == MDB_NOTFOUND && !rdonly;
+	fresh = rc == MDB_NOTFOUND && !rdonly && (flags & IDG__STORE_CREATE);
+	if (fresh && !empty_env(txn)) {
+		mdb_txn_abort(txn);
+		return idg__err_set(e, IDG_ECORRUPT,
+				    "not an idgraph database: an LMDB "
+				    "database of another program; give idgraph "
+				    "a directory of its own");
+	}
 	for (i = 0; i < IDG__T_COUNT; i++) {
 		unsigned f = tables[i].flags | (fresh ? MDB_CREATE : 0);
 
@@ -150,14 +168,29 @@ check_dir(const char *dir, unsigned flags, struct idg__err *e)
 	char path[4096];
 	struct stat st;
 
+	if (!*dir)
+		return idg__err_set(e, IDG_ENODB,
+				    "no database path given (an empty one)");
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return idg__err_set(e, IDG_ENODB,
+				    "%s is a file, not a database (a "
+				    "directory); give idgraph init a new path",
+				    dir);
 	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
 	    (int)sizeof(path))
 		return idg__err_set(e, IDG_EINVAL, "path too long: %s", dir);
+	if (stat(path, &st) == 0 && st.st_size == 0)
+		return idg__err_set(e, IDG_ECORRUPT,
+				    "%s is empty: the database was lost (a "
+				    "full disk, a copy cut short?); restore it "
+				    "from a copy, or remove %s and start again "
+				    "with: idgraph init %s",
+				    path, dir, dir);
 	if (stat(path, &st) == 0)
 		return IDG_OK;
 	if (!(flags & IDG__STORE_CREATE) || (flags & IDG__STORE_RDONLY))
 		return idg__err_set(e, IDG_ENODB,
-				    "no idgraph database at %s; create one "
+				    "no database at %s; create one "
 				    "with: idgraph init %s",
 				    dir, dir);
 	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
@@ -192,6 +225,33 @@ open_env(struct idg__store *s, const char *dir, unsigned envflags)
 	return rc;
 }
 
+/*
+ * data.mdb holds every page its last commit uses: LMDB maps the file and
+ * would die of SIGBUS reading a page past the end of one cut short.
+ */
+static int
+check_size(struct idg__store *s, const char *dir, struct idg__err *e)
+{
+	char path[4096];
+	struct stat st;
+	MDB_envinfo info;
+	MDB_stat ms;
+	unsigned long long need;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (mdb_env_info(s->env, &info) != 0 ||
+	    mdb_env_stat(s->env, &ms) != 0 || stat(path, &st) != 0)
+		return idg__err_set(e, IDG_EIO, "cannot read %s: %s", path,
+				    strerror(errno));
+	need = ((unsigned long long)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((unsigned long long)st.st_size < need)
+		return idg__err_set(e, IDG_ECORRUPT,
+				    "%s is cut short (%lld bytes where its "
+				    "pages take %llu): restore it from a copy",
+				    path, (long long)st.st_size, need);
+	return IDG_OK;
+}
+
 int
 idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		struct idg__err *e)
@@ -219,7 +279,9 @@ idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		rc = map_error(rc, e, dir);
 		goto fail;
 	}
-	rc = open_tables(s, flags, e);
+	rc = check_size(s, dir, e);
+	if (rc == IDG_OK)
+		rc = open_tables(s, flags, e);
 	if (rc)
 		goto fail;
 	*out = s;

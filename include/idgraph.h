@@ -186,9 +186,16 @@ typedef struct idg_db idg_db;
  * Opens the database in directory dir. opts may be NULL for the defaults.
  * Without IDG_OPEN_CREATE a path that holds no database gives IDG_ENODB.
  * On success *out is a new handle, to be closed with idg_close(); on failure
- * *out is NULL (the reason is only in the return code).
+ * *out is NULL, and idg_open_errmsg() says why.
  */
 int idg_open(idg_db **out, const char *dir, const struct idg_options *opts);
+
+/*
+ * Detail of the calling thread's last failed idg_open(), e.g. "DIR/data.mdb
+ * is cut short (...): restore it from a copy"; "" when there was none or
+ * only the return code is known. Valid until the thread's next idg_open().
+ */
+const char *idg_open_errmsg(void);
 
 /* Closes a handle. idg_close(NULL) does nothing. */
 void idg_close(idg_db *db);

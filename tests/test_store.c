@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec_msgpack.h"
 #include "files.h"
@@ -264,4 +265,160 @@ Test(store, files_of_a_size_are_found_and_a_corrupt_entry_counts_as_one)
 	cr_assert_eq(idg__files_size_known(S.t, 999, &known, &S.e), IDG_OK);
 	cr_assert_eq(known, 1, "a corrupt entry may be any file's");
 	idg__mpw_free(w);
+}
+
+/* ---- damaged and foreign databases ---- */
+
+/* Opens an LMDB environment at dir with LMDB itself, in a write txn. */
+static MDB_env *
+lmdb_at(const char *dir, MDB_txn **txn)
+{
+	MDB_env *env;
+
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0666), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, txn), 0);
+	return env;
+}
+
+static char *
+data_path(const char *dir)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	return path;
+}
+
+/* An empty data.mdb (a full disk, a copy cut short): refused, also by a
+ * creating open, which once made a new database of default settings in
+ * its place (a legacy database came back in original mode). */
+Test(store, an_empty_data_file_is_refused)
+{
+	char *dir = tu_tmpdir();
+	struct idg_options o = IDG_OPTIONS_INIT;
+	struct idg__store *s = NULL;
+	struct idg__err e = {0};
+	FILE *fp = fopen(data_path(dir), "w");
+	idg_db *db;
+
+	cr_assert_not_null(fp);
+	fclose(fp);
+	for (unsigned f = 0; f < 3; f++) {
+		cr_assert_eq(idg__store_open(&s, dir, f, &e), IDG_ECORRUPT,
+			     "flags %u", f);
+		cr_assert(strstr(e.msg, "is empty"), "%s", e.msg);
+	}
+	o.flags = IDG_OPEN_CREATE;
+	cr_assert_eq(idg_open(&db, dir, &o), IDG_ECORRUPT);
+	cr_assert(strstr(idg_open_errmsg(), "is empty"), "%s",
+		  idg_open_errmsg());
+	tu_rmdir(dir);
+}
+
+/* A data.mdb cut short of the pages its last commit uses: LMDB would die
+ * of SIGBUS reading them. */
+Test(store, a_data_file_cut_short_is_refused)
+{
+	struct idg__store *s = NULL;
+	struct idg__err e = {0};
+	char key[16];
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "k%06d", i);
+		cr_assert_eq(idg__store_put(S.t, IDG__T_META, key, strlen(key),
+					    "some value of a few bytes", 25, 0,
+					    &S.e),
+			     IDG_OK);
+	}
+	cr_assert_eq(idg__store_commit(S.t, &S.e), IDG_OK);
+	S.t = NULL;
+	idg__store_close(S.s);
+	S.s = NULL;
+	cr_assert_eq(truncate(data_path(S.dir), 8192), 0);
+	for (unsigned f = 0; f < 3; f++) {
+		cr_assert_eq(idg__store_open(&s, S.dir, f, &e), IDG_ECORRUPT,
+			     "flags %u: %s", f, e.msg);
+		cr_assert(strstr(e.msg, "cut short"), "%s", e.msg);
+	}
+}
+
+/* Another program's LMDB database: never taken over, even by init. */
+Test(store, another_programs_lmdb_database_is_left_alone)
+{
+	char *dir = tu_tmpdir();
+	struct idg__store *s = NULL;
+	struct idg__err e = {0};
+	MDB_txn *txn;
+	MDB_env *env = lmdb_at(dir, &txn);
+	MDB_dbi dbi;
+	MDB_val k = {3, "key"}, v = {5, "value"};
+
+	cr_assert_eq(mdb_dbi_open(txn, "theirs", MDB_CREATE, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	cr_assert_eq(idg__store_open(&s, dir, IDG__STORE_CREATE, &e),
+		     IDG_ECORRUPT);
+	cr_assert(strstr(e.msg, "another program"), "%s", e.msg);
+	cr_assert_eq(idg__store_open(&s, dir, 0, &e), IDG_ECORRUPT);
+	cr_assert(strstr(e.msg, "not an idgraph database"), "%s", e.msg);
+	/* Nothing was added to it. */
+	env = lmdb_at(dir, &txn);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	tu_rmdir(dir);
+}
+
+/* A database without its settings is corrupt to an open that does not
+ * create: it once wrote the default settings in silence. */
+Test(store, a_database_without_settings_is_corrupt)
+{
+	struct idg_options o = IDG_OPTIONS_INIT;
+	char *dir = tu_tmpdir();
+	MDB_txn *txn;
+	MDB_env *env;
+	MDB_dbi dbi;
+	MDB_val k = {6, "format"};
+	idg_db *db;
+
+	o.flags = IDG_OPEN_CREATE;
+	o.mode = IDG_MODE_LEGACY;
+	cr_assert_eq(idg_open(&db, dir, &o), IDG_OK);
+	cr_assert_str_eq(idg_open_errmsg(), "");
+	idg_close(db);
+	env = lmdb_at(dir, &txn);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	o.flags = 0;
+	cr_assert_eq(idg_open(&db, dir, &o), IDG_ECORRUPT);
+	cr_assert(strstr(idg_open_errmsg(), "no settings"), "%s",
+		  idg_open_errmsg());
+	tu_rmdir(dir);
+}
+
+/* A file where a database directory should be, and an empty path. */
+Test(store, a_file_or_no_path_is_no_database)
+{
+	char *dir = tu_tmpdir();
+	struct idg_options o = IDG_OPTIONS_INIT;
+	idg_db *db;
+	FILE *fp;
+
+	cr_assert_eq(idg_open(&db, data_path(dir), &o), IDG_ENODB);
+	fp = fopen(data_path(dir), "w");
+	cr_assert_not_null(fp);
+	fclose(fp);
+	cr_assert_eq(idg_open(&db, data_path(dir), &o), IDG_ENODB);
+	cr_assert(strstr(idg_open_errmsg(), "is a file"), "%s",
+		  idg_open_errmsg());
+	cr_assert_eq(idg_open(&db, "", &o), IDG_ENODB);
+	cr_assert(strstr(idg_open_errmsg(), "no database path"), "%s",
+		  idg_open_errmsg());
+	tu_rmdir(dir);
 }

@@ -59,15 +59,24 @@ detail(const idg_db *db, int rc)
 void
 report_open_error(const char *dir, int rc)
 {
+	const char *m = idg_open_errmsg();
+
 	switch (rc) {
 	case IDG_ENODB:
-		fail("no database at %s; create one with: idgraph init %s", dir,
-		     dir);
+		if (*m)
+			fail("%s", m);
+		else
+			fail("no database at %s; create one with: idgraph "
+			     "init %s",
+			     dir, dir);
 		break;
 	case IDG_ECORRUPT:
-		fail("%s is not an idgraph database or is corrupt; check the "
-		     "path",
-		     dir);
+		if (*m)
+			fail("cannot open database %s: %s", dir, m);
+		else
+			fail("%s is not an idgraph database or is corrupt; "
+			     "check the path",
+			     dir);
 		break;
 	case IDG_EFORMAT:
 		fail("%s was made by another version of idgraph, whose format "
@@ -84,7 +93,7 @@ report_open_error(const char *dir, int rc)
 	default:
 		fail("cannot open database %s: %s; check the path and its "
 		     "permissions",
-		     dir, idg_strerror(rc));
+		     dir, *m ? m : idg_strerror(rc));
 		break;
 	}
 }
