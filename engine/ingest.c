@@ -510,7 +510,10 @@ file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
 		return idg__err_set(in->b.err, IDG_EPARTIAL,
 				    "%s was partly ingested before (%llu "
 				    "lines committed); continue it with "
-				    "--resume, or start over with --force",
+				    "--resume (as if never stopped), or ingest "
+				    "it again from its start with --force (its "
+				    "committed records are then applied twice: "
+				    "events without $insert_id stored twice)",
 				    path, (unsigned long long)old.line);
 	in->format = old.format;
 	in->stats.resumed_at = old.line + 1;
