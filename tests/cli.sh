@@ -334,7 +334,14 @@ expect_json_has "cluster --json" \
 
 run resolve "$T/db1" nobody
 expect_rc "resolve unknown id" 1
-expect_err "resolve unknown id" "idgraph: distinct_id nobody not found in $T/db1"
+expect_err "resolve unknown id" "idgraph: distinct_id \"nobody\" not found in $T/db1"
+run resolve "$T/db1" ""
+expect_err "resolve the empty id: shown in quotes" \
+  "idgraph: distinct_id \"\" not found in $T/db1"
+long=$(printf '%0200d' 0)
+run resolve "$T/db1" "$long"
+expect_err "resolve a long id: its first 80 bytes" \
+  "idgraph: distinct_id \"$(printf '%080d' 0)\"... not found in $T/db1"
 
 # --at in seconds, milliseconds and ISO 8601: before the first merge D1 is
 # alone; between the merges {D1, U1}; after both, the three of them.
@@ -369,7 +376,7 @@ expect_json_has "resolve --at --json" \
 run resolve "$T/db1" "$D2" --at $((t0 + 650))
 expect_rc "resolve id not yet seen at T" 1
 expect_err "resolve id not yet seen at T" \
-  "idgraph: distinct_id $D2 not found in $T/db1 as of 2024-05-01T12:10:50.000Z"
+  "idgraph: distinct_id \"$D2\" not found in $T/db1 as of 2024-05-01T12:10:50.000Z"
 run cluster "$T/db1" U1 --at $((t0 + 650))
 expect_out "cluster --at between merges" "$D1
 U1"
@@ -685,7 +692,7 @@ expect_eq "reported view follows the new delay" "$(head -n 1 "$T/out")" \
 run cluster "$T/db1" nobody --at 2024-05-01
 expect_rc "cluster unknown id" 1
 expect_err "cluster unknown id" \
-  "idgraph: distinct_id nobody not found in $T/db1 as of 2024-05-01T00:00:00.000Z"
+  "idgraph: distinct_id \"nobody\" not found in $T/db1 as of 2024-05-01T00:00:00.000Z"
 run ingest "$T/db1" "$T/f1.jsonl" --rejects "$T/no/such/dir/rejects"
 expect_rc "unwritable rejects file" 1
 expect_err_one "unwritable rejects file" \
@@ -1308,7 +1315,7 @@ run profile "$db" U9 --json
 expect_json_has "profile --json: no profile" '{"distinct_id":"U9","distinct_ids":["U9"],"properties":null}'
 run profile "$db" nobody
 expect_rc "profile of an unknown id" 1
-expect_err "profile of an unknown id" "idgraph: distinct_id nobody not found in $db"
+expect_err "profile of an unknown id" "idgraph: distinct_id \"nobody\" not found in $db"
 
 run profiles "$db"
 expect_rc "profiles" 0

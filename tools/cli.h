@@ -212,6 +212,8 @@ int fail(const char *fmt, ...);
 /* Prints "idgraph: <message>" on stderr and returns 2 (usage error). */
 int usage_error(const char *fmt, ...);
 
+/* An id for a message: quoted, its first 80 bytes ("..." after). */
+const char *shown_id(const char *id);
 /* The detail of a library failure: the handle's message, else the code's. */
 const char *detail(const idg_db *db, int rc);
 

@@ -46,6 +46,19 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* An id for a message: in quotes (so that "" and " " show), its first 80
+ * bytes. Valid until the next call. */
+const char *
+shown_id(const char *id)
+{
+	static char buf[100];
+	size_t n = strlen(id);
+
+	snprintf(buf, sizeof(buf), "\"%.*s\"%s", (int)(n > 80 ? 80 : n), id,
+		 n > 80 ? "..." : "");
+	return buf;
+}
+
 /* The detail of a library failure: the handle's message, else the code's. */
 const char *
 detail(const idg_db *db, int rc)

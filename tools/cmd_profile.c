@@ -213,7 +213,7 @@ cmd_profile(struct args *a)
 		return rc;
 	rc = idg_profile_get(db, id, strlen(id), &pr);
 	if (rc == IDG_ENOTFOUND)
-		rc = fail("distinct_id %s not found in %s", id, dir);
+		rc = fail("distinct_id %s not found in %s", shown_id(id), dir);
 	else if (rc != 0)
 		rc = fail("cannot read the profile of %s: %s", id,
 			  detail(db, rc));

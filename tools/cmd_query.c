@@ -46,12 +46,14 @@ resolve_id(idg_db *db, const struct args *a, int64_t at, int at_given, int view,
 	int rc = idg_resolve(db, id, strlen(id), at, view, r);
 
 	if (rc == IDG_ENOTFOUND && at_given)
-		return fail("distinct_id %s not found in %s as of %s", id,
-			    a->pos[0], cli_time_format(when, at));
+		return fail("distinct_id %s not found in %s as of %s",
+			    shown_id(id), a->pos[0], cli_time_format(when, at));
 	if (rc == IDG_ENOTFOUND)
-		return fail("distinct_id %s not found in %s", id, a->pos[0]);
+		return fail("distinct_id %s not found in %s", shown_id(id),
+			    a->pos[0]);
 	if (rc != 0)
-		return fail("cannot resolve %s: %s", id, detail(db, rc));
+		return fail("cannot resolve %s: %s", shown_id(id),
+			    detail(db, rc));
 	return 0;
 }
 
