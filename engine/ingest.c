@@ -532,6 +532,10 @@ open_file(struct idg_db *db, const char *path, FILE **fp, uint64_t *size)
 	if (fstat(fileno(*fp), &st) != 0)
 		return idg__err_set(&db->err, IDG_EIO, "cannot read %s: %s",
 				    path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return idg__err_set(&db->err, IDG_EINVAL,
+				    "%s is a directory; give the files in it",
+				    path);
 	*size = (uint64_t)st.st_size;
 	return IDG_OK;
 }

@@ -666,6 +666,13 @@ expect_rc "missing input file" 1
 expect_err_one "missing input file" "idgraph: cannot read $T/nofile.jsonl"
 run resolve "$T/dbrej" F1
 expect_rc "nothing ingested when a file is missing" 1
+mkdir -p "$T/adir"
+run ingest "$T/dbrej" "$T/f1.jsonl" "$T/adir"
+expect_rc "a directory as input" 1
+expect_err_one "a directory as input" \
+  "idgraph: $T/adir is a directory; give the files in it; nothing was ingested"
+run resolve "$T/dbrej" F1
+expect_rc "nothing ingested when an input is a directory" 1
 run_in "$T/f1.jsonl" ingest "$T/dbrej" "$T/f1.jsonl" - "$T/f2.jsonl" --json \
   --batch-size 1 --nosync --clock event
 expect_rc "several files" 0

@@ -892,6 +892,16 @@ Test(events, msgpack_from_a_stream_in_small_reads)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* A directory is no file of records: said so, not "read error". */
+Test(events, a_directory_is_no_input_file)
+{
+	struct idg_ingest_stats st;
+
+	cr_assert_eq(idg_ingest_file(db, dir, NULL, &st), IDG_EINVAL);
+	cr_assert(strstr(idg_errmsg(db), "is a directory"), "%s",
+		  idg_errmsg(db));
+}
+
 Test(events, different_files_are_never_taken_for_the_same)
 {
 	struct idg_ingest_stats st;

@@ -79,14 +79,20 @@ probe_input(struct input *in, int format)
 {
 	struct stat st;
 	FILE *fp = strcmp(in->arg, "-") == 0 ? stdin : fopen(in->arg, "rb");
-	int c;
+	int c, known;
 
 	in->name = fp == stdin ? "<stdin>" : in->arg;
 	if (fp == NULL)
 		return fail("cannot read %s: %s; nothing was ingested", in->arg,
 			    strerror(errno));
-	in->regular =
-	    fp != stdin && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode);
+	known = fp != stdin && fstat(fileno(fp), &st) == 0;
+	in->regular = known && S_ISREG(st.st_mode);
+	if (known && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		return fail("%s is a directory; give the files in it; nothing "
+			    "was ingested",
+			    in->arg);
+	}
 	in->format = format;
 	if (format == IDG_FORMAT_AUTO) {
 		c = getc(fp);
