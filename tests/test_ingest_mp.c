@@ -181,8 +181,12 @@ reject_one(void (*bad)(msgpack_packer *), const char *field,
 
 /* ---- ids that are not text ---- */
 
+static void bin_bad(msgpack_packer *pk) { msgpack_pack_bin_with_body(pk, "bad", 3); }
+static void bin_i1(msgpack_packer *pk) { msgpack_pack_bin_with_body(pk, "i1", 2); }
+
+/* {"event":"e","properties":{"distinct_id": what did packs, "time":...}} */
 static void
-bin_did(msgpack_packer *pk)
+event_of(msgpack_packer *pk, void (*did)(msgpack_packer *))
 {
 	msgpack_pack_map(pk, 2);
 	str(pk, "event");
@@ -190,40 +194,30 @@ bin_did(msgpack_packer *pk)
 	str(pk, "properties");
 	msgpack_pack_map(pk, 2);
 	str(pk, "distinct_id");
-	msgpack_pack_bin_with_body(pk, "bad", 3);
+	did(pk);
 	str(pk, "time");
 	msgpack_pack_int(pk, 1700000001);
 }
+
+static void bin_did(msgpack_packer *pk) { event_of(pk, bin_bad); }
+static void bin_insert_id(msgpack_packer *pk) { event_with(pk, "$insert_id", bin_i1); }
+
+/* distinct_id as an ext value of type ext_type holding ext_body. */
+static int8_t ext_type;
+static const char *ext_body;
 
 static void
-bin_insert_id(msgpack_packer *pk)
+ext_value_did(msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 2);
-	str(pk, "event");
-	str(pk, "e");
-	str(pk, "properties");
-	msgpack_pack_map(pk, 3);
-	str(pk, "distinct_id");
-	str(pk, "bad");
-	str(pk, "time");
-	msgpack_pack_int(pk, 1700000001);
-	str(pk, "$insert_id");
-	msgpack_pack_bin_with_body(pk, "i1", 2);
+	msgpack_pack_ext_with_body(pk, ext_body, strlen(ext_body), ext_type);
 }
 
-/* distinct_id as an ext value of type t holding s. */
 static void
 ext_did(msgpack_packer *pk, int8_t t, const char *s)
 {
-	msgpack_pack_map(pk, 2);
-	str(pk, "event");
-	str(pk, "e");
-	str(pk, "properties");
-	msgpack_pack_map(pk, 2);
-	str(pk, "distinct_id");
-	msgpack_pack_ext_with_body(pk, s, strlen(s), t);
-	str(pk, "time");
-	msgpack_pack_int(pk, 1700000001);
+	ext_type = t;
+	ext_body = s;
+	event_of(pk, ext_value_did);
 }
 
 static void ext_empty(msgpack_packer *pk) { ext_did(pk, 1, ""); }

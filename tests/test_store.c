@@ -126,19 +126,37 @@ Test(store, drop_pages_unmaps_what_reads_mapped)
 
 #include <lmdb.h>
 
-/* Removes table name from the environment at dir, with LMDB itself. */
-static void
-drop_table(const char *dir, const char *name)
+/* Opens an LMDB environment at dir with LMDB itself, in a write txn. */
+static MDB_env *
+lmdb_at(const char *dir, MDB_txn **txn)
 {
 	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
 
 	cr_assert_eq(mdb_env_create(&env), 0);
 	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
 	cr_assert_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
 	cr_assert_eq(mdb_env_open(env, dir, 0, 0666), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, txn), 0);
+	return env;
+}
+
+static char *
+data_path(const char *dir)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	return path;
+}
+
+/* Removes table name from the environment at dir, with LMDB itself. */
+static void
+drop_table(const char *dir, const char *name)
+{
+	MDB_txn *txn;
+	MDB_env *env = lmdb_at(dir, &txn);
+	MDB_dbi dbi;
+
 	cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
 	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
 	cr_assert_eq(mdb_txn_commit(txn), 0);
@@ -179,11 +197,7 @@ Test(store, a_database_of_another_format_is_refused_by_idg_open)
 	cr_assert_eq(idg_open(&db, dir, &o), IDG_OK);
 	idg_close(db);
 	/* The meta table's format, set back with LMDB itself. */
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
-	cr_assert_eq(mdb_env_open(env, dir, 0, 0666), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	env = lmdb_at(dir, &txn);
 	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
 	v.mv_size = sizeof(format);
 	v.mv_data = &format;
@@ -268,29 +282,6 @@ Test(store, files_of_a_size_are_found_and_a_corrupt_entry_counts_as_one)
 }
 
 /* ---- damaged and foreign databases ---- */
-
-/* Opens an LMDB environment at dir with LMDB itself, in a write txn. */
-static MDB_env *
-lmdb_at(const char *dir, MDB_txn **txn)
-{
-	MDB_env *env;
-
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
-	cr_assert_eq(mdb_env_open(env, dir, 0, 0666), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, txn), 0);
-	return env;
-}
-
-static char *
-data_path(const char *dir)
-{
-	static char path[4096];
-
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	return path;
-}
 
 /* An empty data.mdb (a full disk, a copy cut short): refused, also by a
  * creating open, which once made a new database of default settings in
