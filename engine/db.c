@@ -162,7 +162,7 @@ write_settings(struct idg__txn *t, const struct idg_options *o,
 
 /* Writes the settings of a new database, or reads those of an old one. */
 static int
-setup(struct idg_db *db, const struct idg_options *o)
+setup(struct idg_db *db, const char *dir, const struct idg_options *o)
 {
 	struct idg__txn *t = NULL;
 	int64_t format = -1;
@@ -171,10 +171,14 @@ setup(struct idg_db *db, const struct idg_options *o)
 	rc = idg__store_begin(db->store, write, &t, &db->err);
 	if (rc == IDG_OK)
 		rc = meta_get(t, "format", &format, -1, &db->err);
+	/* Tables without settings: an init that did not finish (its
+	 * tables and its settings are two transactions). It finishes when
+	 * asked to create, as init does after IDG_ENODB. */
 	if (rc == IDG_OK && format == -1 && !(db->flags & IDG_OPEN_CREATE))
-		rc = idg__err_set(&db->err, IDG_ECORRUPT,
-				  "the database has no settings: not made by "
-				  "idgraph init, or corrupt");
+		rc = idg__err_set(&db->err, IDG_ENODB,
+				  "%s holds an unfinished database (no "
+				  "settings); finish it with: idgraph init %s",
+				  dir, dir);
 	if (rc == IDG_OK && format == -1 && write) {
 		rc = check_settings(o, &db->err);
 		if (rc == IDG_OK)
@@ -226,10 +230,14 @@ idg_open(idg_db **out, const char *dir, const struct idg_options *opts)
 	if (o->durability == IDG_NOSYNC)
 		sflags |= IDG__STORE_NOSYNC;
 	db->mpw = idg__mpw_new();
-	rc = db->mpw ? idg__store_open(&db->store, dir, sflags, &db->err)
-		     : IDG_ENOMEM;
+	rc = db->mpw ? IDG_OK : IDG_ENOMEM;
+	/* Settings checked before any table is made. */
+	if (rc == IDG_OK && (o->flags & IDG_OPEN_CREATE))
+		rc = check_settings(o, &db->err);
 	if (rc == IDG_OK)
-		rc = setup(db, o);
+		rc = idg__store_open(&db->store, dir, sflags, &db->err);
+	if (rc == IDG_OK)
+		rc = setup(db, dir, o);
 	if (rc) {
 		snprintf(open_msg, sizeof(open_msg), "%s", db->err.msg);
 		idg_close(db);

@@ -181,10 +181,11 @@ check_dir(const char *dir, unsigned flags, struct idg__err *e)
 		return idg__err_set(e, IDG_EINVAL, "path too long: %s", dir);
 	if (stat(path, &st) == 0 && st.st_size == 0)
 		return idg__err_set(e, IDG_ECORRUPT,
-				    "%s is empty: the database was lost (a "
-				    "full disk, a copy cut short?); restore it "
-				    "from a copy, or remove %s and start again "
-				    "with: idgraph init %s",
+				    "%s is empty: unless another idgraph is "
+				    "creating it right now, the database was "
+				    "lost (a full disk, a copy cut short?); "
+				    "restore it from a copy, or remove %s and "
+				    "start again with: idgraph init %s",
 				    path, dir, dir);
 	if (stat(path, &st) == 0)
 		return IDG_OK;
@@ -225,33 +226,6 @@ open_env(struct idg__store *s, const char *dir, unsigned envflags)
 	return rc;
 }
 
-/*
- * data.mdb holds every page its last commit uses: LMDB maps the file and
- * would die of SIGBUS reading a page past the end of one cut short.
- */
-static int
-check_size(struct idg__store *s, const char *dir, struct idg__err *e)
-{
-	char path[4096];
-	struct stat st;
-	MDB_envinfo info;
-	MDB_stat ms;
-	unsigned long long need;
-
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (mdb_env_info(s->env, &info) != 0 ||
-	    mdb_env_stat(s->env, &ms) != 0 || stat(path, &st) != 0)
-		return idg__err_set(e, IDG_EIO, "cannot read %s: %s", path,
-				    strerror(errno));
-	need = ((unsigned long long)info.me_last_pgno + 1) * ms.ms_psize;
-	if ((unsigned long long)st.st_size < need)
-		return idg__err_set(e, IDG_ECORRUPT,
-				    "%s is cut short (%lld bytes where its "
-				    "pages take %llu): restore it from a copy",
-				    path, (long long)st.st_size, need);
-	return IDG_OK;
-}
-
 int
 idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		struct idg__err *e)
@@ -279,9 +253,7 @@ idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		rc = map_error(rc, e, dir);
 		goto fail;
 	}
-	rc = check_size(s, dir, e);
-	if (rc == IDG_OK)
-		rc = open_tables(s, flags, e);
+	rc = open_tables(s, flags, e);
 	if (rc)
 		goto fail;
 	*out = s;
