@@ -673,6 +673,10 @@ expect_err_one "a directory as input" \
   "idgraph: $T/adir is a directory; give the files in it; nothing was ingested"
 run resolve "$T/dbrej" F1
 expect_rc "nothing ingested when an input is a directory" 1
+run_in "$T/adir" ingest "$T/dbrej" -
+expect_rc "a directory on stdin" 1
+expect_err_one "a directory on stdin" \
+  "idgraph: <stdin> is a directory; give the files in it; nothing was ingested"
 run_in "$T/f1.jsonl" ingest "$T/dbrej" "$T/f1.jsonl" - "$T/f2.jsonl" --json \
   --batch-size 1 --nosync --clock event
 expect_rc "several files" 0

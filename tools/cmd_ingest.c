@@ -85,13 +85,14 @@ probe_input(struct input *in, int format)
 	if (fp == NULL)
 		return fail("cannot read %s: %s; nothing was ingested", in->arg,
 			    strerror(errno));
-	known = fp != stdin && fstat(fileno(fp), &st) == 0;
-	in->regular = known && S_ISREG(st.st_mode);
+	known = fstat(fileno(fp), &st) == 0;
+	in->regular = fp != stdin && known && S_ISREG(st.st_mode);
 	if (known && S_ISDIR(st.st_mode)) {
-		fclose(fp);
+		if (fp != stdin)
+			fclose(fp);
 		return fail("%s is a directory; give the files in it; nothing "
 			    "was ingested",
-			    in->arg);
+			    in->name);
 	}
 	in->format = format;
 	if (format == IDG_FORMAT_AUTO) {

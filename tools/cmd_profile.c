@@ -215,7 +215,7 @@ cmd_profile(struct args *a)
 	if (rc == IDG_ENOTFOUND)
 		rc = fail("distinct_id %s not found in %s", shown_id(id), dir);
 	else if (rc != 0)
-		rc = fail("cannot read the profile of %s: %s", id,
+		rc = fail("cannot read the profile of %s: %s", shown_id(id),
 			  detail(db, rc));
 	else if ((w = open_writer()) == NULL)
 		rc = EXIT_FAILURE;

@@ -82,7 +82,7 @@ foreach_member(idg_db *db, const struct args *a, int64_t at, int view,
 	    idg_cluster_foreach(db, id, strlen(id), at, view, on_member, m);
 
 	if (rc != 0)
-		return fail("cannot list the cluster of %s: %s", id,
+		return fail("cannot list the cluster of %s: %s", shown_id(id),
 			    detail(db, rc));
 	return 0;
 }
