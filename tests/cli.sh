@@ -342,6 +342,15 @@ long=$(printf '%0200d' 0)
 run resolve "$T/db1" "$long"
 expect_err "resolve a long id: its first 80 bytes" \
   "idgraph: distinct_id \"$(printf '%080d' 0)\"... not found in $T/db1"
+run resolve "$T/db1" "$(printf 'a\tb')"
+expect_err "resolve an id with a tab: shown escaped" \
+  'idgraph: distinct_id "a\x09b" not found in '"$T/db1"
+# "x" and 41 two-byte characters: byte 80 is inside the 40th, which goes.
+e39=""
+for i in $(seq 39); do e39="$e39$(printf '\303\251')"; done
+run resolve "$T/db1" "x$e39$(printf '\303\251\303\251')"
+expect_err "resolve a long id: not cut inside a character" \
+  "idgraph: distinct_id \"x$e39\"... not found in $T/db1"
 
 # --at in seconds, milliseconds and ISO 8601: before the first merge D1 is
 # alone; between the merges {D1, U1}; after both, the three of them.

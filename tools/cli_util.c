@@ -47,15 +47,27 @@ usage_error(const char *fmt, ...)
 }
 
 /* An id for a message: in quotes (so that "" and " " show), its first 80
- * bytes. Valid until the next call. */
+ * bytes (not cutting a UTF-8 character), control bytes as \xNN. Valid
+ * until the next call. */
 const char *
 shown_id(const char *id)
 {
-	static char buf[100];
-	size_t n = strlen(id);
+	static char buf[4 * 80 + 8];
+	size_t n = strlen(id), cut = n > 80 ? 80 : n, i, o = 0;
 
-	snprintf(buf, sizeof(buf), "\"%.*s\"%s", (int)(n > 80 ? 80 : n), id,
-		 n > 80 ? "..." : "");
+	while (cut < n && cut > 0 && ((unsigned char)id[cut] & 0xc0) == 0x80)
+		cut--; /* back to the start of a character */
+	buf[o++] = '"';
+	for (i = 0; i < cut; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+					      "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	snprintf(buf + o, sizeof(buf) - o, "\"%s", cut < n ? "..." : "");
 	return buf;
 }
 
