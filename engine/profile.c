@@ -304,7 +304,9 @@ apply_ops(struct idg__props *p, const struct idg__prec *u, int64_t when,
 	if (!rc && op[IDG__OP_UNSET].p)
 		rc = idg__props_unset(p, op[IDG__OP_UNSET].p,
 				      op[IDG__OP_UNSET].n);
-	if (!rc && creates(u) && !u->ignore_time)
+	/* No time at all (no $time, and no record before it gave one): no
+	 * $last_seen, rather than the year -292275055. */
+	if (!rc && creates(u) && !u->ignore_time && when != INT64_MIN)
 		rc = idg__props_set_str(p, "$last_seen", iso,
 					iso_seconds(when, iso));
 	ps->clashes += w.clashes;

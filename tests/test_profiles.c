@@ -183,6 +183,20 @@ Test(profiles, last_seen_from_time_in_seconds_or_ms)
 	assert_props("z", "{\"$last_seen\":\"2024-01-02T03:04:05\"}");
 }
 
+/* Without $time, an update is as of the records before it; before any
+ * record there is no time, and no $last_seen (it once read the year
+ * -292275055). */
+Test(profiles, last_seen_without_time_follows_the_records_before)
+{
+	ingest("{\"$distinct_id\":\"first\",\"$set\":{\"a\":1}}\n");
+	assert_props("first", "{\"a\":1}");
+	ingest("{\"event\":\"e\",\"properties\":{\"distinct_id\":\"x\","
+	       "\"time\":1704164645}}\n"
+	       "{\"$distinct_id\":\"later\",\"$set\":{\"a\":1}}\n");
+	assert_props("later",
+		     "{\"a\":1,\"$last_seen\":\"2024-01-02T03:04:05\"}");
+}
+
 Test(profiles, unset_or_remove_create_nothing)
 {
 	ingest(UPD("u1", "\"$unset\":[\"a\"]")
