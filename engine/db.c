@@ -166,12 +166,24 @@ setup(struct idg_db *db, const char *dir, const struct idg_options *o)
 {
 	struct idg__txn *t = NULL;
 	int64_t format = -1;
+	size_t nmeta = 0, nnodes = 0;
 	int write = !(db->flags & IDG_OPEN_RDONLY), rc;
 
 	rc = idg__store_begin(db->store, write, &t, &db->err);
 	if (rc == IDG_OK)
 		rc = meta_get(t, "format", &format, -1, &db->err);
-	/* Tables without settings: an init that did not finish (its
+	if (rc == IDG_OK && format == -1)
+		rc = idg__store_count(t, IDG__T_META, &nmeta, &db->err);
+	if (rc == IDG_OK && format == -1)
+		rc = idg__store_count(t, IDG__T_NODES, &nnodes, &db->err);
+	/* Settings without their format, or records without settings:
+	 * damage, which no init mends (it would set a mode of its own). */
+	if (rc == IDG_OK && format == -1 && (nmeta > 0 || nnodes > 0))
+		rc = idg__err_set(&db->err, IDG_ECORRUPT,
+				  "the settings of %s are damaged (its format "
+				  "is missing); restore it from a copy",
+				  dir);
+	/* Tables and no settings at all: an init that did not finish (its
 	 * tables and its settings are two transactions). It finishes when
 	 * asked to create, as init does after IDG_ENODB. */
 	if (rc == IDG_OK && format == -1 && !(db->flags & IDG_OPEN_CREATE))

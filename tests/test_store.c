@@ -336,22 +336,37 @@ Test(store, another_programs_lmdb_database_is_left_alone)
 	tu_rmdir(dir);
 }
 
+/* Empties the meta table (drop_all 1) or removes only its format. */
+static void
+damage_meta(const char *dir, int drop_all)
+{
+	MDB_txn *txn;
+	MDB_env *env = lmdb_at(dir, &txn);
+	MDB_dbi dbi;
+	MDB_val k = {6, "format"};
+
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	if (drop_all)
+		cr_assert_eq(mdb_drop(txn, dbi, 0), 0);
+	else
+		cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
 /*
  * Tables without settings (an init killed between its two transactions)
  * are an unfinished database: no open but a creating one takes them (one
  * once wrote the default settings in silence), and that one finishes
  * them, with its own settings. A creating open with bad settings makes
- * no table at all.
+ * no table at all. Settings that lost only their format are damage, which
+ * no open mends (init would have given a legacy database original mode).
  */
 Test(store, a_database_without_settings_is_finished_by_init_only)
 {
 	struct idg_options o = IDG_OPTIONS_INIT;
 	struct idg_info in;
 	char *dir = tu_tmpdir();
-	MDB_txn *txn;
-	MDB_env *env;
-	MDB_dbi dbi;
-	MDB_val k = {6, "format"};
 	idg_db *db;
 
 	o.flags = IDG_OPEN_CREATE;
@@ -367,11 +382,7 @@ Test(store, a_database_without_settings_is_finished_by_init_only)
 	cr_assert_eq(idg_open(&db, dir, &o), IDG_OK);
 	cr_assert_str_eq(idg_open_errmsg(), "");
 	idg_close(db);
-	env = lmdb_at(dir, &txn);
-	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	damage_meta(dir, 1);
 	o.flags = 0;
 	cr_assert_eq(idg_open(&db, dir, &o), IDG_ENODB);
 	cr_assert(strstr(idg_open_errmsg(), "unfinished"), "%s",
@@ -383,7 +394,26 @@ Test(store, a_database_without_settings_is_finished_by_init_only)
 	cr_assert_eq(idg_open(&db, dir, &o), IDG_OK);
 	cr_assert_eq(idg_info(db, &in), 0);
 	cr_assert_eq(in.mode, IDG_MODE_LEGACY);
+
+	tu_ingestf(db, "{\"event\":\"e\",\"properties\":{"
+		       "\"distinct_id\":\"u\",\"time\":1700000000}}\n");
 	idg_close(db);
+
+	damage_meta(dir, 0);
+	for (unsigned f = 0; f < 3; f++) {
+		o.flags = f == 2 ? IDG_OPEN_RDONLY : f;
+		o.mode = IDG_MODE_ORIGINAL;
+		cr_assert_eq(idg_open(&db, dir, &o), IDG_ECORRUPT, "flags %u",
+			     f);
+		cr_assert(strstr(idg_open_errmsg(), "damaged"), "%s",
+			  idg_open_errmsg());
+	}
+	/* Records and no settings at all: damage too. */
+	damage_meta(dir, 1);
+	o.flags = IDG_OPEN_CREATE;
+	cr_assert_eq(idg_open(&db, dir, &o), IDG_ECORRUPT);
+	cr_assert(strstr(idg_open_errmsg(), "damaged"), "%s",
+		  idg_open_errmsg());
 	tu_rmdir(dir);
 }
 
