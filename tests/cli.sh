@@ -240,7 +240,7 @@ expect_rc "info on empty db" 0
 expect_out "info on empty db" "mode: original
 merge delay: 3600 s
 cluster cap: 500
-stamp: none (no records yet)
+stamp: none (no record has given a time yet)
 records: 0
 nodes: 0
 log size: 0"

@@ -224,7 +224,7 @@ info_people(const struct idg_info *in)
 	       format_seconds(buf, sizeof buf, in->merge_delay_ms));
 	printf("cluster cap: %" PRIu32 "\n", in->cluster_cap);
 	if (in->stamp == INT64_MIN)
-		printf("stamp: none (no records yet)\n");
+		printf("stamp: none (no record has given a time yet)\n");
 	else
 		printf("stamp: %" PRId64 " (%s)\n", in->stamp,
 		       cli_time_format(when, in->stamp));
