@@ -68,19 +68,33 @@ str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
-/* {"event":"e","properties":{"distinct_id":did,"time":t}} */
+/* {"event":"e","properties":{ and the name of its first property,
+ * distinct_id: the caller packs the rest of its n properties. */
 static void
-event(msgpack_packer *pk, const char *did, int t)
+event_head(msgpack_packer *pk, uint32_t n)
 {
 	msgpack_pack_map(pk, 2);
 	str(pk, "event");
 	str(pk, "e");
 	str(pk, "properties");
-	msgpack_pack_map(pk, 2);
+	msgpack_pack_map(pk, n);
 	str(pk, "distinct_id");
-	str(pk, did);
+}
+
+static void
+time_at(msgpack_packer *pk, int t)
+{
 	str(pk, "time");
 	msgpack_pack_int(pk, 1700000000 + t);
+}
+
+/* {"event":"e","properties":{"distinct_id":did,"time":t}} */
+static void
+event(msgpack_packer *pk, const char *did, int t)
+{
+	event_head(pk, 2);
+	str(pk, did);
+	time_at(pk, t);
 }
 
 /* An event of user "bad" whose property name holds what value packs. */
@@ -88,15 +102,9 @@ static void
 event_with(msgpack_packer *pk, const char *name,
 	   void (*value)(msgpack_packer *))
 {
-	msgpack_pack_map(pk, 2);
-	str(pk, "event");
-	str(pk, "e");
-	str(pk, "properties");
-	msgpack_pack_map(pk, 3);
-	str(pk, "distinct_id");
+	event_head(pk, 3);
 	str(pk, "bad");
-	str(pk, "time");
-	msgpack_pack_int(pk, 1700000001);
+	time_at(pk, 1);
 	str(pk, name);
 	value(pk);
 }
@@ -188,15 +196,9 @@ static void bin_i1(msgpack_packer *pk) { msgpack_pack_bin_with_body(pk, "i1", 2)
 static void
 event_of(msgpack_packer *pk, void (*did)(msgpack_packer *))
 {
-	msgpack_pack_map(pk, 2);
-	str(pk, "event");
-	str(pk, "e");
-	str(pk, "properties");
-	msgpack_pack_map(pk, 2);
-	str(pk, "distinct_id");
+	event_head(pk, 2);
 	did(pk);
-	str(pk, "time");
-	msgpack_pack_int(pk, 1700000001);
+	time_at(pk, 1);
 }
 
 static void bin_did(msgpack_packer *pk) { event_of(pk, bin_bad); }
