@@ -1418,7 +1418,7 @@ value_end(const unsigned char *p, size_t n, int *too_deep)
 	    0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 4, 8, 1, 2, 4, 8,
 	    1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0};
 	uint64_t pending = 1, count, i = 0, left[MP_STACK];
-	int c, k, top = 0, container;
+	int c, k, nb, top = 0, container;
 
 	*too_deep = 0;
 	while (pending--) {
@@ -1441,11 +1441,12 @@ value_end(const unsigned char *p, size_t n, int *too_deep)
 			return -1;
 		} else {
 			k = len_bytes[c - 0xc0];
-			if (i + (uint64_t)(k < 0 ? -k : k) > n)
+			nb = k < 0 ? -k : k;
+			if (i + (uint64_t)nb > n)
 				return 0;
-			if (k != 0)
-				count = be(p + i, k < 0 ? -k : k);
-			i += (uint64_t)(k < 0 ? -k : k);
+			if (nb != 0)
+				count = be(p + i, nb);
+			i += (uint64_t)nb;
 			if (k < 0) {
 				container = 1;
 				count = c >= 0xde ? 2 * count : count;
