@@ -5,6 +5,8 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "codec_msgpack.h"
 #include "files.h"
@@ -306,6 +308,184 @@ Test(store, an_empty_data_file_is_refused)
 	cr_assert(strstr(idg_open_errmsg(), "is empty"), "%s",
 		  idg_open_errmsg());
 	tu_rmdir(dir);
+}
+
+/* Puts n keys of META with values of vlen bytes (0: deletes them). */
+static void
+meta_keys(struct idg__txn *t, int n, size_t vlen)
+{
+	static char val[600];
+	struct idg__err e = {0};
+	char key[16];
+
+	cr_assert_leq(vlen, sizeof(val));
+	memset(val, 'v', sizeof(val));
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "k%06d", i);
+		if (vlen)
+			cr_assert_eq(idg__store_put(t, IDG__T_META, key,
+						    strlen(key), val, vlen, 0,
+						    &e),
+				     IDG_OK, "%s", e.msg);
+		else
+			cr_assert_eq(idg__store_del(t, IDG__T_META, key,
+						    strlen(key), &e),
+				     IDG_OK, "%s", e.msg);
+	}
+}
+
+/* The bytes of data.mdb, and the bytes its last commit's pages take. */
+static void
+data_sizes(const char *dir, long long *size, long long *pages)
+{
+	MDB_txn *txn;
+	MDB_env *env = lmdb_at(dir, &txn);
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat st;
+
+	cr_assert_eq(mdb_env_info(env, &info), 0);
+	cr_assert_eq(mdb_env_stat(env, &ms), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	cr_assert_eq(stat(data_path(dir), &st), 0);
+	*size = (long long)st.st_size;
+	*pages = ((long long)info.me_last_pgno + 1) * ms.ms_psize;
+}
+
+/*
+ * A data.mdb cut short of pages in use (a copy cut short): LMDB, which
+ * maps the file, died of SIGBUS reading them. Now every open fills the
+ * file out with zeros, which LMDB reads as damage.
+ */
+Test(store, a_data_file_cut_short_is_corrupt_not_a_crash)
+{
+	struct idg__store *s = NULL;
+	struct idg__err e = {0};
+	long long size, pages;
+
+	meta_keys(S.t, 2000, 25);
+	cr_assert_eq(idg__store_commit(S.t, &S.e), IDG_OK);
+	S.t = NULL;
+	idg__store_close(S.s);
+	S.s = NULL;
+	for (unsigned f = 0; f < 3; f++) {
+		/* The two meta pages only: every table's pages are gone. */
+		cr_assert_eq(truncate(data_path(S.dir), 8192), 0);
+		cr_assert_eq(idg__store_open(&s, S.dir, f, &e), IDG_ECORRUPT,
+			     "flags %u: %s", f, e.msg);
+		cr_assert(strstr(e.msg, "MDB_CORRUPTED") &&
+			      strstr(e.msg, "restore it from a copy"),
+			  "%s", e.msg);
+		data_sizes(S.dir, &size, &pages);
+		cr_assert_eq(size, pages, "flags %u", f);
+	}
+}
+
+/* Puts (vlen > 0) or deletes key of META, in a transaction of its own. */
+static void
+lmdb_meta(const char *dir, const char *key, size_t vlen)
+{
+	static char val[100000];
+	MDB_txn *txn;
+	MDB_env *env = lmdb_at(dir, &txn);
+	MDB_dbi dbi;
+	MDB_val k = {strlen(key), (void *)key}, v = {vlen, val};
+
+	cr_assert_leq(vlen, sizeof(val));
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	if (vlen)
+		cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	else
+		cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* The bytes of the free pages that end the environment at dir. */
+static long long
+free_at_end(const char *dir)
+{
+	static unsigned char is_free[1 << 16];
+	MDB_txn *txn;
+	MDB_env *env = lmdb_at(dir, &txn);
+	MDB_envinfo info;
+	MDB_stat ms;
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t n = 0;
+
+	memset(is_free, 0, sizeof(is_free));
+	cr_assert_eq(mdb_env_info(env, &info), 0);
+	cr_assert_eq(mdb_env_stat(env, &ms), 0);
+	cr_assert_lt(info.me_last_pgno, sizeof(is_free));
+	/* The free list (table 0) has cursors in read transactions only. */
+	mdb_txn_abort(txn);
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_cursor_open(txn, 0, &c), 0);
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+		/* A count, then the pages (LMDB's MDB_ID is a size_t). */
+		const size_t *ids = v.mv_data;
+
+		for (size_t i = 1; i <= ids[0]; i++)
+			if (ids[i] < sizeof(is_free))
+				is_free[ids[i]] = 1;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	while (n < info.me_last_pgno && is_free[info.me_last_pgno - n])
+		n++;
+	return (long long)n * ms.ms_psize;
+}
+
+/*
+ * LMDB never writes the pages a transaction allocates and frees, so a
+ * valid data.mdb can lack free pages at its end (a check of the file's
+ * size once refused such a file): every open takes it, and fills it out.
+ * The test makes one by cutting off free pages.
+ */
+Test(store, a_data_file_short_of_free_pages_opens)
+{
+	struct idg__store *s = NULL;
+	struct idg__txn *t;
+	struct idg__val v;
+	struct idg__err e = {0};
+	long long size, pages, cut;
+
+	cr_assert_eq(idg__store_commit(S.t, &S.e), IDG_OK);
+	S.t = NULL;
+	idg__store_close(S.s);
+	S.s = NULL;
+	lmdb_meta(S.dir, "big", 100000);
+	lmdb_meta(S.dir, "big", 0);
+	lmdb_meta(S.dir, "kept", 3);
+	lmdb_meta(S.dir, "kept", 4);
+	cut = free_at_end(S.dir);
+	cr_assert_geq(cut, 8 * 4096, "the case to test: free pages at the end");
+	for (unsigned f = 0; f < 3; f++) {
+		data_sizes(S.dir, &size, &pages);
+		cr_assert_eq(truncate(data_path(S.dir), pages - cut), 0);
+		cr_assert_eq(idg__store_open(&s, S.dir, f, &e), IDG_OK,
+			     "flags %u: %s", f, e.msg);
+		data_sizes(S.dir, &size, &pages);
+		cr_assert_eq(size, pages, "flags %u: filled out", f);
+		cr_assert_eq(idg__store_begin(s, f != IDG__STORE_RDONLY, &t,
+					      &e),
+			     IDG_OK);
+		cr_assert_eq(idg__store_get(t, IDG__T_META, "kept", 4, &v, &e),
+			     IDG_OK, "%s", e.msg);
+		cr_assert_eq(v.n, 4);
+		if (f == IDG__STORE_RDONLY) {
+			idg__store_abort(t);
+		} else {
+			meta_keys(t, 10, 100);
+			cr_assert_eq(idg__store_commit(t, &e), IDG_OK, "%s",
+				     e.msg);
+		}
+		idg__store_close(s);
+		cut = free_at_end(S.dir);
+	}
 }
 
 /* Another program's LMDB database: never taken over, even by init. */
