@@ -195,6 +195,13 @@ expect_usage "option of another command" log "$T/db1" --at 5
 expect_usage "bad time" resolve "$T/db1" X --at yesterday
 expect_usage "bad time offset" resolve "$T/db1" X --at 2024-05-01T12:00:00+02:00
 expect_usage "negative time" resolve "$T/db1" X --at=-5
+expect_eq "negative time message" "$(cat "$T/err")" \
+  "idgraph: bad --at value '-5': negative times are not allowed"
+for d in -0001-01-01 10000-01-01; do
+  expect_usage "year $d" resolve "$T/db1" X --at=$d
+  expect_eq "year $d message" "$(cat "$T/err")" \
+    "idgraph: bad --at value '$d': time out of range (1970-01-01 to 9999-12-31 UTC)"
+done
 expect_usage "bad date" resolve "$T/db1" X --at 2024-02-30
 expect_usage "bad view" resolve "$T/db1" X --view sideways
 expect_usage "bad mode" init "$T/dbx" --mode fancy

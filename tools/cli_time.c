@@ -243,6 +243,17 @@ is_iso_shape(const char *s)
 	       is_digit(s[3]) && s[4] == '-';
 }
 
+/* "-YYYY-..." or "YYYYY-...": a date whose year has a sign or 5 digits. */
+static int
+is_far_date(const char *s)
+{
+	size_t sign = s[0] == '-', n = sign;
+
+	while (is_digit(s[n]))
+		n++;
+	return s[n] == '-' && n - sign >= 4 && (sign || n > 4);
+}
+
 int
 cli_time_parse(int64_t *out, const char *s, const char **why)
 {
@@ -250,6 +261,10 @@ cli_time_parse(int64_t *out, const char *s, const char **why)
 
 	if (s == NULL || *s == '\0') {
 		*why = "empty time";
+		return -1;
+	}
+	if (is_far_date(s)) {
+		*why = why_range;
 		return -1;
 	}
 	if ((is_iso_shape(s) ? parse_iso : parse_number)(&ms, s, why))
