@@ -94,6 +94,10 @@ map_error(int rc, struct idg__err *e, const char *what)
 				    "from a copy",
 				    what, mdb_strerror(rc));
 	case MDB_INVALID:
+		return idg__err_set(e, IDG_ECORRUPT,
+				    "%s: %s (or one cut short); restore it "
+				    "from a copy",
+				    what, mdb_strerror(rc));
 	case MDB_VERSION_MISMATCH:
 	case MDB_INCOMPATIBLE:
 	case MDB_BAD_VALSIZE:

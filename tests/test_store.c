@@ -380,6 +380,15 @@ Test(store, a_data_file_cut_short_is_corrupt_not_a_crash)
 		data_sizes(S.dir, &size, &pages);
 		cr_assert_eq(size, pages, "flags %u", f);
 	}
+	/* Shorter than its two meta pages: no LMDB file at all. */
+	cr_assert_eq(truncate(data_path(S.dir), 4096), 0);
+	for (unsigned f = 0; f < 3; f++) {
+		cr_assert_eq(idg__store_open(&s, S.dir, f, &e), IDG_ECORRUPT,
+			     "flags %u: %s", f, e.msg);
+		cr_assert(strstr(e.msg, "cut short") &&
+			      strstr(e.msg, "restore it from a copy"),
+			  "%s", e.msg);
+	}
 }
 
 /* Puts (vlen > 0) or deletes key of META, in a transaction of its own. */
