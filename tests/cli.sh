@@ -154,7 +154,7 @@ run --help
 expect_rc "--help" 0
 expect_eq "--help prints usage" "$(head -n 1 "$T/out")" \
   "usage: idgraph COMMAND [ARGS] [OPTIONS]"
-for c in init ingest resolve cluster log export info version; do
+for c in init ingest resolve cluster log explain export info version; do
   run "$c" --help
   expect_rc "$c --help" 0
   expect_eq "$c --help prints usage" "$(head -n 1 "$T/out" | cut -c1-$((15 + ${#c})))" \
@@ -434,6 +434,51 @@ expect_eq "log --json first entry" \
       \"event\":\"\$identify\",\"ids\":[\"U1\",\"$D1\"],\"insert_id\":null,
       \"outcome\":\"merged\",\"reason\":null,\"description\":null,\"canonical\":\"U1\"}")"
 expect_eq "log --json lines" "$(wc -l <"$T/out")" 2
+
+# explain: the merges that built a cluster, the chain between two ids.
+xrow() { printf '%-24s  %-9s  %-40s  %s' "$@"; }
+run explain "$T/db1" "$D1"
+expect_rc "explain one id" 0
+expect_out "explain one id" "$D1 is in the cluster of U1 (3 ids), built by 2 merges:
+$(xrow stamp event ids insert_id)
+$(xrow 2024-05-01T12:10:00.000Z '$identify' "U1, $D1" -)
+$(xrow 2024-05-01T12:13:20.000Z '$identify' "U1, $D2" -)"
+run explain "$T/db1" "$D2" "$D1"
+expect_out "explain two ids: the chain in path order" \
+  "$D2 and $D1 are connected by 2 merges, in the cluster of U1
+path: $D2 -> U1 -> $D1
+$(xrow stamp event ids insert_id)
+$(xrow 2024-05-01T12:13:20.000Z '$identify' "U1, $D2" -)
+$(xrow 2024-05-01T12:10:00.000Z '$identify' "U1, $D1" -)"
+run explain "$T/db1" "$D1" "$D2" --at $((t0 + 700))
+expect_rc "explain two ids not connected" 0
+expect_out "explain two ids not connected as of T" \
+  "$D1 and $D2 are not connected as of 2024-05-01T12:11:40.000Z: $D1 is in the cluster of U1, $D2 in the cluster of $D2"
+run explain "$T/db1" "$D1" --view reported
+expect_out "explain, reported view right after the merges" \
+  "$D1 is in the cluster of $D1 (1 id) (reported view): no merge built it"
+run explain "$T/db1" U1 U1
+expect_out "explain an id with itself" "U1 and U1 are connected by 0 merges, in the cluster of U1
+path: U1"
+run explain "$T/db1" U1 "$D2" --json
+expect_json "explain two ids --json"
+expect_eq "explain two ids --json" \
+  "$(jq_py 'json.dumps(d, sort_keys=True)')" \
+  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]), sort_keys=True))' \
+    "{\"distinct_ids\":[\"U1\",\"$D2\"],\"connected\":true,
+      \"canonicals\":[\"U1\",\"U1\"],\"path\":[\"U1\",\"$D2\"],\"at\":null,
+      \"view\":\"live\",\"merges\":[{\"seq\":2,\"stamp\":$(((t0 + 800) * 1000)),
+      \"time\":\"2024-05-01T12:13:20.000Z\",\"event\":\"\$identify\",
+      \"ids\":[\"U1\",\"$D2\"],\"insert_id\":null,\"canonical\":\"U1\"}]}")"
+run explain "$T/db1" "$D2" U1 --at $((t0 + 700)) --json
+expect_eq "explain --json: not connected" \
+  "$(jq_py '(d["connected"], d["canonicals"], d["path"], d["merges"], d["at"])')" \
+  "(False, ['$D2', 'U1'], None, [], $(((t0 + 700) * 1000)))"
+run explain "$T/db1" nobody
+expect_rc "explain an unknown id" 1
+expect_err "explain an unknown id" "idgraph: distinct_id \"nobody\" not found in $T/db1"
+expect_usage "explain without an id" explain "$T/db1"
+expect_usage "explain three ids" explain "$T/db1" a b c
 
 # export mappings: CSV (default) and JSON lines, now and as of T.
 run export mappings "$T/db1"
@@ -1692,6 +1737,72 @@ expect_eq "--threads: the noisy input had rejects" \
   "$(test -s "$T/rej1.jsonl" && echo some)" "some"
 expect_usage "ingest --threads 3" ingest "$T/dbthr1" "$T/noisy.jsonl" \
   --threads 3
+
+###########################################################################
+# explain against the identity log, on a generated workload: for the
+# largest clusters, the merges of one id are exactly the log's merges
+# between members, and the chain between two members is a chain of merges
+# as short as a breadth-first search over the log finds.
+
+run gen --events 20000 --seed 11
+cp "$T/out" "$T/gen11.jsonl"
+run init "$T/dbx11"
+run ingest "$T/dbx11" "$T/gen11.jsonl" --quiet
+expect_rc "explain workload: ingest" 0
+"$BIN" log "$T/dbx11" --json >"$T/x11log.jsonl"
+"$BIN" export mappings "$T/dbx11" --format jsonl >"$T/x11map.jsonl"
+if python3 - "$BIN" "$T/dbx11" "$T/x11log.jsonl" "$T/x11map.jsonl" \
+  >"$T/x11.out" 2>&1 <<'PY'
+import collections, json, subprocess, sys
+binary, db, logf, mapf = sys.argv[1:]
+log = [json.loads(l) for l in open(logf)]
+clusters = collections.defaultdict(list)
+for l in open(mapf):
+    r = json.loads(l)
+    clusters[r["resolved_distinct_id"]].append(r["distinct_id"])
+def explain(*ids):
+    out = subprocess.run([binary, "explain", db, "--json", "--", *ids],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+big = sorted(clusters.values(), key=len, reverse=True)[:15]
+assert len(big[0]) >= 3, "the workload has clusters of 3 or more"
+checked = 0
+for members in big:
+    ms = set(members)
+    merges = [e for e in log if e["outcome"] == "merged"
+              and e["ids"][0] in ms and e["ids"][1] in ms]
+    adj = collections.defaultdict(list)
+    for e in merges:
+        adj[e["ids"][0]].append(e["ids"][1])
+        adj[e["ids"][1]].append(e["ids"][0])
+    got = explain(members[-1])
+    assert got["cluster_size"] == len(members), got
+    assert [m["seq"] for m in got["merges"]] == [e["seq"] for e in merges], (
+        members[-1], got["merges"], merges)
+    for a, b in [(members[0], members[-1]), (members[-1], members[1])]:
+        dist = {a: 0}
+        queue = [a]
+        for u in queue:
+            for w in adj[u]:
+                if w not in dist:
+                    dist[w] = dist[u] + 1
+                    queue.append(w)
+        got = explain(a, b)
+        path, chain = got["path"], got["merges"]
+        assert got["connected"] and path[0] == a and path[-1] == b, got
+        assert len(chain) == dist[b] == len(path) - 1, (a, b, dist[b], got)
+        for i, m in enumerate(chain):
+            assert sorted(m["ids"]) == sorted(path[i:i + 2]), (i, got)
+            assert m["seq"] in {e["seq"] for e in merges}, m
+        checked += 1
+other = next(iter(set(clusters) - {big[0][0]}))
+got = explain(big[0][0], other)
+assert not got["connected"] and got["path"] is None, got
+print("checked", checked, "chains")
+PY
+then ok "explain agrees with the identity log ($(cat "$T/x11.out"))"
+else ko "explain agrees with the identity log" "$(cat "$T/x11.out")"
+fi
 
 ###########################################################################
 

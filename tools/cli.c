@@ -28,6 +28,8 @@ static const struct command commands[] = {
     {"cluster", cmd_cluster, O(OPT_AT) | O(OPT_VIEW) | O(OPT_JSON), 2, 2,
      "DIR DISTINCT_ID", &help_cluster},
     {"log", cmd_log, O(OPT_JSON), 1, 1, "DIR", &help_log},
+    {"explain", cmd_explain, O(OPT_AT) | O(OPT_VIEW) | O(OPT_JSON), 2, 3,
+     "DIR DISTINCT_ID [DISTINCT_ID]", &help_explain},
     {"export", cmd_export,
      O(OPT_FORMAT) | O(OPT_AT) | O(OPT_VIEW) | O(OPT_FROM) | O(OPT_TO) |
 	 O(OPT_EVENT) | O(OPT_HIDDEN),

@@ -121,7 +121,7 @@ int run_help(int argc, char **argv);
 
 /* The help of each command, for its row of the command table. */
 extern const struct cmd_help help_init, help_ingest, help_resolve, help_cluster,
-    help_log, help_export, help_info, help_version;
+    help_log, help_explain, help_export, help_info, help_version;
 extern const struct cmd_help help_gen, help_bench;
 extern const struct cmd_help help_report, help_profile, help_profiles,
     help_compare;
@@ -149,6 +149,10 @@ int cmd_version(struct args *a);
 
 /* log DIR: the identity log as a table or JSON lines (cmd_log.c). */
 int cmd_log(struct args *a);
+
+/* explain DIR ID [ID2]: the merges that built ID's cluster, or the
+ * shortest chain of merges from ID to ID2 (cmd_explain.c). */
+int cmd_explain(struct args *a);
 
 /* export mappings|events DIR: identity mappings as CSV or JSON lines, or
  * the stored events as JSON lines or MessagePack (cmd_export.c). */
@@ -247,6 +251,24 @@ void jw_str_or_null(idg_jw *w, const char *s);
 
 /* Writes a time as its ISO 8601 text, or null before any record. */
 void jw_time(idg_jw *w, int64_t ms);
+
+/* Writes "key": [a, b]. */
+void jw_pair(idg_jw *w, const char *key, const char *a, const char *b);
+
+/* The fields an identity-log entry's object begins with (log --json, the
+ * merges of explain --json): "seq", "stamp", "time", "event", "ids":
+ * [a, b], "insert_id" (null when there is none). */
+void jw_log_head(idg_jw *w, const struct idg_log_entry *e);
+
+/* Tables for people (log, explain): columns as wide as their widest
+ * value, up to TABLE_COL_MAX (wider values overflow their column). */
+#define TABLE_COL_MAX 48
+
+/* The width of a column after a value of n bytes, current before. */
+int table_width(size_t n, int current);
+
+/* Prints s left-aligned in a column of width w, then two spaces. */
+void table_cell(const char *s, int w);
 
 /* "3600 s" or "0.5 s" for a number of milliseconds; returns buf. */
 const char *format_seconds(char *buf, size_t size, int64_t ms);

@@ -185,6 +185,33 @@ const struct cmd_help help_log = {
     "insert_id, reason and description are null when there is none.\n",
     NULL};
 
+const struct cmd_help help_explain = {
+    "explain DIR DISTINCT_ID [DISTINCT_ID] [--at T]\n"
+    "                       [--view live|reported] [--json]\n\n",
+    "Explains a cluster from the identity log. With one id: the merges that\n"
+    "built its cluster, in stamp order. With two: the shortest chain of\n"
+    "merges that connects them (the fewest merges; of chains as short, the\n"
+    "one whose merges come first in the log), or that they are not\n"
+    "connected. Only merges applied as of T in the view count: those\n"
+    "stamped <= T, or <= T - merge delay in the reported view.\n"
+    "\n"
+    "options:\n" TIME_HELP VIEW_HELP "  --json          print one JSON object\n"
+    "\n"
+    "prints: one id: \"ID is in the cluster of C (N ids), built by K\n"
+    "merges:\" and a table of them: stamp (ISO 8601 UTC), event, the two\n"
+    "ids it named and its $insert_id (\"-\" when none). Two ids: \"A and B\n"
+    "are connected by K merges, in the cluster of C\", \"path: A -> ... ->\n"
+    "B\" and the table of the chain's merges in path order; or \"A and B\n"
+    "are not connected: A is in the cluster of C1, B in the cluster of C2\"\n"
+    "(exit status 0). With --json, one id: {\"distinct_id\", \"canonical\",\n"
+    "\"cluster_size\", \"at\", \"view\", \"merges\": [...]}; two ids:\n"
+    "{\"distinct_ids\": [A, B], \"connected\", \"canonicals\": [C1, C2],\n"
+    "\"path\": [A, ..., B] or null, \"at\", \"view\", \"merges\": [...]}; each\n"
+    "merge is {\"seq\", \"stamp\", \"time\", \"event\", \"ids\": [a, b],\n"
+    "\"insert_id\", \"canonical\"} as in `idgraph log --json`. An id the\n"
+    "database had not seen (by T) is an error (exit status 1).\n" DASH_HELP,
+    NULL};
+
 const struct cmd_help help_export = {
     "export mappings DIR [--format csv|jsonl] [--at T]\n"
     "                      [--view live|reported]\n"
@@ -517,6 +544,8 @@ print_overview(void)
 	      "  resolve DIR ID        canonical id, cluster size and members\n"
 	      "  cluster DIR ID        the members of ID's cluster\n"
 	      "  log DIR               the identity log\n"
+	      "  explain DIR ID [ID2]  the merges that built ID's cluster, or\n"
+	      "                        the chain of merges from ID to ID2\n"
 	      "  export mappings DIR   identity mappings (CSV or JSON lines)\n"
 	      "  export events DIR     stored events with resolved ids (JSON "
 	      "lines\n"

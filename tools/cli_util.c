@@ -213,6 +213,53 @@ jw_time(idg_jw *w, int64_t ms)
 		jw_str(w, cli_time_format(buf, ms));
 }
 
+/* Writes "key": [a, b]. */
+void
+jw_pair(idg_jw *w, const char *key, const char *a, const char *b)
+{
+	jw_key(w, key);
+	idg_jw_array_begin(w);
+	jw_str(w, a);
+	jw_str(w, b);
+	idg_jw_array_end(w);
+}
+
+/* The first fields of an identity-log entry's object. */
+void
+jw_log_head(idg_jw *w, const struct idg_log_entry *e)
+{
+	jw_key(w, "seq");
+	idg_jw_uint(w, e->seq);
+	jw_key(w, "stamp");
+	idg_jw_int(w, e->stamp);
+	jw_key(w, "time");
+	jw_time(w, e->stamp);
+	jw_key(w, "event");
+	jw_str(w, e->event);
+	jw_pair(w, "ids", e->ids[0], e->ids[1]);
+	jw_key(w, "insert_id");
+	jw_str_or_null(w, e->insert_id);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tables                                                              */
+
+int
+table_width(size_t n, int current)
+{
+	int w = n > TABLE_COL_MAX ? TABLE_COL_MAX : (int)n;
+
+	return w > current ? w : current;
+}
+
+void
+table_cell(const char *s, int w)
+{
+	int n = (int)strlen(s);
+
+	printf("%s%*s  ", s, n < w ? w - n : 0, "");
+}
+
 /* "3600 s" or "0.5 s" for a number of milliseconds. */
 const char *
 format_seconds(char *buf, size_t size, int64_t ms)

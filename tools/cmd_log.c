@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Widest column of the people's log table; longer values overflow it. */
-#define LOG_COL_MAX 48
-
 static const char *
 outcome_name(int outcome)
 {
@@ -28,31 +25,16 @@ struct log_table {
 };
 
 static int
-cap_width(size_t n, int current)
-{
-	int w = n > LOG_COL_MAX ? LOG_COL_MAX : (int)n;
-	return w > current ? w : current;
-}
-
-static int
 measure_entry(void *user, const struct idg_log_entry *e)
 {
 	struct log_table *t = user;
 	const char *reason = idg_reason_name(e->reason);
 
-	t->event = cap_width(strlen(e->event), t->event);
-	t->ids = cap_width(strlen(e->ids[0]) + 2 + strlen(e->ids[1]), t->ids);
-	t->outcome = cap_width(strlen(outcome_name(e->outcome)), t->outcome);
-	t->reason = cap_width(*reason ? strlen(reason) : 1, t->reason);
+	t->event = table_width(strlen(e->event), t->event);
+	t->ids = table_width(strlen(e->ids[0]) + 2 + strlen(e->ids[1]), t->ids);
+	t->outcome = table_width(strlen(outcome_name(e->outcome)), t->outcome);
+	t->reason = table_width(*reason ? strlen(reason) : 1, t->reason);
 	return 0;
-}
-
-/* Prints s left-aligned in a column of width w, then two spaces. */
-static void
-print_cell(const char *s, int w)
-{
-	int n = (int)strlen(s);
-	printf("%s%*s  ", s, n < w ? w - n : 0, "");
 }
 
 static int
@@ -63,12 +45,12 @@ print_entry(void *user, const struct idg_log_entry *e)
 	char when[CLI_TIME_BUFSIZE];
 	int ids_len = (int)(strlen(e->ids[0]) + 2 + strlen(e->ids[1]));
 
-	print_cell(cli_time_format(when, e->stamp), 24);
-	print_cell(e->event, t->event);
+	table_cell(cli_time_format(when, e->stamp), 24);
+	table_cell(e->event, t->event);
 	printf("%s, %s%*s  ", e->ids[0], e->ids[1],
 	       ids_len < t->ids ? t->ids - ids_len : 0, "");
-	print_cell(outcome_name(e->outcome), t->outcome);
-	print_cell(*reason ? reason : "-", t->reason);
+	table_cell(outcome_name(e->outcome), t->outcome);
+	table_cell(*reason ? reason : "-", t->reason);
 	printf("%s\n", e->canonical);
 	return 0;
 }
@@ -79,21 +61,7 @@ json_entry(void *user, const struct idg_log_entry *e)
 	idg_jw *w = user;
 
 	idg_jw_object_begin(w);
-	jw_key(w, "seq");
-	idg_jw_uint(w, e->seq);
-	jw_key(w, "stamp");
-	idg_jw_int(w, e->stamp);
-	jw_key(w, "time");
-	jw_time(w, e->stamp);
-	jw_key(w, "event");
-	jw_str(w, e->event);
-	jw_key(w, "ids");
-	idg_jw_array_begin(w);
-	jw_str(w, e->ids[0]);
-	jw_str(w, e->ids[1]);
-	idg_jw_array_end(w);
-	jw_key(w, "insert_id");
-	jw_str_or_null(w, e->insert_id);
+	jw_log_head(w, e);
 	jw_key(w, "outcome");
 	jw_str(w, outcome_name(e->outcome));
 	jw_key(w, "reason");
@@ -115,11 +83,11 @@ log_people(idg_db *db)
 
 	if (rc != 0)
 		return rc;
-	print_cell("stamp", 24);
-	print_cell("event", t.event);
-	print_cell("ids", t.ids);
-	print_cell("outcome", t.outcome);
-	print_cell("reason", t.reason);
+	table_cell("stamp", 24);
+	table_cell("event", t.event);
+	table_cell("ids", t.ids);
+	table_cell("outcome", t.outcome);
+	table_cell("reason", t.reason);
 	printf("canonical\n");
 	return idg_log_foreach(db, print_entry, &t);
 }

@@ -1,0 +1,486 @@
+/*
+ * cmd_explain.c — idgraph explain: why ids share a cluster (SPEC §6).
+ *
+ * One id: the merges that built its cluster, in stamp order. Two ids: the
+ * shortest chain of merges between them (the fewest merges; of equally
+ * short chains, the one found first in log order), or the statement that
+ * they are not connected.
+ *
+ * Both read the identity log and keep the merges applied as of T in the
+ * view (stamped <= T, or <= T - merge delay) whose two ids are in the
+ * cluster. Each such merge joined the clusters of the two ids it named,
+ * so the cluster is the connected component of its ids under them, and a
+ * breadth-first search over them finds the shortest chain.
+ */
+#include "cli.h"
+#include "cli_time.h"
+#include "uf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One merge of the log, its strings copied out of its callback. */
+struct merge {
+	struct idg_log_entry e;
+	uint32_t a, b; /* the numbers of e.ids[0] and e.ids[1] in the cluster */
+};
+
+struct explain {
+	struct uf *members; /* the cluster's ids, numbered */
+	int64_t eff;	    /* merges stamped after it were not applied */
+	struct merge *v;    /* the cluster's merges, in log order */
+	size_t n, cap;
+	int nomem;
+};
+
+static void
+explain_free(struct explain *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		struct idg_log_entry *e = &x->v[i].e;
+
+		free((char *)e->event);
+		free((char *)e->ids[0]);
+		free((char *)e->ids[1]);
+		free((char *)e->insert_id);
+		free((char *)e->canonical);
+	}
+	free(x->v);
+	uf_free(x->members);
+}
+
+/* The stamp a view as of at applies merges up to (the engine's rule). */
+static int64_t
+effective_stamp(const struct idg_info *in, int64_t at, int view)
+{
+	int64_t t = at == IDG_NOW ? in->stamp : at;
+
+	if (view != IDG_VIEW_REPORTED)
+		return t;
+	return t < INT64_MIN + in->merge_delay_ms ? INT64_MIN
+						  : t - in->merge_delay_ms;
+}
+
+static int
+add_member(void *user, const char *member, size_t len)
+{
+	struct explain *x = user;
+
+	if (uf_intern(x->members, member, len) == UF_NONE) {
+		x->nomem = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* idg_log_cb: keeps a merge applied by x->eff between two members. */
+static int
+keep_merge(void *user, const struct idg_log_entry *e)
+{
+	struct explain *x = user;
+	struct merge *m;
+	uint32_t a, b;
+
+	if (e->outcome != IDG_OUTCOME_MERGED || e->stamp > x->eff)
+		return 0;
+	a = uf_lookup(x->members, e->ids[0], strlen(e->ids[0]));
+	b = uf_lookup(x->members, e->ids[1], strlen(e->ids[1]));
+	if (a == UF_NONE || b == UF_NONE)
+		return 0;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+		struct merge *v = realloc(x->v, cap * sizeof(*v));
+
+		if (!v) {
+			x->nomem = 1;
+			return 1;
+		}
+		x->v = v;
+		x->cap = cap;
+	}
+	m = &x->v[x->n++];
+	m->e = (struct idg_log_entry){.seq = e->seq,
+				      .stamp = e->stamp,
+				      .event = strdup(e->event),
+				      .ids = {strdup(e->ids[0]),
+					      strdup(e->ids[1])},
+				      .insert_id = strdup(e->insert_id),
+				      .outcome = e->outcome,
+				      .reason = e->reason,
+				      .description = "",
+				      .canonical = strdup(e->canonical)};
+	m->a = a;
+	m->b = b;
+	if (!m->e.event || !m->e.ids[0] || !m->e.ids[1] || !m->e.insert_id ||
+	    !m->e.canonical) {
+		x->nomem = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Fills x with id's cluster as of at in view, and the merges that built
+ * it; 0, or the exit status after a message. */
+static int
+collect(idg_db *db, const char *id, int64_t at, int view, struct explain *x)
+{
+	struct idg_info in;
+	int rc;
+
+	if ((rc = idg_info(db, &in)) != 0)
+		return fail("cannot read the settings: %s", detail(db, rc));
+	x->eff = effective_stamp(&in, at, view);
+	if (!(x->members = uf_new()))
+		return fail("out of memory");
+	rc = idg_cluster_foreach(db, id, strlen(id), at, view, add_member, x);
+	if (rc == 0)
+		rc = idg_log_foreach(db, keep_merge, x);
+	if (x->nomem)
+		return fail("out of memory");
+	if (rc != 0)
+		return fail("cannot read the identity log: %s", detail(db, rc));
+	return 0;
+}
+
+/* The member a merge joined member u to. */
+static uint32_t
+other_end(const struct merge *m, uint32_t u)
+{
+	return m->a == u ? m->b : m->a;
+}
+
+/*
+ * The shortest chain of merges from member s to member t: the indexes of
+ * its merges into x->v, in order from s, in *out (*len of them; none when
+ * s is t). 0; 1 when no chain joins them; -1 when out of memory.
+ */
+static int
+shortest_chain(const struct explain *x, uint32_t s, uint32_t t, size_t **out,
+	       size_t *len)
+{
+	uint32_t nodes = uf_count(x->members), head = 0, tail = 0, u, w;
+	size_t *first = calloc((size_t)nodes + 1, sizeof(size_t));
+	size_t *adj = malloc((2 * x->n + 1) * sizeof(size_t));
+	size_t *via = malloc(((size_t)nodes + 1) * sizeof(size_t));
+	uint32_t *queue = malloc(((size_t)nodes + 1) * sizeof(uint32_t));
+	size_t i, k, n = 0, *chain = NULL;
+	int rc = 1;
+
+	*out = NULL;
+	*len = 0;
+	if (!first || !adj || !via || !queue) {
+		rc = -1;
+		goto out;
+	}
+	/* Each member's merges, in log order (a CSR adjacency). */
+	for (i = 0; i < x->n; i++) {
+		first[x->v[i].a + 1]++;
+		first[x->v[i].b + 1]++;
+	}
+	for (u = 0; u < nodes; u++)
+		first[u + 1] += first[u];
+	for (u = 0; u <= nodes; u++)
+		via[u] = first[u]; /* fill positions, reused below */
+	for (i = 0; i < x->n; i++) {
+		adj[via[x->v[i].a]++] = i;
+		adj[via[x->v[i].b]++] = i;
+	}
+	/* via[u]: the merge u was reached by; SIZE_MAX: not reached. */
+	for (u = 0; u < nodes; u++)
+		via[u] = SIZE_MAX;
+	via[s] = SIZE_MAX - 1; /* the start */
+	queue[tail++] = s;
+	while (head < tail && via[t] == SIZE_MAX) {
+		u = queue[head++];
+		for (k = first[u]; k < first[u + 1]; k++) {
+			w = other_end(&x->v[adj[k]], u);
+			if (via[w] == SIZE_MAX) {
+				via[w] = adj[k];
+				queue[tail++] = w;
+			}
+		}
+	}
+	if (via[t] == SIZE_MAX)
+		goto out; /* no chain */
+	for (u = t; u != s; n++)
+		u = other_end(&x->v[via[u]], u);
+	if (n && !(chain = malloc(n * sizeof(*chain)))) {
+		rc = -1;
+		goto out;
+	}
+	for (u = t, k = n; u != s; u = other_end(&x->v[chain[k]], u))
+		chain[--k] = via[u];
+	*out = chain;
+	*len = n;
+	rc = 0;
+out:
+	free(first);
+	free(adj);
+	free(via);
+	free(queue);
+	return rc;
+}
+
+/* ---- output ---- */
+
+/* The merges v[idx[0..n)] (all of v when idx is NULL) as a table. */
+static void
+print_merges(const struct explain *x, const size_t *idx, size_t n)
+{
+	int ev = 5, ids = 3;
+	char when[CLI_TIME_BUFSIZE];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct idg_log_entry *e = &x->v[idx ? idx[i] : i].e;
+
+		ev = table_width(strlen(e->event), ev);
+		ids = table_width(strlen(e->ids[0]) + 2 + strlen(e->ids[1]),
+				  ids);
+	}
+	table_cell("stamp", 24);
+	table_cell("event", ev);
+	table_cell("ids", ids);
+	printf("insert_id\n");
+	for (i = 0; i < n; i++) {
+		const struct idg_log_entry *e = &x->v[idx ? idx[i] : i].e;
+		int len = (int)(strlen(e->ids[0]) + 2 + strlen(e->ids[1]));
+
+		table_cell(cli_time_format(when, e->stamp), 24);
+		table_cell(e->event, ev);
+		printf("%s, %s%*s  ", e->ids[0], e->ids[1],
+		       len < ids ? ids - len : 0, "");
+		printf("%s\n", *e->insert_id ? e->insert_id : "-");
+	}
+}
+
+static void
+json_merges(idg_jw *w, const struct explain *x, const size_t *idx, size_t n)
+{
+	jw_key(w, "merges");
+	idg_jw_array_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct idg_log_entry *e = &x->v[idx ? idx[i] : i].e;
+
+		idg_jw_object_begin(w);
+		jw_log_head(w, e);
+		jw_key(w, "canonical");
+		jw_str(w, e->canonical);
+		idg_jw_object_end(w);
+	}
+	idg_jw_array_end(w);
+}
+
+/* "at" and "view" of a JSON answer. */
+static void
+json_when(idg_jw *w, int64_t at, int at_given, int view)
+{
+	jw_key(w, "at");
+	if (at_given)
+		idg_jw_int(w, at);
+	else
+		idg_jw_null(w);
+	jw_key(w, "view");
+	jw_str(w, view_name(view));
+}
+
+/* " as of T", " (reported view)", both or nothing, for a sentence. */
+static const char *
+when_text(char *buf, size_t size, int64_t at, int at_given, int view)
+{
+	char t[CLI_TIME_BUFSIZE];
+
+	snprintf(buf, size, "%s%s%s",
+		 at_given ? " as of " : "",
+		 at_given ? cli_time_format(t, at) : "",
+		 view == IDG_VIEW_REPORTED ? " (reported view)" : "");
+	return buf;
+}
+
+/* ---- the command ---- */
+
+/* id's resolution, its canonical id copied into canon; 0, or the exit
+ * status after a message. */
+static int
+resolve(idg_db *db, const char *dir, const char *id, int64_t at, int at_given,
+	int view, struct idg_resolution *r, char **canon)
+{
+	char when[CLI_TIME_BUFSIZE];
+	int rc = idg_resolve(db, id, strlen(id), at, view, r);
+
+	if (rc == IDG_ENOTFOUND && at_given)
+		return fail("distinct_id %s not found in %s as of %s",
+			    shown_id(id), dir, cli_time_format(when, at));
+	if (rc == IDG_ENOTFOUND)
+		return fail("distinct_id %s not found in %s", shown_id(id),
+			    dir);
+	if (rc != 0)
+		return fail("cannot resolve %s: %s", shown_id(id),
+			    detail(db, rc));
+	if (!(*canon = malloc(r->canonical_len + 1)))
+		return fail("out of memory");
+	memcpy(*canon, r->canonical, r->canonical_len);
+	(*canon)[r->canonical_len] = '\0';
+	return 0;
+}
+
+static int
+explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
+	    int view, idg_jw *w)
+{
+	const char *id = a->pos[1];
+	struct explain x = {0};
+	struct idg_resolution r;
+	char *canon = NULL, when[128];
+	int rc = resolve(db, a->pos[0], id, at, at_given, view, &r, &canon);
+
+	if (rc == 0)
+		rc = collect(db, id, at, view, &x);
+	if (rc == 0 && w) {
+		idg_jw_object_begin(w);
+		jw_key(w, "distinct_id");
+		jw_str(w, id);
+		jw_key(w, "canonical");
+		jw_str(w, canon);
+		jw_u(w, "cluster_size", r.cluster_size);
+		json_when(w, at, at_given, view);
+		json_merges(w, &x, NULL, x.n);
+		idg_jw_object_end(w);
+		idg_jw_newline(w);
+	} else if (rc == 0) {
+		printf("%s is in the cluster of %s (%" PRIu64 " id%s)%s", id,
+		       canon, r.cluster_size, r.cluster_size == 1 ? "" : "s",
+		       when_text(when, sizeof(when), at, at_given, view));
+		if (x.n == 0) {
+			printf(": no merge built it\n");
+		} else {
+			printf(", built by %zu merge%s:\n", x.n,
+			       x.n == 1 ? "" : "s");
+			print_merges(&x, NULL, x.n);
+		}
+	}
+	free(canon);
+	explain_free(&x);
+	return rc;
+}
+
+static int
+explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
+	    int view, idg_jw *w)
+{
+	const char *id[2] = {a->pos[1], a->pos[2]};
+	struct explain x = {0};
+	struct idg_resolution r;
+	char *canon[2] = {NULL, NULL}, when[128];
+	size_t *chain = NULL, n = 0;
+	uint32_t from = UF_NONE;
+	int rc, connected = 0, got;
+
+	rc = resolve(db, a->pos[0], id[0], at, at_given, view, &r, &canon[0]);
+	if (rc == 0)
+		rc = resolve(db, a->pos[0], id[1], at, at_given, view, &r,
+			     &canon[1]);
+	if (rc == 0 && strcmp(canon[0], canon[1]) == 0) {
+		rc = collect(db, id[0], at, view, &x);
+		if (rc == 0) {
+			from = uf_lookup(x.members, id[0], strlen(id[0]));
+			got = shortest_chain(
+			    &x, from, uf_lookup(x.members, id[1], strlen(id[1])),
+			    &chain, &n);
+			if (got < 0)
+				rc = fail("out of memory");
+			else if (got > 0)
+				rc = fail("the two ids share the cluster of %s, "
+					  "but no chain of merges in the "
+					  "identity log joins them: the "
+					  "database is damaged",
+					  canon[0]);
+			connected = got == 0;
+		}
+	}
+	if (rc == 0 && w) {
+		idg_jw_object_begin(w);
+		jw_pair(w, "distinct_ids", id[0], id[1]);
+		jw_key(w, "connected");
+		idg_jw_bool(w, connected);
+		jw_pair(w, "canonicals", canon[0], canon[1]);
+		jw_key(w, "path");
+		if (connected) {
+			uint32_t u = from;
+			size_t len;
+
+			idg_jw_array_begin(w);
+			jw_str(w, id[0]);
+			for (size_t i = 0; i < n; i++) {
+				const char *name;
+
+				u = other_end(&x.v[chain[i]], u);
+				name = uf_name(x.members, u, &len);
+				idg_jw_string(w, name, len);
+			}
+			idg_jw_array_end(w);
+		} else {
+			idg_jw_null(w);
+		}
+		json_when(w, at, at_given, view);
+		json_merges(w, &x, chain, n);
+		idg_jw_object_end(w);
+		idg_jw_newline(w);
+	} else if (rc == 0 && !connected) {
+		printf("%s and %s are not connected%s: %s is in the cluster "
+		       "of %s, %s in the cluster of %s\n",
+		       id[0], id[1],
+		       when_text(when, sizeof(when), at, at_given, view),
+		       id[0], canon[0], id[1], canon[1]);
+	} else if (rc == 0) {
+		uint32_t u = from;
+		size_t len;
+
+		printf("%s and %s are connected by %zu merge%s%s, in the "
+		       "cluster of %s\npath: %s",
+		       id[0], id[1], n, n == 1 ? "" : "s",
+		       when_text(when, sizeof(when), at, at_given, view),
+		       canon[0], id[0]);
+		for (size_t i = 0; i < n; i++) {
+			u = other_end(&x.v[chain[i]], u);
+			printf(" -> %s", uf_name(x.members, u, &len));
+		}
+		putchar('\n');
+		if (n)
+			print_merges(&x, chain, n);
+	}
+	free(chain);
+	free(canon[0]);
+	free(canon[1]);
+	explain_free(&x);
+	return rc;
+}
+
+int
+cmd_explain(struct args *a)
+{
+	idg_db *db = NULL;
+	idg_jw *w = NULL;
+	int64_t at;
+	int at_given, view, rc;
+
+	if ((rc = parse_at(a, &at, &at_given)) != 0 ||
+	    (rc = parse_view(a, &view)) != 0)
+		return rc;
+	if ((rc = open_db(&db, a->pos[0], NULL, IDG_OPEN_RDONLY)) != 0)
+		return rc;
+	if (a->val[OPT_JSON] && (w = open_writer()) == NULL) {
+		idg_close(db);
+		return EXIT_FAILURE;
+	}
+	rc = a->npos == 2 ? explain_one(db, a, at, at_given, view, w)
+			  : explain_two(db, a, at, at_given, view, w);
+	if (w && close_writer(w) != 0 && rc == 0)
+		rc = EXIT_FAILURE;
+	if (rc == 0)
+		rc = finish_stdout();
+	idg_close(db);
+	return rc;
+}
