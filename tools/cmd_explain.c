@@ -170,6 +170,8 @@ shortest_chain(const struct explain *x, uint32_t s, uint32_t t, size_t **out,
 
 	*out = NULL;
 	*len = 0;
+	if (s >= nodes || t >= nodes)
+		goto out; /* not members (cannot happen: both resolve here) */
 	if (!first || !adj || !via || !queue) {
 		rc = -1;
 		goto out;
