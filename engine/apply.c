@@ -285,6 +285,7 @@ apply_profile(struct ingest *in, const struct idg__vrec *v)
 
 	if (clock > st->stamp)
 		st->stamp = clock;
+	count_warnings(in, v); /* nprops is 0: long strings only */
 	rc = intern_hashed(in, &u->distinct_id, v->id_hash, &node);
 	if (rc == IDG_OK)
 		rc = idg__profile_update(&in->b, u, node, &ps);

@@ -267,6 +267,8 @@ convert_object(struct converter *c, ondemand::value &v, struct idg__field *f)
 		err = field.unescaped_key().get(k);
 		if (!err)
 			err = field.value().get(fv);
+		if (!err && k.size() > 255)
+			c->r->long_strings++;
 		if (!err && idg__mpw_str(c->w, k.data(), k.size()))
 			err = MEMALLOC;
 		if (!err)
@@ -395,6 +397,8 @@ read_properties(struct converter *c, ondemand::value v)
 		err = field.unescaped_key().get(k);
 		if (!err)
 			err = field.value().get(fv);
+		if (!err && k.size() > 255)
+			r->long_strings++;
 		if (!err && idg__mpw_prop_key(c->w, at, k.data(), k.size()))
 			err = MEMALLOC;
 		if (err)
@@ -452,12 +456,16 @@ static error_code
 read_operator(struct converter *c, ondemand::value v, struct idg__opval *op)
 {
 	struct idg__field f = {};
+	uint32_t props_long = c->r->long_strings;
 	size_t start, end;
 	error_code err;
 
 	idg__mpw_data(c->w, &start);
 	c->all_numbers = c->all_arrays = c->all_strings = 0;
 	err = convert(c, v, &f, 0);
+	/* Counted apart: a later "properties" key starts its own over. */
+	c->r->ops_long_strings += c->r->long_strings - props_long;
+	c->r->long_strings = props_long;
 	idg__mpw_data(c->w, &end);
 	op->type = f.type;
 	op->mp = (const void *)start; /* an offset until finish() */

@@ -1051,6 +1051,7 @@ mp_check(const msgpack_object *o, int depth, uint32_t *long_strs)
 		for (i = 0; i < o->via.map.size && !err; i++) {
 			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
 				return "names in objects must be strings";
+			*long_strs += o->via.map.ptr[i].key.via.str.size > 255;
 			err = mp_check(&o->via.map.ptr[i].val, depth + 1,
 				       long_strs);
 		}
@@ -1205,6 +1206,7 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 
 		if (k->type != MSGPACK_OBJECT_STR)
 			return "property names must be strings";
+		r->long_strings += k->via.str.size > 255;
 		if ((err = mp_check(v, 0, &r->long_strings)) != NULL)
 			return why(in, "properties.", k, err);
 		if (slot)
@@ -1306,6 +1308,7 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 				err = why(in, "", k, err);
 			else
 				mp_operator(in, v, &r->ops[op]);
+			r->ops_long_strings += long_strs;
 		} else if (key_is(k, "properties")) {
 			struct idg__inrec fresh = *r;
 

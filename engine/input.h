@@ -100,7 +100,9 @@ struct idg__inrec {
 	struct idg__field ignore_alias;   /* $ignore_alias */
 	struct idg__opval ops[IDG__OP_COUNT];
 	uint32_t nprops;                 /* properties of the record */
-	uint32_t long_strings;           /* string values over 255 bytes */
+	uint32_t long_strings;           /* strings over 255 bytes in the
+					    properties: values and names */
+	uint32_t ops_long_strings;       /* the same in the operators' values */
 	const void *props;               /* properties as a MessagePack map */
 	size_t props_len;
 	const struct idg__pkey *pkeys;   /* nprops of them, or NULL */

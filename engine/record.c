@@ -543,6 +543,7 @@ idg__record_check(const struct idg__inrec *jr, const char *error,
 		else
 			out->id_hash = idg__hash64(out->pr.distinct_id.p,
 						   out->pr.distinct_id.n);
+		out->long_strings = jr->ops_long_strings;
 	} else if (idg__record_validate(jr, now_ms, mode, sc, &out->ev, why)) {
 		reject(jr, why->field, why->msg, out);
 	} else {
@@ -551,7 +552,7 @@ idg__record_check(const struct idg__inrec *jr, const char *error,
 		out->props_len = jr->props_len;
 		out->pkeys = jr->pkeys;
 		out->nprops = jr->nprops;
-		out->long_strings = jr->long_strings;
+		out->long_strings = jr->long_strings + (out->ev.event.n > 255);
 		/* Stored once: as a property, when that is where it came
 		 * from. */
 		out->did_in_props = out->ev.distinct_id.p == jr->distinct_id.s &&

@@ -108,6 +108,8 @@ struct idg__vrec {
 	size_t props_len;
 	const struct idg__pkey *pkeys; /* nprops of them, or NULL */
 	uint32_t nprops;
+	/* EVENT and PROFILE: strings over 255 bytes (names and values; an
+	 * event's name; a profile update's operator values). */
 	uint32_t long_strings;
 	int did_in_props; /* ev.distinct_id is properties.distinct_id */
 	struct idg__extras x; /* EVENT: done by the parse stage, or not */

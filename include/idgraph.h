@@ -353,7 +353,7 @@ struct idg_ingest_stats {
 	uint64_t batches;
 	uint64_t duplicates;    /* events that replaced an earlier copy */
 	uint64_t warnings;      /* all the warnings below, added up: */
-	uint64_t long_strings;  /*   string values over 255 bytes */
+	uint64_t long_strings;  /*   strings over 255 bytes: names, values */
 	uint64_t many_props;    /*   events with more than 255 properties */
 	uint64_t profile_updates;   /* valid profile updates */
 	uint64_t profiles_created;

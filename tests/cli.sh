@@ -959,7 +959,8 @@ def enc(o):
     if isinstance(o, str):
         b = o.encode()
         return (bytes([0xa0 | len(b)]) if len(b) < 32
-                else b'\xd9' + bytes([len(b)])) + b
+                else b'\xd9' + bytes([len(b)]) if len(b) < 256
+                else b'\xda' + struct.pack('>H', len(b))) + b
     if isinstance(o, list):
         return bytes([0x90 | len(o)]) + b''.join(enc(x) for x in o)
     return bytes([0x80 | len(o)]) + b''.join(enc(k) + enc(v)
@@ -996,6 +997,29 @@ else
   ko "MessagePack rejects file differs" \
     "$(od -An -tx1 "$T/mprej.out" | head; echo; od -An -tx1 "$T/mpbad.want" | head)"
 fi
+# Soft limits beyond event values: names (an event's, properties' and
+# nested ones) and profile operators' values, in both formats.
+python3 -c '
+import json
+for r in [{"$distinct_id": "L1", "$set": {"s": "x" * 256}},
+          {"$distinct_id": "L1", "$set": {"n": {"k" * 256: 1}},
+           "$union": {"l": ["y" * 300]}},
+          {"event": "e" * 256, "properties": {"distinct_id": "L1",
+           "time": 1714564800}},
+          {"event": "ok", "properties": {"distinct_id": "L1",
+           "time": 1714564801, "p" * 256: 1, "q": {"r" * 256: "z" * 256}}},
+          {"$distinct_id": "L1", "$set": {"s": "x" * 255}, "$add": {"c": 1}}]:
+    print(json.dumps(r))
+' >"$T/long.jsonl"
+python3 "$T/mp.py" <"$T/long.jsonl" >"$T/long.mp"
+for f in long.jsonl long.mp; do
+  run init "$T/dblong-$f"
+  run ingest "$T/dblong-$f" "$T/$f" --json
+  expect_eq "long names and profile values counted ($f)" \
+    "$(jq_py '(d["rejected"], d["warning_counts"]["long_strings"], d["warnings"])')" \
+    "(0, 7, 7)"
+done
+
 run ingest "$T/dbmp" "$T/mprej.out" --json
 expect_json_has "the rejects file reads back as MessagePack" \
   '{"records":3,"rejected":3}'
