@@ -166,6 +166,11 @@ convert_number(struct converter *c, ondemand::value &v, struct idg__field *f)
 	case ondemand::number_type::signed_integer:
 		f->type = IDG__F_INT;
 		err = v.get_int64().get(f->i);
+		/* An integer stands for its decimal text, and -0 is 0. */
+		if (!err && f->i == 0) {
+			f->s = "0";
+			f->n = 1;
+		}
 		if (!err && idg__mpw_int(c->w, f->i))
 			err = MEMALLOC;
 		return err;

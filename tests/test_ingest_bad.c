@@ -636,6 +636,15 @@ Test(ingest_bad, distinct_id_forbidden_values)
 		   "properties.distinct_id", "forbidden");
 	reject_one(EVP("\"distinct_id\":-1,\"time\":1700000001"),
 		   "properties.distinct_id", "forbidden");
+	/* -0 is the integer 0, whose text is "0" (it was kept as "-0"). */
+	reject_one(EVP("\"distinct_id\":-0,\"time\":1700000001"),
+		   "properties.distinct_id", "forbidden");
+	reject_one("{\"event\":\"$create_alias\",\"properties\":{"
+		   "\"distinct_id\":\"U1\",\"alias\":-0,"
+		   "\"time\":1700000001}}",
+		   "properties.alias", "forbidden");
+	reject_one("{\"$distinct_id\":-0,\"$set\":{\"a\":1}}",
+		   "$distinct_id", "forbidden");
 }
 
 Test(ingest_bad, distinct_id_near_forbidden_accepted)
