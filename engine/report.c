@@ -227,11 +227,18 @@ event_number(struct report *r, const char *name, uint32_t *out)
 	return rc == IDG_ENOTFOUND ? unknown_event(r, name) : rc;
 }
 
+/* The merges a report at T does not count yet: stamped in (T - delay,
+ * T]. None in legacy mode, whose reports count the ids events were
+ * attributed to when ingested, so that no merge ever changes them. */
 static int
 pending_merges(struct report *r, uint64_t *out)
 {
 	int64_t at = r->a.at, after;
 
+	if (r->db->set.mode == IDG_MODE_LEGACY) {
+		*out = 0;
+		return IDG_OK;
+	}
 	after = at < INT64_MIN + r->db->set.merge_delay_ms
 		    ? INT64_MIN
 		    : at - r->db->set.merge_delay_ms;

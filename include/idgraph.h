@@ -526,7 +526,8 @@ struct idg_uniques {
 	uint64_t uniques;        /* distinct users over the whole range */
 	uint64_t events;         /* matching events, users or not */
 	uint64_t pending_merges; /* merges stamped in (T - delay, T]: not yet
-				    in the reported view */
+				    in the reported view (0 in legacy mode,
+				    whose reports no merge changes) */
 	int64_t at;              /* T as used (IDG_NOW resolved) */
 };
 

@@ -1564,7 +1564,8 @@ members: 12345, sally@x"
 run report uniques "$T/dbl" --event e --view live --json
 expect_json_has "legacy: 2 users (12345 with sally@x's events, XYZ)" '{"uniques":2,"events":4}'
 run report uniques "$T/dbl" --event e --json
-expect_json_has "legacy: the reported view agrees" '{"uniques":2,"events":4}'
+expect_json_has "legacy: the reported view agrees, no merge pending" \
+  '{"uniques":2,"events":4,"pending_merges":0}'
 run resolve "$T/dbl" XYZ --json
 expect_json_has "legacy: \$identify and \$merge are plain events" '{"canonical":"XYZ","cluster_size":1}'
 

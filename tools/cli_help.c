@@ -292,6 +292,8 @@ const struct cmd_help help_report = {
     "\n"
     "Both say how many merges are still pending in the reported view at T\n"
     "(stamped in (T - merge delay, T]): that is why the two views differ.\n"
+    "Legacy mode has none: its reports count the ids events were given\n"
+    "when ingested, so both views agree and no merge changes them.\n"
     "\n"
     "options:\n"
     "  --event NAME    uniques: only events named NAME (default: all)\n"
