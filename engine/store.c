@@ -7,19 +7,17 @@
  * idgraph's here and nowhere else; the opaque idg__txn and idg__cursor are
  * LMDB's own handles under another name, so wrapping costs nothing.
  */
-#define _GNU_SOURCE /* madvise(MADV_DONTNEED), fallocate */
+#define _DEFAULT_SOURCE /* madvise(MADV_DONTNEED) */
 
 #include "store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /*
  * Virtual size of the map: the file grows only as data is written. Where
@@ -241,51 +239,6 @@ open_env(struct idg__store *s, const char *dir, unsigned envflags)
 	return rc;
 }
 
-/*
- * data.mdb may end before the last page its last commit names: LMDB never
- * writes a page it allocates and frees within one transaction, so a valid
- * file can lack free pages at its end. A file cut short by damage lacks
- * pages in use, and LMDB, which maps the file, would die of SIGBUS reading
- * one. The file is filled out with zeros to its last page, which LMDB
- * reads as no page (MDB_CORRUPTED), whenever it can be opened for writing.
- * fallocate never shrinks a file, so a writer of another process that has
- * grown it since is safe. Linux only; a file that cannot be written, or a
- * file system without fallocate, is left as it is.
- */
-static void
-fill_out(struct idg__store *s, const char *dir, int rdonly)
-{
-#ifdef __linux__
-	char path[4096];
-	unsigned long long need;
-	MDB_envinfo info;
-	MDB_stat ms;
-	struct stat st;
-	int fd = -1, own = 0;
-
-	if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &ms))
-		return;
-	need = ((unsigned long long)info.me_last_pgno + 1) * ms.ms_psize;
-	if (rdonly) {
-		snprintf(path, sizeof(path), "%s/data.mdb", dir);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		own = 1;
-	} else if (mdb_env_get_fd(s->env, &fd)) {
-		return;
-	}
-	if (fd >= 0 && fstat(fd, &st) == 0 &&
-	    (unsigned long long)st.st_size < need)
-		(void)fallocate(fd, 0, st.st_size,
-				(off_t)(need - (unsigned long long)st.st_size));
-	if (own && fd >= 0)
-		close(fd);
-#else
-	(void)s;
-	(void)dir;
-	(void)rdonly;
-#endif
-}
-
 int
 idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		struct idg__err *e)
@@ -313,7 +266,6 @@ idg__store_open(struct idg__store **out, const char *dir, unsigned flags,
 		rc = map_error(rc, e, dir);
 		goto fail;
 	}
-	fill_out(s, dir, flags & IDG__STORE_RDONLY);
 	rc = open_tables(s, flags, e);
 	if (rc)
 		goto fail;
