@@ -452,6 +452,9 @@ log_emit(struct idg_db *db, struct idg__txn *t, uint64_t seq,
 	    r->reason,
 	    nm->buf + od,
 	    nm->buf + oc,
+	    {o1 - o0 - 1, oc - o1 - 1},
+	    r->insert_len,
+	    oi - oc - 1,
 	};
 	return cb(user, &e) ? IDG_ESTOPPED : IDG_OK;
 }

@@ -458,7 +458,8 @@ typedef int (*idg_member_cb)(void *user, const char *member, size_t len);
 int idg_cluster_foreach(idg_db *db, const char *id, size_t len, int64_t at,
 			int view, idg_member_cb cb, void *user);
 
-/* One identity event of the log. Strings NUL-terminated, valid in the cb. */
+/* One identity event of the log. Strings NUL-terminated, valid in the cb;
+ * the lengths at the end count the bytes of those that may hold a NUL. */
 struct idg_log_entry {
 	uint64_t seq;          /* 1-based position in the log */
 	int64_t stamp;
@@ -470,6 +471,9 @@ struct idg_log_entry {
 	int reason;            /* enum idg_reason */
 	const char *description; /* Mixpanel's failure description, or "" */
 	const char *canonical; /* canonical id of the cluster afterwards */
+	size_t ids_len[2];     /* bytes of ids[0] and ids[1] */
+	size_t insert_id_len;
+	size_t canonical_len;
 };
 
 typedef int (*idg_log_cb)(void *user, const struct idg_log_entry *e);

@@ -1820,14 +1820,36 @@ for members in big:
             assert sorted(m["ids"]) == sorted(path[i:i + 2]), (i, got)
             assert m["seq"] in {e["seq"] for e in merges}, m
         checked += 1
-other = next(iter(set(clusters) - {big[0][0]}))
+canon = next(c for c, m in clusters.items() if m is big[0])
+other = min(set(clusters) - {canon})
 got = explain(big[0][0], other)
 assert not got["connected"] and got["path"] is None, got
+assert got["canonicals"] == [canon, other], got
 print("checked", checked, "chains")
 PY
 then ok "explain agrees with the identity log ($(cat "$T/x11.out"))"
 else ko "explain agrees with the identity log" "$(cat "$T/x11.out")"
 fi
+
+# Ids holding a NUL byte: the log gives their lengths, and explain finds
+# the chain through "u\u0000x", not through "u" (strlen once cut it).
+{
+  printf '{"event":"$merge","properties":{"distinct_id":"plain","$distinct_ids":["plain","u\\u0000x"],"time":%s}}\n' $t0
+  printf '{"event":"$merge","properties":{"distinct_id":"other","$distinct_ids":["u\\u0000x","other"],"time":%s}}\n' $((t0 + 1))
+  printf '{"event":"$merge","properties":{"distinct_id":"u","$distinct_ids":["u","zed"],"time":%s}}\n' $((t0 + 2))
+  printf '{"event":"$merge","properties":{"distinct_id":"zed","$distinct_ids":["zed","plain"],"time":%s}}\n' $((t0 + 3))
+} >"$T/nul.jsonl"
+run init "$T/dbnul"
+run ingest "$T/dbnul" "$T/nul.jsonl" --json
+expect_eq "ids with a NUL: ingested" \
+  "$(jq_py '(d["rejected"], d["outcomes"]["merged"])')" "(0, 4)"
+run explain "$T/dbnul" plain other --json
+expect_eq "explain: the chain through an id with a NUL" \
+  "$(jq_py '(d["path"], [m["ids"] for m in d["merges"]])')" \
+  "(['plain', 'u\x00x', 'other'], [['plain', 'u\x00x'], ['u\x00x', 'other']])"
+run log "$T/dbnul" --json
+expect_eq "log --json: ids with a NUL whole" "$(jq_py 'L[1]["ids"]')" \
+  "['u\x00x', 'other']"
 
 ###########################################################################
 

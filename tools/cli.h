@@ -270,6 +270,11 @@ int table_width(size_t n, int current);
 /* Prints s left-aligned in a column of width w, then two spaces. */
 void table_cell(const char *s, int w);
 
+/* The bytes of a log entry's "a, b" cell, and the cell printed as
+ * table_cell does (its ids' bytes as they are). */
+size_t table_ids_len(const struct idg_log_entry *e);
+void table_ids(const struct idg_log_entry *e, int w);
+
 /* "3600 s" or "0.5 s" for a number of milliseconds; returns buf. */
 const char *format_seconds(char *buf, size_t size, int64_t ms);
 

@@ -236,9 +236,16 @@ jw_log_head(idg_jw *w, const struct idg_log_entry *e)
 	jw_time(w, e->stamp);
 	jw_key(w, "event");
 	jw_str(w, e->event);
-	jw_pair(w, "ids", e->ids[0], e->ids[1]);
+	jw_key(w, "ids");
+	idg_jw_array_begin(w);
+	idg_jw_string(w, e->ids[0], e->ids_len[0]);
+	idg_jw_string(w, e->ids[1], e->ids_len[1]);
+	idg_jw_array_end(w);
 	jw_key(w, "insert_id");
-	jw_str_or_null(w, e->insert_id);
+	if (e->insert_id_len)
+		idg_jw_string(w, e->insert_id, e->insert_id_len);
+	else
+		idg_jw_null(w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -258,6 +265,23 @@ table_cell(const char *s, int w)
 	int n = (int)strlen(s);
 
 	printf("%s%*s  ", s, n < w ? w - n : 0, "");
+}
+
+size_t
+table_ids_len(const struct idg_log_entry *e)
+{
+	return e->ids_len[0] + 2 + e->ids_len[1];
+}
+
+void
+table_ids(const struct idg_log_entry *e, int w)
+{
+	size_t n = table_ids_len(e);
+
+	fwrite(e->ids[0], 1, e->ids_len[0], stdout);
+	fputs(", ", stdout);
+	fwrite(e->ids[1], 1, e->ids_len[1], stdout);
+	printf("%*s  ", n < (size_t)w ? w - (int)n : 0, "");
 }
 
 /* "3600 s" or "0.5 s" for a number of milliseconds. */

@@ -3,8 +3,9 @@
  *
  * One id: the merges that built its cluster, in stamp order. Two ids: the
  * shortest chain of merges between them (the fewest merges; of equally
- * short chains, the one found first in log order), or the statement that
- * they are not connected.
+ * short chains, the first a breadth-first search from the first id finds,
+ * taking each id's merges in log order), or the statement that they are
+ * not connected. Ids may hold NUL bytes: lengths go with them throughout.
  *
  * Both read the identity log and keep the merges applied as of T in the
  * view (stamped <= T, or <= T - merge delay) whose two ids are in the
@@ -75,6 +76,26 @@ add_member(void *user, const char *member, size_t len)
 	return 0;
 }
 
+/* A copy of n bytes at p, NUL-terminated; NULL when out of memory. */
+static char *
+copy(const char *p, size_t n)
+{
+	char *c = malloc(n + 1);
+
+	if (c) {
+		memcpy(c, p, n);
+		c[n] = '\0';
+	}
+	return c;
+}
+
+/* Writes n bytes at p on stdout, as they are (an id may hold a NUL). */
+static void
+put(const char *p, size_t n)
+{
+	fwrite(p, 1, n, stdout);
+}
+
 /* idg_log_cb: keeps a merge applied by x->eff between two members. */
 static int
 keep_merge(void *user, const struct idg_log_entry *e)
@@ -85,8 +106,8 @@ keep_merge(void *user, const struct idg_log_entry *e)
 
 	if (e->outcome != IDG_OUTCOME_MERGED || e->stamp > x->eff)
 		return 0;
-	a = uf_lookup(x->members, e->ids[0], strlen(e->ids[0]));
-	b = uf_lookup(x->members, e->ids[1], strlen(e->ids[1]));
+	a = uf_lookup(x->members, e->ids[0], e->ids_len[0]);
+	b = uf_lookup(x->members, e->ids[1], e->ids_len[1]);
 	if (a == UF_NONE || b == UF_NONE)
 		return 0;
 	if (x->n == x->cap) {
@@ -101,16 +122,13 @@ keep_merge(void *user, const struct idg_log_entry *e)
 		x->cap = cap;
 	}
 	m = &x->v[x->n++];
-	m->e = (struct idg_log_entry){.seq = e->seq,
-				      .stamp = e->stamp,
-				      .event = strdup(e->event),
-				      .ids = {strdup(e->ids[0]),
-					      strdup(e->ids[1])},
-				      .insert_id = strdup(e->insert_id),
-				      .outcome = e->outcome,
-				      .reason = e->reason,
-				      .description = "",
-				      .canonical = strdup(e->canonical)};
+	m->e = *e;
+	m->e.event = copy(e->event, strlen(e->event));
+	m->e.ids[0] = copy(e->ids[0], e->ids_len[0]);
+	m->e.ids[1] = copy(e->ids[1], e->ids_len[1]);
+	m->e.insert_id = copy(e->insert_id, e->insert_id_len);
+	m->e.description = "";
+	m->e.canonical = copy(e->canonical, e->canonical_len);
 	m->a = a;
 	m->b = b;
 	if (!m->e.event || !m->e.ids[0] || !m->e.ids[1] || !m->e.insert_id ||
@@ -239,8 +257,7 @@ print_merges(const struct explain *x, const size_t *idx, size_t n)
 		const struct idg_log_entry *e = &x->v[idx ? idx[i] : i].e;
 
 		ev = table_width(strlen(e->event), ev);
-		ids = table_width(strlen(e->ids[0]) + 2 + strlen(e->ids[1]),
-				  ids);
+		ids = table_width(table_ids_len(e), ids);
 	}
 	table_cell("stamp", 24);
 	table_cell("event", ev);
@@ -248,13 +265,15 @@ print_merges(const struct explain *x, const size_t *idx, size_t n)
 	printf("insert_id\n");
 	for (i = 0; i < n; i++) {
 		const struct idg_log_entry *e = &x->v[idx ? idx[i] : i].e;
-		int len = (int)(strlen(e->ids[0]) + 2 + strlen(e->ids[1]));
 
 		table_cell(cli_time_format(when, e->stamp), 24);
 		table_cell(e->event, ev);
-		printf("%s, %s%*s  ", e->ids[0], e->ids[1],
-		       len < ids ? ids - len : 0, "");
-		printf("%s\n", *e->insert_id ? e->insert_id : "-");
+		table_ids(e, ids);
+		if (e->insert_id_len)
+			put(e->insert_id, e->insert_id_len);
+		else
+			putchar('-');
+		putchar('\n');
 	}
 }
 
@@ -269,7 +288,7 @@ json_merges(idg_jw *w, const struct explain *x, const size_t *idx, size_t n)
 		idg_jw_object_begin(w);
 		jw_log_head(w, e);
 		jw_key(w, "canonical");
-		jw_str(w, e->canonical);
+		idg_jw_string(w, e->canonical, e->canonical_len);
 		idg_jw_object_end(w);
 	}
 	idg_jw_array_end(w);
@@ -303,8 +322,8 @@ when_text(char *buf, size_t size, int64_t at, int at_given, int view)
 
 /* ---- the command ---- */
 
-/* id's resolution, its canonical id copied into canon; 0, or the exit
- * status after a message. */
+/* id's resolution, its canonical id copied into canon (r->canonical
+ * points there); 0, or the exit status after a message. */
 static int
 resolve(idg_db *db, const char *dir, const char *id, int64_t at, int at_given,
 	int view, struct idg_resolution *r, char **canon)
@@ -321,10 +340,9 @@ resolve(idg_db *db, const char *dir, const char *id, int64_t at, int at_given,
 	if (rc != 0)
 		return fail("cannot resolve %s: %s", shown_id(id),
 			    detail(db, rc));
-	if (!(*canon = malloc(r->canonical_len + 1)))
+	if (!(*canon = copy(r->canonical, r->canonical_len)))
 		return fail("out of memory");
-	memcpy(*canon, r->canonical, r->canonical_len);
-	(*canon)[r->canonical_len] = '\0';
+	r->canonical = *canon;
 	return 0;
 }
 
@@ -345,15 +363,17 @@ explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
 		jw_key(w, "distinct_id");
 		jw_str(w, id);
 		jw_key(w, "canonical");
-		jw_str(w, canon);
+		idg_jw_string(w, r.canonical, r.canonical_len);
 		jw_u(w, "cluster_size", r.cluster_size);
 		json_when(w, at, at_given, view);
 		json_merges(w, &x, NULL, x.n);
 		idg_jw_object_end(w);
 		idg_jw_newline(w);
 	} else if (rc == 0) {
-		printf("%s is in the cluster of %s (%" PRIu64 " id%s)%s", id,
-		       canon, r.cluster_size, r.cluster_size == 1 ? "" : "s",
+		printf("%s is in the cluster of ", id);
+		put(r.canonical, r.canonical_len);
+		printf(" (%" PRIu64 " id%s)%s", r.cluster_size,
+		       r.cluster_size == 1 ? "" : "s",
 		       when_text(when, sizeof(when), at, at_given, view));
 		if (x.n == 0) {
 			printf(": no merge built it\n");
@@ -374,17 +394,19 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 {
 	const char *id[2] = {a->pos[1], a->pos[2]};
 	struct explain x = {0};
-	struct idg_resolution r;
+	struct idg_resolution r[2];
 	char *canon[2] = {NULL, NULL}, when[128];
 	size_t *chain = NULL, n = 0;
 	uint32_t from = UF_NONE;
 	int rc, connected = 0, got;
 
-	rc = resolve(db, a->pos[0], id[0], at, at_given, view, &r, &canon[0]);
+	rc = resolve(db, a->pos[0], id[0], at, at_given, view, &r[0],
+		     &canon[0]);
 	if (rc == 0)
-		rc = resolve(db, a->pos[0], id[1], at, at_given, view, &r,
+		rc = resolve(db, a->pos[0], id[1], at, at_given, view, &r[1],
 			     &canon[1]);
-	if (rc == 0 && strcmp(canon[0], canon[1]) == 0) {
+	if (rc == 0 && r[0].canonical_len == r[1].canonical_len &&
+	    memcmp(canon[0], canon[1], r[0].canonical_len) == 0) {
 		rc = collect(db, id[0], at, view, &x);
 		if (rc == 0) {
 			from = uf_lookup(x.members, id[0], strlen(id[0]));
@@ -394,11 +416,10 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 			if (got < 0)
 				rc = fail("out of memory");
 			else if (got > 0)
-				rc = fail("the two ids share the cluster of %s, "
-					  "but no chain of merges in the "
-					  "identity log joins them: the "
-					  "database is damaged",
-					  canon[0]);
+				rc = fail("the two ids share a cluster, but no "
+					  "chain of merges in the identity "
+					  "log joins them: the database is "
+					  "damaged");
 			connected = got == 0;
 		}
 	}
@@ -407,7 +428,11 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 		jw_pair(w, "distinct_ids", id[0], id[1]);
 		jw_key(w, "connected");
 		idg_jw_bool(w, connected);
-		jw_pair(w, "canonicals", canon[0], canon[1]);
+		jw_key(w, "canonicals");
+		idg_jw_array_begin(w);
+		idg_jw_string(w, r[0].canonical, r[0].canonical_len);
+		idg_jw_string(w, r[1].canonical, r[1].canonical_len);
+		idg_jw_array_end(w);
 		jw_key(w, "path");
 		if (connected) {
 			uint32_t u = from;
@@ -432,22 +457,31 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 		idg_jw_newline(w);
 	} else if (rc == 0 && !connected) {
 		printf("%s and %s are not connected%s: %s is in the cluster "
-		       "of %s, %s in the cluster of %s\n",
+		       "of ",
 		       id[0], id[1],
 		       when_text(when, sizeof(when), at, at_given, view),
-		       id[0], canon[0], id[1], canon[1]);
+		       id[0]);
+		put(r[0].canonical, r[0].canonical_len);
+		printf(", %s in the cluster of ", id[1]);
+		put(r[1].canonical, r[1].canonical_len);
+		putchar('\n');
 	} else if (rc == 0) {
 		uint32_t u = from;
 		size_t len;
 
 		printf("%s and %s are connected by %zu merge%s%s, in the "
-		       "cluster of %s\npath: %s",
+		       "cluster of ",
 		       id[0], id[1], n, n == 1 ? "" : "s",
-		       when_text(when, sizeof(when), at, at_given, view),
-		       canon[0], id[0]);
+		       when_text(when, sizeof(when), at, at_given, view));
+		put(r[0].canonical, r[0].canonical_len);
+		printf("\npath: %s", id[0]);
 		for (size_t i = 0; i < n; i++) {
+			const char *name;
+
 			u = other_end(&x.v[chain[i]], u);
-			printf(" -> %s", uf_name(x.members, u, &len));
+			name = uf_name(x.members, u, &len);
+			fputs(" -> ", stdout);
+			put(name, len);
 		}
 		putchar('\n');
 		if (n)
@@ -473,6 +507,19 @@ cmd_explain(struct args *a)
 		return rc;
 	if ((rc = open_db(&db, a->pos[0], NULL, IDG_OPEN_RDONLY)) != 0)
 		return rc;
+	/* Every read below as of one stamp, so that an ingest running
+	 * meanwhile cannot make the cluster and the log disagree. */
+	if (!at_given) {
+		struct idg_info in;
+
+		if ((rc = idg_info(db, &in)) != 0) {
+			rc = fail("cannot read %s: %s", a->pos[0],
+				  detail(db, rc));
+			idg_close(db);
+			return rc;
+		}
+		at = in.stamp;
+	}
 	if (a->val[OPT_JSON] && (w = open_writer()) == NULL) {
 		idg_close(db);
 		return EXIT_FAILURE;

@@ -31,7 +31,7 @@ measure_entry(void *user, const struct idg_log_entry *e)
 	const char *reason = idg_reason_name(e->reason);
 
 	t->event = table_width(strlen(e->event), t->event);
-	t->ids = table_width(strlen(e->ids[0]) + 2 + strlen(e->ids[1]), t->ids);
+	t->ids = table_width(table_ids_len(e), t->ids);
 	t->outcome = table_width(strlen(outcome_name(e->outcome)), t->outcome);
 	t->reason = table_width(*reason ? strlen(reason) : 1, t->reason);
 	return 0;
@@ -43,15 +43,14 @@ print_entry(void *user, const struct idg_log_entry *e)
 	const struct log_table *t = user;
 	const char *reason = idg_reason_name(e->reason);
 	char when[CLI_TIME_BUFSIZE];
-	int ids_len = (int)(strlen(e->ids[0]) + 2 + strlen(e->ids[1]));
 
 	table_cell(cli_time_format(when, e->stamp), 24);
 	table_cell(e->event, t->event);
-	printf("%s, %s%*s  ", e->ids[0], e->ids[1],
-	       ids_len < t->ids ? t->ids - ids_len : 0, "");
+	table_ids(e, t->ids);
 	table_cell(outcome_name(e->outcome), t->outcome);
 	table_cell(*reason ? reason : "-", t->reason);
-	printf("%s\n", e->canonical);
+	fwrite(e->canonical, 1, e->canonical_len, stdout);
+	putchar('\n');
 	return 0;
 }
 
@@ -69,7 +68,7 @@ json_entry(void *user, const struct idg_log_entry *e)
 	jw_key(w, "description");
 	jw_str_or_null(w, e->description);
 	jw_key(w, "canonical");
-	jw_str(w, e->canonical);
+	idg_jw_string(w, e->canonical, e->canonical_len);
 	idg_jw_object_end(w);
 	idg_jw_newline(w);
 	return 0;
