@@ -184,6 +184,11 @@ log_cb(void *user, const struct idg_log_entry *e)
 {
 	struct text *t = user;
 
+	/* The lengths agree with the strings (none of these holds a NUL). */
+	cr_assert_eq(e->ids_len[0], strlen(e->ids[0]));
+	cr_assert_eq(e->ids_len[1], strlen(e->ids[1]));
+	cr_assert_eq(e->insert_id_len, strlen(e->insert_id));
+	cr_assert_eq(e->canonical_len, strlen(e->canonical));
 	fprintf(t->fp, "%llu %lld %s %s %s [%s] %d %d [%s] %s\n",
 		(unsigned long long)e->seq, (long long)e->stamp, e->event,
 		e->ids[0], e->ids[1], e->insert_id, e->outcome, e->reason,
@@ -229,6 +234,22 @@ log_text(idg_db *db)
 	text_close(&t);
 	cr_assert_eq(rc, 0, "log: %d %s", rc, idg_errmsg(db));
 	return t.buf;
+}
+
+/* The ids of one log entry, by their lengths. */
+static int
+log_ids_cb(void *user, const struct idg_log_entry *e)
+{
+	struct idg_log_entry *out = user;
+
+	cr_assert_eq(e->ids[1][e->ids_len[1]], '\0');
+	cr_assert_eq(e->canonical[e->canonical_len], '\0');
+	cr_assert_eq(e->ids_len[1], 3);
+	cr_assert(memcmp(e->ids[1], "u\0x", 3) == 0);
+	cr_assert_eq(e->insert_id_len, 5);
+	cr_assert(memcmp(e->insert_id, "ins-9", 5) == 0);
+	*out = *e;
+	return 0;
 }
 
 #define EXPECT_TEXT(got, want)                                                 \
@@ -1589,6 +1610,25 @@ Test(api, log_entries)
 	cr_assert_eq(rc, IDG_ESTOPPED);
 	cr_assert_eq(t.calls, 1);
 	free(t.buf);
+	idg_close(db);
+	tu_rmdir(dir);
+}
+
+/* Ids may hold a NUL: the entry gives their lengths (its strings alone
+ * once cut "u\0x" to "u"). */
+Test(api, log_entry_lengths_cover_nul_bytes)
+{
+	char *dir = tu_tmpdir();
+	idg_db *db = open_db(dir, 0);
+	struct idg_log_entry e = {0};
+
+	ingest(db, "{\"event\":\"$merge\",\"properties\":{\"$distinct_ids\":"
+		   "[\"plain\",\"u\\u0000x\"],\"$insert_id\":"
+		   "\"ins-9\",\"time\":1700000001}}\n");
+	cr_assert_eq(idg_log_foreach(db, log_ids_cb, &e), 0);
+	cr_assert_eq(e.seq, 1);
+	cr_assert_eq(e.ids_len[0], 5);
+	cr_assert_eq(e.canonical_len, 5);
 	idg_close(db);
 	tu_rmdir(dir);
 }
