@@ -468,8 +468,9 @@ read_operator(struct converter *c, ondemand::value v, struct idg__opval *op)
 	idg__mpw_data(c->w, &start);
 	c->all_numbers = c->all_arrays = c->all_strings = 0;
 	err = convert(c, v, &f, 0);
-	/* Counted apart: a later "properties" key starts its own over. */
-	c->r->ops_long_strings += c->r->long_strings - props_long;
+	/* The operator's own: a second one of the same name replaces it,
+	 * and a later "properties" key starts its own count over. */
+	op->long_strings = c->r->long_strings - props_long;
 	c->r->long_strings = props_long;
 	idg__mpw_data(c->w, &end);
 	op->type = f.type;

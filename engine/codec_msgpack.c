@@ -1308,7 +1308,7 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 				err = why(in, "", k, err);
 			else
 				mp_operator(in, v, &r->ops[op]);
-			r->ops_long_strings += long_strs;
+			r->ops[op].long_strings = long_strs;
 		} else if (key_is(k, "properties")) {
 			struct idg__inrec fresh = *r;
 

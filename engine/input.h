@@ -49,6 +49,7 @@ struct idg__opval {
 	int all_numbers; /* an object whose values are all numbers */
 	int all_arrays;  /* an object whose values are all arrays */
 	int all_strings; /* an array whose elements are all strings */
+	uint32_t long_strings; /* names and strings over 255 bytes in it */
 };
 
 /*
@@ -102,7 +103,6 @@ struct idg__inrec {
 	uint32_t nprops;                 /* properties of the record */
 	uint32_t long_strings;           /* strings over 255 bytes in the
 					    properties: values and names */
-	uint32_t ops_long_strings;       /* the same in the operators' values */
 	const void *props;               /* properties as a MessagePack map */
 	size_t props_len;
 	const struct idg__pkey *pkeys;   /* nprops of them, or NULL */

@@ -543,7 +543,9 @@ idg__record_check(const struct idg__inrec *jr, const char *error,
 		else
 			out->id_hash = idg__hash64(out->pr.distinct_id.p,
 						   out->pr.distinct_id.n);
-		out->long_strings = jr->ops_long_strings;
+		for (int i = 0; i < IDG__OP_COUNT; i++)
+			if (jr->ops[i].type != IDG__F_MISSING)
+				out->long_strings += jr->ops[i].long_strings;
 	} else if (idg__record_validate(jr, now_ms, mode, sc, &out->ev, why)) {
 		reject(jr, why->field, why->msg, out);
 	} else {

@@ -1012,6 +1012,15 @@ for r in [{"$distinct_id": "L1", "$set": {"s": "x" * 256}},
     print(json.dumps(r))
 ' >"$T/long.jsonl"
 python3 "$T/mp.py" <"$T/long.jsonl" >"$T/long.mp"
+# A second $set replaces the first, and with it the first's long string.
+printf '{"$distinct_id":"L1","$set":{"s":"%s"},"$set":{"s":"y"}}\n' \
+  "$(printf 'x%.0s' $(seq 300))" >>"$T/long.jsonl"
+python3 -c '
+import sys
+exec(open(sys.argv[1]).read())  # enc(); its loop reads no line here
+sys.stdout.buffer.write(b"\x83" + enc("$distinct_id") + enc("L1") +
+    enc("$set") + enc({"s": "x" * 300}) + enc("$set") + enc({"s": "y"}))
+' "$T/mp.py" </dev/null >>"$T/long.mp"
 for f in long.jsonl long.mp; do
   run init "$T/dblong-$f"
   run ingest "$T/dblong-$f" "$T/$f" --json
