@@ -1859,6 +1859,21 @@ expect_eq "explain: the chain through an id with a NUL" \
 run log "$T/dbnul" --json
 expect_eq "log --json: ids with a NUL whole" "$(jq_py 'L[1]["ids"]')" \
   "['u\x00x', 'other']"
+# A canonical id holding a NUL ($merge keeps its first id's).
+printf '{"event":"$merge","properties":{"distinct_id":"a","$distinct_ids":["a\\u0000b","a"],"time":%s}}\n' $t0 >"$T/nulc.jsonl"
+run init "$T/dbnulc"
+run ingest "$T/dbnulc" "$T/nulc.jsonl"
+run log "$T/dbnulc" --json
+expect_eq "log --json: a canonical id with a NUL whole" \
+  "$(jq_py 'repr(d["canonical"])')" "'a\x00b'"
+run explain "$T/dbnulc" a --json
+expect_eq "explain --json: a canonical id with a NUL whole" \
+  "$(jq_py '(d["canonical"], d["cluster_size"], len(d["merges"]))')" \
+  "('a\x00b', 2, 1)"
+run explain "$T/dbnulc" a
+expect_eq "explain: a canonical id with a NUL, bytes as they are" \
+  "$(head -n 1 "$T/out" | od -An -c | tr -s ' ' | head -n 2 | tr -d '\n')" \
+  "$(printf 'a is in the cluster of a\0b (2 ids), built by 1 merge:\n' | od -An -c | tr -s ' ' | head -n 2 | tr -d '\n')"
 
 ###########################################################################
 

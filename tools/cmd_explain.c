@@ -364,7 +364,7 @@ explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
 		jw_str(w, id);
 		jw_key(w, "canonical");
 		idg_jw_string(w, r.canonical, r.canonical_len);
-		jw_u(w, "cluster_size", r.cluster_size);
+		jw_u(w, "cluster_size", uf_count(x.members));
 		json_when(w, at, at_given, view);
 		json_merges(w, &x, NULL, x.n);
 		idg_jw_object_end(w);
@@ -372,8 +372,8 @@ explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
 	} else if (rc == 0) {
 		printf("%s is in the cluster of ", id);
 		put(r.canonical, r.canonical_len);
-		printf(" (%" PRIu64 " id%s)%s", r.cluster_size,
-		       r.cluster_size == 1 ? "" : "s",
+		printf(" (%" PRIu32 " id%s)%s", uf_count(x.members),
+		       uf_count(x.members) == 1 ? "" : "s",
 		       when_text(when, sizeof(when), at, at_given, view));
 		if (x.n == 0) {
 			printf(": no merge built it\n");
@@ -507,8 +507,10 @@ cmd_explain(struct args *a)
 		return rc;
 	if ((rc = open_db(&db, a->pos[0], NULL, IDG_OPEN_RDONLY)) != 0)
 		return rc;
-	/* Every read below as of one stamp, so that an ingest running
-	 * meanwhile cannot make the cluster and the log disagree. */
+	/* Every read below as of the stamp the database has now: merges an
+	 * ingest running meanwhile stamps later do not show. The reads are
+	 * several transactions, though: one of a late record, stamped with
+	 * the same stamp, may show in some of them and not in others. */
 	if (!at_given) {
 		struct idg_info in;
 
