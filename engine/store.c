@@ -93,8 +93,9 @@ map_error(int rc, struct idg__err *e, const char *what)
 				    what, mdb_strerror(rc));
 	case MDB_INVALID:
 		return idg__err_set(e, IDG_ECORRUPT,
-				    "%s: %s (or one cut short); restore it "
-				    "from a copy",
+				    "%s: %s; if it is an idgraph database, its "
+				    "data.mdb was cut short or overwritten: "
+				    "restore it from a copy",
 				    what, mdb_strerror(rc));
 	case MDB_VERSION_MISMATCH:
 	case MDB_INCOMPATIBLE:

@@ -197,6 +197,11 @@ expect_usage "bad time offset" resolve "$T/db1" X --at 2024-05-01T12:00:00+02:00
 expect_usage "negative time" resolve "$T/db1" X --at=-5
 expect_eq "negative time message" "$(cat "$T/err")" \
   "idgraph: bad --at value '-5': negative times are not allowed"
+for v in 1714564800000-5 20240501-1200; do
+  expect_usage "not a date: $v" resolve "$T/db1" X --at=$v
+  expect_eq "not a date: $v message" "$(cat "$T/err")" \
+    "idgraph: bad --at value '$v': not a time: give epoch seconds, epoch milliseconds or ISO 8601 UTC (e.g. 2024-05-01T12:00:00Z)"
+done
 for d in -0001-01-01 10000-01-01; do
   expect_usage "year $d" resolve "$T/db1" X --at=$d
   expect_eq "year $d message" "$(cat "$T/err")" \

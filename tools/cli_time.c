@@ -243,7 +243,8 @@ is_iso_shape(const char *s)
 	       is_digit(s[3]) && s[4] == '-';
 }
 
-/* "-YYYY-..." or "YYYYY-...": a date whose year has a sign or 5 digits. */
+/* "-YYYY-MM-..." or "YYYYY-MM-...": a date whose year has a sign or more
+ * than 4 digits. */
 static int
 is_far_date(const char *s)
 {
@@ -251,7 +252,8 @@ is_far_date(const char *s)
 
 	while (is_digit(s[n]))
 		n++;
-	return s[n] == '-' && n - sign >= 4 && (sign || n > 4);
+	return s[n] == '-' && n - sign >= 4 && (sign || n > 4) &&
+	       is_digit(s[n + 1]) && is_digit(s[n + 2]) && s[n + 3] == '-';
 }
 
 int

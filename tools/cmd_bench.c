@@ -491,7 +491,7 @@ static int
 on_log(void *user, const struct idg_log_entry *e)
 {
 	struct bench *b = user;
-	size_t a = strlen(e->ids[0]), c = strlen(e->ids[1]);
+	size_t a = e->ids_len[0], c = e->ids_len[1];
 
 	if (e->outcome != IDG_OUTCOME_MERGED)
 		return 0;
