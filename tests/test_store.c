@@ -367,6 +367,22 @@ page_size(const char *dir)
 	return ms.ms_psize;
 }
 
+/* Every kind of open refuses dir as damaged, saying why and what to do. */
+static void
+refused_as_damaged(const char *dir, const char *why)
+{
+	struct idg__store *s = NULL;
+	struct idg__err e = {0};
+
+	for (unsigned f = 0; f < 3; f++) {
+		cr_assert_eq(idg__store_open(&s, dir, f, &e), IDG_ECORRUPT,
+			     "flags %u: %s", f, e.msg);
+		cr_assert(strstr(e.msg, why) &&
+			      strstr(e.msg, "restore it from a copy"),
+			  "%s", e.msg);
+	}
+}
+
 /*
  * Damage LMDB sees (pages of zeros where the tables were): every open
  * says the database is damaged and to restore it (it once said
@@ -375,8 +391,6 @@ page_size(const char *dir)
  */
 Test(store, a_damaged_data_file_says_so)
 {
-	struct idg__store *s = NULL;
-	struct idg__err e = {0};
 	long long psize, size, pages;
 	FILE *fp;
 
@@ -393,21 +407,9 @@ Test(store, a_damaged_data_file_says_so)
 	for (long long i = 2 * psize; i < size; i++)
 		cr_assert_neq(fputc(0, fp), EOF);
 	cr_assert_eq(fclose(fp), 0);
-	for (unsigned f = 0; f < 3; f++) {
-		cr_assert_eq(idg__store_open(&s, S.dir, f, &e), IDG_ECORRUPT,
-			     "flags %u: %s", f, e.msg);
-		cr_assert(strstr(e.msg, "MDB_CORRUPTED") &&
-			      strstr(e.msg, "restore it from a copy"),
-			  "%s", e.msg);
-	}
+	refused_as_damaged(S.dir, "MDB_CORRUPTED");
 	cr_assert_eq(truncate(data_path(S.dir), psize), 0);
-	for (unsigned f = 0; f < 3; f++) {
-		cr_assert_eq(idg__store_open(&s, S.dir, f, &e), IDG_ECORRUPT,
-			     "flags %u: %s", f, e.msg);
-		cr_assert(strstr(e.msg, "cut short") &&
-			      strstr(e.msg, "restore it from a copy"),
-			  "%s", e.msg);
-	}
+	refused_as_damaged(S.dir, "cut short");
 }
 
 /* Puts (vlen > 0) or deletes key of META, in a transaction of its own. */
