@@ -148,6 +148,24 @@ resolves(const char *id)
 	       0;
 }
 
+/* Ingests the first len bytes of sb as MessagePack, reporting rejects
+ * to rj when it is not NULL. */
+static struct idg_ingest_stats
+ingest_packed(const msgpack_sbuffer *sb, size_t len, struct rej *rj)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+
+	io.format = IDG_FORMAT_MSGPACK;
+	if (rj) {
+		io.on_reject = on_reject;
+		io.user = rj;
+	}
+	cr_assert_eq(idg_ingest_buffer(db, sb->data, len, &io, &st), 0,
+		     "ingest: %s", idg_errmsg(db));
+	return st;
+}
+
 /*
  * before, the value bad packs, after: exactly the bad value is rejected,
  * as value 2, with field and a message containing needle.
@@ -156,7 +174,6 @@ static void
 reject_one(void (*bad)(msgpack_packer *), const char *field,
 	   const char *needle)
 {
-	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct idg_ingest_stats st;
 	struct rej rj = {0};
 	msgpack_sbuffer sb;
@@ -169,11 +186,7 @@ reject_one(void (*bad)(msgpack_packer *), const char *field,
 	event(&pk, "before", 0);
 	bad(&pk);
 	event(&pk, "after", 2);
-	io.format = IDG_FORMAT_MSGPACK;
-	io.on_reject = on_reject;
-	io.user = &rj;
-	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0,
-		     "ingest: %s", idg_errmsg(db));
+	st = ingest_packed(&sb, sb.size, &rj);
 	cr_assert_eq(st.records, 3);
 	cr_assert_eq(st.rejected, 1, "not rejected (%s)", needle);
 	cr_assert_eq(rj.value, 2);
@@ -255,7 +268,6 @@ Test(ingest_mp, ext_ids_other_than_big_integers_are_refused)
 Test(ingest_mp, a_big_integer_id_is_its_digits)
 {
 	const char *digits = "-123456789012345678901234567890";
-	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct idg_ingest_stats st;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -263,8 +275,7 @@ Test(ingest_mp, a_big_integer_id_is_its_digits)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	ext_did(&pk, 1, digits);
-	io.format = IDG_FORMAT_MSGPACK;
-	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	st = ingest_packed(&sb, sb.size, NULL);
 	cr_assert_eq(st.events, 1);
 	cr_assert(resolves(digits));
 	cr_assert_eq(exported_events(), 1);
@@ -278,7 +289,6 @@ Test(ingest_mp, every_integer_id_of_a_record_keeps_its_text)
 	const char *names[] = {"$identified_id", "$anon_id",
 			       "$anon_distinct_id", "alias", "$user_id",
 			       "$device_id"};
-	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct idg_ingest_stats st;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -313,8 +323,7 @@ Test(ingest_mp, every_integer_id_of_a_record_keeps_its_text)
 	msgpack_pack_array(&pk, 2);
 	msgpack_pack_int(&pk, 20);
 	msgpack_pack_int(&pk, 21);
-	io.format = IDG_FORMAT_MSGPACK;
-	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	st = ingest_packed(&sb, sb.size, NULL);
 	cr_assert_eq(st.events, 1);
 	cr_assert(resolves("424242"), "the id lost its text");
 	msgpack_sbuffer_destroy(&sb);
@@ -415,7 +424,6 @@ static void p_deep(msgpack_packer *pk) { event_with(pk, "d", lists); }
  * exports as JSON that ingests again. */
 Test(ingest_mp, lists_nested_as_deep_as_json_allows)
 {
-	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct idg_ingest_stats st;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -427,8 +435,7 @@ Test(ingest_mp, lists_nested_as_deep_as_json_allows)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	p_deep(&pk);
-	io.format = IDG_FORMAT_MSGPACK;
-	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	st = ingest_packed(&sb, sb.size, NULL);
 	cr_assert_eq(st.rejected, 0);
 	cr_assert(resolves("bad"));
 	msgpack_sbuffer_destroy(&sb);
@@ -493,7 +500,7 @@ Test(ingest_mp, a_deep_value_across_reads_and_at_the_end)
 
 	/* Cut in the middle of the deep value: it is truncated. */
 	rj = (struct rej){0};
-	cr_assert_eq(idg_ingest_buffer(db, sb.data, cut, &io, &st), 0);
+	st = ingest_packed(&sb, cut, &rj);
 	cr_assert_eq(st.records, 2);
 	cr_assert_eq(st.rejected, 1);
 	cr_assert(strstr(rj.message, "truncated"), "%s", rj.message);
@@ -504,7 +511,6 @@ Test(ingest_mp, a_deep_value_across_reads_and_at_the_end)
  * as in a JSON array line (once the whole list was). */
 Test(ingest_mp, a_deep_record_in_a_list_is_rejected_alone)
 {
-	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct idg_ingest_stats st;
 	struct rej rj = {0};
 	msgpack_sbuffer sb;
@@ -517,10 +523,7 @@ Test(ingest_mp, a_deep_record_in_a_list_is_rejected_alone)
 	depth = 40;
 	p_deep(&pk);
 	event(&pk, "after", 2);
-	io.format = IDG_FORMAT_MSGPACK;
-	io.on_reject = on_reject;
-	io.user = &rj;
-	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	st = ingest_packed(&sb, sb.size, &rj);
 	cr_assert_eq(st.records, 3);
 	cr_assert_eq(st.rejected, 1);
 	cr_assert(strstr(rj.message, "nested more than 29 deep"), "%s",
