@@ -36,6 +36,17 @@ struct explain {
 	int nomem;
 };
 
+/* One explain: the database and what the command line asked. */
+struct query {
+	idg_db *db;
+	const char *dir;
+	int64_t at; /* a stamp: the database's own when --at is not given */
+	int at_given;
+	int view;
+	int64_t eff; /* the view applies the merges stamped up to it */
+	idg_jw *w;   /* --json, or NULL */
+};
+
 static void
 explain_free(struct explain *x)
 {
@@ -52,16 +63,15 @@ explain_free(struct explain *x)
 	uf_free(x->members);
 }
 
-/* The stamp a view as of at applies merges up to (the engine's rule). */
+/* The stamp a view as of stamp at applies merges up to (the engine's
+ * rule, engine/view.c). */
 static int64_t
 effective_stamp(const struct idg_info *in, int64_t at, int view)
 {
-	int64_t t = at == IDG_NOW ? in->stamp : at;
-
 	if (view != IDG_VIEW_REPORTED)
-		return t;
-	return t < INT64_MIN + in->merge_delay_ms ? INT64_MIN
-						  : t - in->merge_delay_ms;
+		return at;
+	return at < INT64_MIN + in->merge_delay_ms ? INT64_MIN
+						   : at - in->merge_delay_ms;
 }
 
 static int
@@ -139,26 +149,25 @@ keep_merge(void *user, const struct idg_log_entry *e)
 	return 0;
 }
 
-/* Fills x with id's cluster as of at in view, and the merges that built
- * it; 0, or the exit status after a message. */
+/* Fills x with id's cluster as of q, and the merges that built it; 0, or
+ * the exit status after a message. */
 static int
-collect(idg_db *db, const char *id, int64_t at, int view, struct explain *x)
+collect(const struct query *q, const char *id, struct explain *x)
 {
-	struct idg_info in;
 	int rc;
 
-	if ((rc = idg_info(db, &in)) != 0)
-		return fail("cannot read the settings: %s", detail(db, rc));
-	x->eff = effective_stamp(&in, at, view);
+	x->eff = q->eff;
 	if (!(x->members = uf_new()))
 		return fail("out of memory");
-	rc = idg_cluster_foreach(db, id, strlen(id), at, view, add_member, x);
+	rc = idg_cluster_foreach(q->db, id, strlen(id), q->at, q->view,
+				 add_member, x);
 	if (rc == 0)
-		rc = idg_log_foreach(db, keep_merge, x);
+		rc = idg_log_foreach(q->db, keep_merge, x);
 	if (x->nomem)
 		return fail("out of memory");
 	if (rc != 0)
-		return fail("cannot read the identity log: %s", detail(db, rc));
+		return fail("cannot read the identity log: %s",
+			    detail(q->db, rc));
 	return 0;
 }
 
@@ -167,6 +176,15 @@ static uint32_t
 other_end(const struct merge *m, uint32_t u)
 {
 	return m->a == u ? m->b : m->a;
+}
+
+/* The next id of a path at *u, over merge m: moves *u there and returns
+ * its name (*len bytes). */
+static const char *
+path_step(const struct explain *x, size_t m, uint32_t *u, size_t *len)
+{
+	*u = other_end(&x->v[m], *u);
+	return uf_name(x->members, *u, len);
 }
 
 /*
@@ -296,27 +314,26 @@ json_merges(idg_jw *w, const struct explain *x, const size_t *idx, size_t n)
 
 /* "at" and "view" of a JSON answer. */
 static void
-json_when(idg_jw *w, int64_t at, int at_given, int view)
+json_when(const struct query *q)
 {
-	jw_key(w, "at");
-	if (at_given)
-		idg_jw_int(w, at);
+	jw_key(q->w, "at");
+	if (q->at_given)
+		idg_jw_int(q->w, q->at);
 	else
-		idg_jw_null(w);
-	jw_key(w, "view");
-	jw_str(w, view_name(view));
+		idg_jw_null(q->w);
+	jw_key(q->w, "view");
+	jw_str(q->w, view_name(q->view));
 }
 
 /* " as of T", " (reported view)", both or nothing, for a sentence. */
 static const char *
-when_text(char *buf, size_t size, int64_t at, int at_given, int view)
+when_text(char *buf, size_t size, const struct query *q)
 {
 	char t[CLI_TIME_BUFSIZE];
 
-	snprintf(buf, size, "%s%s%s",
-		 at_given ? " as of " : "",
-		 at_given ? cli_time_format(t, at) : "",
-		 view == IDG_VIEW_REPORTED ? " (reported view)" : "");
+	snprintf(buf, size, "%s%s%s", q->at_given ? " as of " : "",
+		 q->at_given ? cli_time_format(t, q->at) : "",
+		 q->view == IDG_VIEW_REPORTED ? " (reported view)" : "");
 	return buf;
 }
 
@@ -325,21 +342,21 @@ when_text(char *buf, size_t size, int64_t at, int at_given, int view)
 /* id's resolution, its canonical id copied into canon (r->canonical
  * points there); 0, or the exit status after a message. */
 static int
-resolve(idg_db *db, const char *dir, const char *id, int64_t at, int at_given,
-	int view, struct idg_resolution *r, char **canon)
+resolve(const struct query *q, const char *id, struct idg_resolution *r,
+	char **canon)
 {
 	char when[CLI_TIME_BUFSIZE];
-	int rc = idg_resolve(db, id, strlen(id), at, view, r);
+	int rc = idg_resolve(q->db, id, strlen(id), q->at, q->view, r);
 
-	if (rc == IDG_ENOTFOUND && at_given)
+	if (rc == IDG_ENOTFOUND && q->at_given)
 		return fail("distinct_id %s not found in %s as of %s",
-			    shown_id(id), dir, cli_time_format(when, at));
+			    shown_id(id), q->dir, cli_time_format(when, q->at));
 	if (rc == IDG_ENOTFOUND)
 		return fail("distinct_id %s not found in %s", shown_id(id),
-			    dir);
+			    q->dir);
 	if (rc != 0)
 		return fail("cannot resolve %s: %s", shown_id(id),
-			    detail(db, rc));
+			    detail(q->db, rc));
 	if (!(*canon = copy(r->canonical, r->canonical_len)))
 		return fail("out of memory");
 	r->canonical = *canon;
@@ -347,17 +364,16 @@ resolve(idg_db *db, const char *dir, const char *id, int64_t at, int at_given,
 }
 
 static int
-explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
-	    int view, idg_jw *w)
+explain_one(const struct query *q, const char *id)
 {
-	const char *id = a->pos[1];
+	idg_jw *w = q->w;
 	struct explain x = {0};
 	struct idg_resolution r;
 	char *canon = NULL, when[128];
-	int rc = resolve(db, a->pos[0], id, at, at_given, view, &r, &canon);
+	int rc = resolve(q, id, &r, &canon);
 
 	if (rc == 0)
-		rc = collect(db, id, at, view, &x);
+		rc = collect(q, id, &x);
 	if (rc == 0 && w) {
 		idg_jw_object_begin(w);
 		jw_key(w, "distinct_id");
@@ -365,7 +381,7 @@ explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
 		jw_key(w, "canonical");
 		idg_jw_string(w, r.canonical, r.canonical_len);
 		jw_u(w, "cluster_size", uf_count(x.members));
-		json_when(w, at, at_given, view);
+		json_when(q);
 		json_merges(w, &x, NULL, x.n);
 		idg_jw_object_end(w);
 		idg_jw_newline(w);
@@ -374,7 +390,7 @@ explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
 		put(r.canonical, r.canonical_len);
 		printf(" (%" PRIu32 " id%s)%s", uf_count(x.members),
 		       uf_count(x.members) == 1 ? "" : "s",
-		       when_text(when, sizeof(when), at, at_given, view));
+		       when_text(when, sizeof(when), q));
 		if (x.n == 0) {
 			printf(": no merge built it\n");
 		} else {
@@ -389,10 +405,9 @@ explain_one(idg_db *db, const struct args *a, int64_t at, int at_given,
 }
 
 static int
-explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
-	    int view, idg_jw *w)
+explain_two(const struct query *q, const char *const id[2])
 {
-	const char *id[2] = {a->pos[1], a->pos[2]};
+	idg_jw *w = q->w;
 	struct explain x = {0};
 	struct idg_resolution r[2];
 	char *canon[2] = {NULL, NULL}, when[128];
@@ -400,14 +415,12 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 	uint32_t from = UF_NONE;
 	int rc, connected = 0, got;
 
-	rc = resolve(db, a->pos[0], id[0], at, at_given, view, &r[0],
-		     &canon[0]);
+	rc = resolve(q, id[0], &r[0], &canon[0]);
 	if (rc == 0)
-		rc = resolve(db, a->pos[0], id[1], at, at_given, view, &r[1],
-			     &canon[1]);
+		rc = resolve(q, id[1], &r[1], &canon[1]);
 	if (rc == 0 && r[0].canonical_len == r[1].canonical_len &&
 	    memcmp(canon[0], canon[1], r[0].canonical_len) == 0) {
-		rc = collect(db, id[0], at, view, &x);
+		rc = collect(q, id[0], &x);
 		if (rc == 0) {
 			from = uf_lookup(x.members, id[0], strlen(id[0]));
 			got = shortest_chain(
@@ -441,26 +454,23 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 			idg_jw_array_begin(w);
 			jw_str(w, id[0]);
 			for (size_t i = 0; i < n; i++) {
-				const char *name;
+				const char *name = path_step(&x, chain[i], &u,
+							     &len);
 
-				u = other_end(&x.v[chain[i]], u);
-				name = uf_name(x.members, u, &len);
 				idg_jw_string(w, name, len);
 			}
 			idg_jw_array_end(w);
 		} else {
 			idg_jw_null(w);
 		}
-		json_when(w, at, at_given, view);
+		json_when(q);
 		json_merges(w, &x, chain, n);
 		idg_jw_object_end(w);
 		idg_jw_newline(w);
 	} else if (rc == 0 && !connected) {
 		printf("%s and %s are not connected%s: %s is in the cluster "
 		       "of ",
-		       id[0], id[1],
-		       when_text(when, sizeof(when), at, at_given, view),
-		       id[0]);
+		       id[0], id[1], when_text(when, sizeof(when), q), id[0]);
 		put(r[0].canonical, r[0].canonical_len);
 		printf(", %s in the cluster of ", id[1]);
 		put(r[1].canonical, r[1].canonical_len);
@@ -472,14 +482,12 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 		printf("%s and %s are connected by %zu merge%s%s, in the "
 		       "cluster of ",
 		       id[0], id[1], n, n == 1 ? "" : "s",
-		       when_text(when, sizeof(when), at, at_given, view));
+		       when_text(when, sizeof(when), q));
 		put(r[0].canonical, r[0].canonical_len);
 		printf("\npath: %s", id[0]);
 		for (size_t i = 0; i < n; i++) {
-			const char *name;
+			const char *name = path_step(&x, chain[i], &u, &len);
 
-			u = other_end(&x.v[chain[i]], u);
-			name = uf_name(x.members, u, &len);
 			fputs(" -> ", stdout);
 			put(name, len);
 		}
@@ -497,41 +505,43 @@ explain_two(idg_db *db, const struct args *a, int64_t at, int at_given,
 int
 cmd_explain(struct args *a)
 {
-	idg_db *db = NULL;
-	idg_jw *w = NULL;
-	int64_t at;
-	int at_given, view, rc;
+	struct query q = {.dir = a->pos[0]};
+	struct idg_info in;
+	int rc;
 
-	if ((rc = parse_at(a, &at, &at_given)) != 0 ||
-	    (rc = parse_view(a, &view)) != 0)
+	if ((rc = parse_at(a, &q.at, &q.at_given)) != 0 ||
+	    (rc = parse_view(a, &q.view)) != 0)
 		return rc;
-	if ((rc = open_db(&db, a->pos[0], NULL, IDG_OPEN_RDONLY)) != 0)
+	if ((rc = open_db(&q.db, q.dir, NULL, IDG_OPEN_RDONLY)) != 0)
 		return rc;
-	/* Every read below as of the stamp the database has now: merges an
-	 * ingest running meanwhile stamps later do not show. The reads are
-	 * several transactions, though: one of a late record, stamped with
-	 * the same stamp, may show in some of them and not in others. */
-	if (!at_given) {
-		struct idg_info in;
-
-		if ((rc = idg_info(db, &in)) != 0) {
-			rc = fail("cannot read %s: %s", a->pos[0],
-				  detail(db, rc));
-			idg_close(db);
-			return rc;
-		}
-		at = in.stamp;
+	/* Every read below as of one stamp (the database's now, without
+	 * --at): merges an ingest running meanwhile stamps later do not
+	 * show. The reads are several transactions, though: those of a late
+	 * record, which take the same stamp, may show in some and not in
+	 * others. */
+	if ((rc = idg_info(q.db, &in)) != 0) {
+		rc = fail("cannot read %s: %s", q.dir, detail(q.db, rc));
+		idg_close(q.db);
+		return rc;
 	}
-	if (a->val[OPT_JSON] && (w = open_writer()) == NULL) {
-		idg_close(db);
+	if (!q.at_given)
+		q.at = in.stamp;
+	q.eff = effective_stamp(&in, q.at, q.view);
+	if (a->val[OPT_JSON] && (q.w = open_writer()) == NULL) {
+		idg_close(q.db);
 		return EXIT_FAILURE;
 	}
-	rc = a->npos == 2 ? explain_one(db, a, at, at_given, view, w)
-			  : explain_two(db, a, at, at_given, view, w);
-	if (w && close_writer(w) != 0 && rc == 0)
+	if (a->npos == 2) {
+		rc = explain_one(&q, a->pos[1]);
+	} else {
+		const char *ids[2] = {a->pos[1], a->pos[2]};
+
+		rc = explain_two(&q, ids);
+	}
+	if (q.w && close_writer(q.w) != 0 && rc == 0)
 		rc = EXIT_FAILURE;
 	if (rc == 0)
 		rc = finish_stdout();
-	idg_close(db);
+	idg_close(q.db);
 	return rc;
 }
