@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -648,6 +649,35 @@ idg_parse_only(FILE *fp, int format, uint64_t *records)
 		idg__reader_free(&rd);
 	idg__jparser_free(jp);
 	idg__mpin_free(mp);
+	return rc;
+}
+
+int
+idg_store_only(idg_db *db, const char *dst, uint64_t commits,
+	       uint64_t *records)
+{
+	struct idg__store *out = NULL;
+	char path[4096];
+	struct stat st;
+	int rc;
+
+	if (!db || !dst || !records)
+		return IDG_EINVAL;
+	*records = 0;
+	if (snprintf(path, sizeof path, "%s/data.mdb", dst) >=
+	    (int)sizeof path)
+		return idg__err_set(&db->err, IDG_EINVAL, "path too long: %s",
+				    dst);
+	if (stat(path, &st) == 0)
+		return idg__err_set(&db->err, IDG_EINVAL,
+				    "%s holds a database already; give the "
+				    "copy a new path",
+				    dst);
+	rc = idg__store_open(&out, dst, IDG__STORE_CREATE, &db->err);
+	if (rc == IDG_OK)
+		rc = idg__store_copy(db->store, out, commits, records,
+				     &db->err);
+	idg__store_close(out);
 	return rc;
 }
 

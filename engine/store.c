@@ -646,3 +646,86 @@ idg__cursor_floor(struct idg__cursor *c, struct idg__val *key,
 	}
 	return IDG_OK;
 }
+
+/* The store-only baseline's write transaction: begun on first use. */
+static int
+copy_begin(struct idg__store *dst, int table, MDB_txn **wt, MDB_cursor **out)
+{
+	int rc = 0;
+
+	if (!*wt && (rc = mdb_txn_begin(dst->env, NULL, 0, wt)) != 0)
+		*wt = NULL;
+	if (rc == 0 && !*out)
+		rc = mdb_cursor_open(*wt, dst->dbi[table], out);
+	return rc;
+}
+
+int
+idg__store_copy(struct idg__store *src, struct idg__store *dst,
+		uint64_t commits, uint64_t *written, struct idg__err *e)
+{
+	MDB_txn *rt = NULL, *wt = NULL;
+	MDB_cursor *in = NULL, *out = NULL;
+	MDB_stat st;
+	MDB_val k, v;
+	uint64_t total = 0, per, n = 0;
+	const char *what = "reading the source";
+	int rc, i, dup;
+	unsigned f;
+
+	*written = 0;
+	rc = mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rt);
+	for (i = 0; rc == 0 && i < IDG__T_COUNT; i++)
+		if ((rc = mdb_stat(rt, src->dbi[i], &st)) == 0)
+			total += st.ms_entries;
+	per = total / (commits ? commits : 1) + 1;
+	for (i = 0; rc == 0 && i < IDG__T_COUNT; i++) {
+		dup = (tables[i].flags & MDB_DUPSORT) != 0;
+		if ((rc = mdb_cursor_open(rt, src->dbi[i], &in)) != 0)
+			break;
+		rc = mdb_cursor_get(in, &k, &v, MDB_FIRST);
+		for (f = MDB_APPEND; rc == 0;) {
+			what = "writing the copy";
+			if ((rc = copy_begin(dst, i, &wt, &out)) != 0 ||
+			    (rc = mdb_cursor_put(out, &k, &v, f)) != 0)
+				break;
+			if (++n % per == 0) {
+				/* out is the transaction's: it closes too */
+				rc = mdb_txn_commit(wt);
+				wt = NULL;
+				out = NULL;
+				if (rc)
+					break;
+			}
+			what = "reading the source";
+			/* a key's further values of a dup-sorted table append
+			 * to its list; a new key, to the table */
+			rc = dup ? mdb_cursor_get(in, &k, &v, MDB_NEXT_DUP)
+				 : MDB_NOTFOUND;
+			f = MDB_APPENDDUP;
+			if (rc == MDB_NOTFOUND) {
+				rc = mdb_cursor_get(in, &k, &v,
+						    dup ? MDB_NEXT_NODUP
+							: MDB_NEXT);
+				f = MDB_APPEND;
+			}
+		}
+		mdb_cursor_close(in);
+		in = NULL;
+		if (out)
+			mdb_cursor_close(out);
+		out = NULL;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	mdb_txn_abort(rt);
+	if (rc == 0 && wt) {
+		what = "writing the copy";
+		rc = mdb_txn_commit(wt);
+		wt = NULL;
+	}
+	if (wt)
+		mdb_txn_abort(wt);
+	*written = n;
+	return rc ? map_error(rc, e, what) : IDG_OK;
+}

@@ -3,6 +3,7 @@
 #define IDG_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -130,5 +131,15 @@ int idg__cursor_get(struct idg__cursor *c, int op, struct idg__val *key,
  */
 int idg__cursor_floor(struct idg__cursor *c, struct idg__val *key,
 		      struct idg__val *val, struct idg__err *e);
+
+/*
+ * The store-only baseline (idg_store_only): every record of src written
+ * into dst, a database just made (its tables empty), each table in key
+ * order with LMDB's appends, in about `commits` write transactions of
+ * equal numbers of records, each committed as dst was opened (durable
+ * unless IDG__STORE_NOSYNC). *written receives the records written.
+ */
+int idg__store_copy(struct idg__store *src, struct idg__store *dst,
+		    uint64_t commits, uint64_t *written, struct idg__err *e);
 
 #endif

@@ -90,10 +90,10 @@ extern "C" {
  */
 #define IDG_VERSION_MAJOR 0
 #define IDG_VERSION_MINOR 5
-#define IDG_VERSION_PATCH 0
+#define IDG_VERSION_PATCH 1
 #define IDG_VERSION_NUMBER                                                     \
 	(IDG_VERSION_MAJOR * 10000 + IDG_VERSION_MINOR * 100 + IDG_VERSION_PATCH)
-#define IDG_VERSION_STRING "0.5.0"
+#define IDG_VERSION_STRING "0.5.1"
 
 /* Returns IDG_VERSION_NUMBER of the library actually linked. */
 int idg_version(void);
@@ -414,6 +414,19 @@ int idg_ingest_file(idg_db *db, const char *path,
  * the first byte).
  */
 int idg_parse_only(FILE *fp, int format, uint64_t *records);
+
+/*
+ * A benchmark baseline, not an ingest: writes every record of db into a
+ * new database at dst (a path that holds no database), the cheapest way
+ * LMDB can store them: each table in key order, appended, in about
+ * `commits` durable write transactions of equal numbers of records (pass
+ * the ingest's stats.batches to match its commits). Its time is the floor
+ * of the ingest's apply stage: storing what the ingest stored, with no
+ * engine work. The copy is a database with the same content. *records
+ * receives the records (LMDB entries) written.
+ */
+int idg_store_only(idg_db *db, const char *dst, uint64_t commits,
+		   uint64_t *records);
 
 /*
  * Writes the MessagePack encoding of one JSON value json[0..len) — a

@@ -963,6 +963,108 @@ Test(events, parse_only_counts_records_without_a_database)
 	cr_assert_eq(idg_parse_only(NULL, IDG_FORMAT_AUTO, &n), IDG_EINVAL);
 }
 
+/* Every u0..u96 of generated() resolves alike in a and b: the copy holds
+ * each id under its hash (several under one in the collision build). */
+static void
+expect_same_ids(idg_db *a, idg_db *b)
+{
+	struct idg_resolution ra, rb;
+	char id[16], ca[64];
+	int i, found = 0;
+
+	for (i = 0; i < 97; i++) {
+		int rc;
+
+		snprintf(id, sizeof id, "u%d", i);
+		rc = idg_resolve(a, id, strlen(id), IDG_NOW, IDG_VIEW_LIVE, &ra);
+		cr_assert(rc == 0 || rc == IDG_ENOTFOUND);
+		snprintf(ca, sizeof ca, "%s", rc == 0 ? ra.canonical : "");
+		cr_assert_eq(idg_resolve(b, id, strlen(id), IDG_NOW,
+					 IDG_VIEW_LIVE, &rb),
+			     rc, "%s", id);
+		found += rc == 0;
+		if (rc == 0) {
+			cr_assert_str_eq(rb.canonical, ca, "%s", id);
+			cr_assert_eq(rb.cluster_size, ra.cluster_size, "%s", id);
+		}
+	}
+	cr_assert_geq(found, 90);
+}
+
+/* dump() and the profiles, hidden ones included. */
+static char *
+dump_all(idg_db *h)
+{
+	char *d = dump(h), *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	cr_assert_not_null(fp);
+	fputs(d, fp);
+	cr_assert_eq(idg_export_profiles(h, fp, IDG_FORMAT_JSONL, 1, NULL), 0,
+		     "%s", idg_errmsg(h));
+	fclose(fp);
+	free(d);
+	return buf;
+}
+
+Test(events, store_only_copies_every_record)
+{
+	static const char profiles[] =
+	    "{\"$distinct_id\":\"u1\",\"$set\":{\"a\":1,\"b\":\"x\"}}\n"
+	    "{\"$distinct_id\":\"u2\",\"$union\":{\"l\":[1,2]}}\n"
+	    "{\"$distinct_id\":\"u3\",\"$delete\":\"\"}\n";
+	static const char more[] =
+	    "{\"event\":\"$merge\",\"properties\":{\"$distinct_ids\":"
+	    "[\"u1\",\"new\"],\"time\":1800000000000}}\n"
+	    "{\"event\":\"late\",\"properties\":{\"distinct_id\":\"new\","
+	    "\"time\":1800000001000,\"$insert_id\":\"i1\"}}\n"
+	    "{\"$distinct_id\":\"new\",\"$add\":{\"n\":2}}\n";
+	char *text = generated(3000), *base = tu_tmpdir(), *a, *b;
+	char dst[4096], dst2[4096];
+	uint64_t n = 0, n2 = 0;
+	struct idg_info info;
+	idg_db *copy;
+
+	snprintf(dst, sizeof dst, "%s/copy", base);
+	snprintf(dst2, sizeof dst2, "%s/copy2", base);
+	ingest(db, text);
+	ingest(db, profiles);
+	cr_assert_eq(idg_store_only(db, dst, 3, &n), 0, "%s", idg_errmsg(db));
+	/* at least a name, a hash entry and a record per node, and the
+	 * identity log */
+	cr_assert_eq(idg_info(db, &info), 0);
+	cr_assert_geq(n, 3 * info.nodes + info.log_size, "%llu records",
+		      (unsigned long long)n);
+	copy = open_at(dst, 0);
+	expect_same_ids(db, copy);
+	a = dump_all(db);
+	b = dump_all(copy);
+	expect_text(a, b);
+	free(a);
+	free(b);
+	/* The copy of the copy writes as many records (0 commits: one). */
+	cr_assert_eq(idg_store_only(copy, dst2, 0, &n2), 0);
+	cr_assert_eq(n2, n);
+	/* The copy goes on as the database would: its counters came too. */
+	ingest(db, more);
+	ingest(copy, more);
+	a = dump_all(db);
+	b = dump_all(copy);
+	expect_text(a, b);
+	free(a);
+	free(b);
+	/* A path that holds a database is refused, and left as it was. */
+	cr_assert_eq(idg_store_only(db, dst, 1, &n2), IDG_EINVAL);
+	cr_assert(strstr(idg_errmsg(db), "holds a database already"),
+		  "%s", idg_errmsg(db));
+	cr_assert_eq(n2, 0);
+	cr_assert_eq(idg_store_only(NULL, dst2, 1, &n2), IDG_EINVAL);
+	idg_close(copy);
+	free(text);
+	tu_rmdir(base);
+}
+
 Test(events, json_to_msgpack_ingests_like_the_json)
 {
 	char *mp = NULL, *a, *b, *d2 = tu_tmpdir();
