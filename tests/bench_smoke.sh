@@ -193,6 +193,14 @@ x, j = d["export"], d["ingest_stats"]["jsonl"]
 assert d["checks"]["export_matches_events"] is True
 assert x["events"] == j["events"] - j["duplicates"] > 0, (x, j)
 assert x["seconds"] > 0 and x["ratio"] > 0, x' "$B"
+  check "bench: the store-only copy holds the JSONL database" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["store_only"]
+assert d["checks"]["store_only_matches"] is True
+assert s["lmdb_records"] > d["graph_stats"]["jsonl"]["distinct_ids"], s
+assert s["seconds"] > 0 and s["jsonl_ingest_ratio"] > 0, s
+assert len(d["samples"]["store_only"]) == d["runs"], d["samples"]' "$B"
   check "bench: networkx and SQLite agree when present" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

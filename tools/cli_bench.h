@@ -42,6 +42,7 @@ struct bench {
 	char dir[PATH_MAX];
 	char jsonl[PATH_MAX], msgpack[PATH_MAX], ident[PATH_MAX];
 	char edges[PATH_MAX], dbj[PATH_MAX], dbm[PATH_MAX], dbi[PATH_MAX];
+	char dbs[PATH_MAX]; /* the store-only copy of the JSONL database */
 	struct gen *gen;
 	struct gen_counts counts;
 	uint64_t msgpack_bytes, ident_records;
@@ -57,10 +58,12 @@ struct bench {
 	    t_ident;
 	struct timing t_resolve, t_uf_resolve, t_uniques, t_funnel, t_uf;
 	struct timing t_export; /* events export, JSONL, to /dev/null */
+	struct timing t_store;  /* store-only: LMDB alone (idg_store_only) */
+	uint64_t store_records; /* LMDB records it wrote */
 	uint64_t exported;	/* events it wrote */
 	struct idg_ingest_stats st_j, st_j1, st_m, st_i;
 	struct stage_times sg_j, sg_m; /* of the JSONL, MessagePack ingests */
-	struct idg_graph_stats gs_j, gs_j1, gs_m, gs_i;
+	struct idg_graph_stats gs_j, gs_j1, gs_m, gs_i, gs_s;
 	int parse_skipped;
 	char parse_why[256];
 	struct idg_uniques uniq;
@@ -82,6 +85,7 @@ struct bench {
 
 	struct external nx, sql;
 	int counts_ok, msgpack_ok, uf_ok, ident_ok, threads_ok, export_ok;
+	int store_ok; /* the store-only copy holds the JSONL database */
 	char uf_why[512];
 };
 

@@ -7,7 +7,9 @@
  * --runs runs then ingests both into fresh databases (durable batch
  * commits, idg_ingest_file), times the parse floor of both files with
  * idg_parse_only (the same parsers as ingest, walking every record with
- * no database behind them), and replays the
+ * no database behind them), times the store floor of the JSONL database
+ * with idg_store_only (LMDB alone writing its records into a new one, in
+ * key order, with as many durable commits), and replays the
  * workload's identity events alone into a third database. The queries run
  * on the last JSONL database with one warm handle. The merges that the
  * identity log says were applied are then fed to an in-memory union-find
@@ -376,6 +378,40 @@ parse_only(struct bench *b, int format, const char *file)
 	return t1 - t0;
 }
 
+/*
+ * LMDB alone storing what the JSONL ingest stored (idg_store_only): its
+ * records, in key order, in as many durable commits as the ingest had
+ * batches. The floor of the ingest's apply stage; the copy must hold the
+ * same graph and profiles as the database it was made from.
+ */
+static int
+store_only(struct bench *b)
+{
+	struct idg_options o = IDG_OPTIONS_INIT;
+	idg_db *db = NULL;
+	double t0;
+	int rc;
+
+	remove_tree(b->dbs);
+	if ((rc = open_db(&db, b->dbj, &o, 0)) != 0)
+		return rc;
+	t0 = now();
+	rc = idg_store_only(db, b->dbs, b->st_j.batches, &b->store_records);
+	if (rc == 0)
+		record(&b->t_store, now() - t0);
+	else
+		fail("cannot copy %s: %s", b->dbj, detail(db, rc));
+	idg_close(db);
+	if (rc == 0 && (rc = open_db(&db, b->dbs, &o, 0)) == 0) {
+		if ((rc = idg_graph_stats(db, &b->gs_s)) != 0)
+			fail("cannot read the copy %s: %s", b->dbs,
+			     detail(db, rc));
+		idg_close(db);
+	}
+	remove_tree(b->dbs);
+	return rc ? EXIT_FAILURE : 0;
+}
+
 static int
 one_run(struct bench *b)
 {
@@ -388,6 +424,8 @@ one_run(struct bench *b)
 		return rc;
 	record(&b->t_jsonl, s);
 	record_stages(&b->sg_j, &b->st_j);
+	if ((rc = store_only(b)) != 0)
+		return rc;
 	if ((rc = ingest(b, b->dbm, b->jsonl, IDG_FORMAT_JSONL, 1, &s,
 			 &b->st_j1, &b->gs_j1)) != 0)
 		return rc;
@@ -856,6 +894,7 @@ checks(struct bench *b)
 	b->threads_ok = same_ingest(&b->st_j, &b->st_j1) &&
 			same_graph(&b->gs_j, &b->gs_j1);
 	b->export_ok = b->exported == s->events - s->duplicates;
+	b->store_ok = b->store_records > 0 && same_graph(&b->gs_j, &b->gs_s);
 	/* The identity events alone make the same clusters: events and
 	 * profile updates never change the graph in original mode. */
 	b->ident_ok = b->gs_i.clusters == b->gs_j.clusters &&
@@ -910,6 +949,7 @@ make_dir(struct bench *b)
 	join(b->dbj, b->dir, "db-jsonl");
 	join(b->dbm, b->dir, "db-msgpack");
 	join(b->dbi, b->dir, "db-identity");
+	join(b->dbs, b->dir, "db-store-only");
 	return 0;
 }
 
@@ -966,7 +1006,8 @@ cmd_bench(struct args *a)
 		rc = b->json ? bench_print_json(b)
 			     : (bench_print_table(b), finish_stdout());
 	if (rc == 0 &&
-	    !(b->counts_ok && b->msgpack_ok && b->threads_ok && b->uf_ok))
+	    !(b->counts_ok && b->msgpack_ok && b->threads_ok && b->uf_ok &&
+	      b->store_ok))
 		rc = fail("a check failed: the figures above are not to be "
 			  "trusted");
 	remove_tree(b->dir);
