@@ -11,6 +11,7 @@
 
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
@@ -176,6 +177,22 @@ open_tables(struct idg__store *s, unsigned flags, struct idg__err *e)
 	return rc ? map_error(rc, e, "opening tables") : IDG_OK;
 }
 
+/* 1 unless dir is a directory with entries (absent counts as empty). */
+static int
+empty_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *x;
+	int empty = 1;
+
+	while (d && empty && (x = readdir(d)) != NULL)
+		empty = strcmp(x->d_name, ".") == 0 ||
+			strcmp(x->d_name, "..") == 0;
+	if (d)
+		closedir(d);
+	return empty;
+}
+
 static int
 check_dir(const char *dir, unsigned flags, struct idg__err *e)
 {
@@ -203,6 +220,12 @@ check_dir(const char *dir, unsigned flags, struct idg__err *e)
 				    path, dir, dir);
 	if (stat(path, &st) == 0)
 		return IDG_OK;
+	if ((!(flags & IDG__STORE_CREATE) || (flags & IDG__STORE_RDONLY)) &&
+	    !empty_dir(dir))
+		return idg__err_set(e, IDG_ENODB,
+				    "no database at %s: the directory holds "
+				    "other files; check the path",
+				    dir);
 	if (!(flags & IDG__STORE_CREATE) || (flags & IDG__STORE_RDONLY))
 		return idg__err_set(e, IDG_ENODB,
 				    "no database at %s; create one "

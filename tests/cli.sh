@@ -715,6 +715,21 @@ expect_eq "array reject names line and index" "$(cut -d: -f1-4 "$T/err")" \
   "idgraph: $T/array.jsonl:1:1"
 expect_eq "array reject raw bytes" "$(cat "$T/rej2.out")" 5
 
+# --rejects naming an input would empty it before it is read: refused,
+# the input untouched, by any path to it and through stdin.
+cp "$T/array.jsonl" "$T/self.jsonl"
+expect_usage "rejects file is the input" \
+  ingest "$T/dbrej" "$T/self.jsonl" --rejects "$T/self.jsonl"
+expect_err "rejects file is the input" "idgraph: --rejects $T/self.jsonl is \
+an input ($T/self.jsonl): it would be emptied before it is read; write the \
+rejects to another file"
+expect_usage "rejects file is the input, by another path" \
+  ingest "$T/dbrej" "$T/../$(basename "$T")/self.jsonl" --rejects "$T/self.jsonl"
+run_in "$T/self.jsonl" ingest "$T/dbrej" - --rejects "$T/self.jsonl"
+expect_rc "rejects file is stdin" 2
+expect_eq "rejects file is the input: input kept" \
+  "$(cmp "$T/array.jsonl" "$T/self.jsonl" && echo same)" same
+
 # More than 20 rejects: 20 lines, then one "... N more" line; all counted.
 for i in $(seq 1 25); do printf 'bad %d\n' "$i"; done >"$T/many.jsonl"
 run ingest "$T/dbrej" "$T/many.jsonl" --json
@@ -783,6 +798,32 @@ if [ "$rc" -eq 1 ]; then
   expect_eq "failed init leaves an empty directory empty" \
     "$(ls -A "$T/emptydir")" ""
 fi
+
+# A directory of other files is not made a database, nor taken for one.
+mkdir "$T/otherdir"
+echo keep >"$T/otherdir/notes.txt"
+run init "$T/otherdir"
+expect_rc "init in a directory of other files" 1
+expect_err "init in a directory of other files" "idgraph: $T/otherdir holds \
+other files and no database; give idgraph init a new or empty directory"
+expect_eq "init in a directory of other files: left as it was" \
+  "$(ls -A "$T/otherdir")" notes.txt
+run resolve "$T/otherdir" U1
+expect_rc "resolve in a directory of other files" 1
+expect_err "resolve in a directory of other files" "idgraph: no database at \
+$T/otherdir: the directory holds other files; check the path"
+
+# Arguments out of order: a database where a file or an id should be.
+expect_usage "ingest FILE DIR" ingest "$T/f1.jsonl" "$T/db1"
+expect_err "ingest FILE DIR" "idgraph: $T/db1 is a database and $T/f1.jsonl \
+is not: the arguments are out of order; idgraph ingest DIR [FILE ...|-]"
+expect_usage "resolve ID DIR" resolve U1 "$T/db1"
+expect_usage "export DIR events" export "$T/db1" events
+expect_err "export DIR events" "idgraph: $T/db1 is a database and events is \
+not: the arguments are out of order; idgraph export \
+mappings|events|profiles DIR"
+run resolve "$T/db1" "$T/db1"
+expect_rc "resolve DIR DIR: an id that names a database is still an id" 1
 
 # Progress: only on a terminal (util-linux script(1) gives one), updated in
 # place with CR and cleared at the end; nothing with --quiet.

@@ -184,6 +184,36 @@ parse_args(const struct command *c, int argc, char **argv, struct args *a)
 	return 0;
 }
 
+/*
+ * The DIR of a command that reads a database, when it is not one but
+ * another argument is: the arguments were given in the wrong order.
+ */
+static int
+check_db_first(const struct command *c, const struct args *a)
+{
+	const char *u = c->args;
+	int k = 0, dir = -1;
+
+	for (; *u; k++) {
+		size_t n = strcspn(u, " ");
+
+		if (n == 3 && strncmp(u, "DIR", 3) == 0)
+			dir = k;
+		u += n + (u[n] == ' ');
+	}
+	if (dir < 0 || strcmp(c->name, "init") == 0 || dir >= a->npos ||
+	    is_database(a->pos[dir]))
+		return 0;
+	for (k = 0; k < a->npos; k++)
+		if (k != dir && is_database(a->pos[k]))
+			return usage_error("%s is a database and %s is not: "
+					   "the arguments are out of order; "
+					   "idgraph %s %s",
+					   a->pos[k], a->pos[dir], c->name,
+					   c->args);
+	return 0;
+}
+
 /* 1 if the words hold --help or -h before any "--". */
 static int
 wants_help(int argc, char **argv)
@@ -293,7 +323,8 @@ main(int argc, char **argv)
 	}
 	memset(&a, 0, sizeof a);
 	a.cmd = c->name;
-	if ((rc = parse_args(c, argc - 2, argv + 2, &a)) != 0)
+	if ((rc = parse_args(c, argc - 2, argv + 2, &a)) != 0 ||
+	    (rc = check_db_first(c, &a)) != 0)
 		return rc;
 	return c->run(&a);
 }

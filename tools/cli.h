@@ -224,6 +224,9 @@ const char *detail(const idg_db *db, int rc);
 /* Prints why idg_open(dir) failed with rc and what to do about it. */
 void report_open_error(const char *dir, int rc);
 
+/* 1 if path is a directory that holds a database (its data.mdb). */
+int is_database(const char *path);
+
 /* Opens dir with opts (NULL for defaults) and flags; reports failures. */
 int open_db(idg_db **db, const char *dir, const struct idg_options *opts,
 	    unsigned flags);

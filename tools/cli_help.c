@@ -25,7 +25,8 @@
 const struct cmd_help help_init = {
     "init DIR [--mode original|simplified|legacy]\n"
     "                    [--merge-delay SECONDS] [--cluster-cap N]\n\n",
-    "Creates an idgraph database in directory DIR (created if missing).\n"
+    "Creates an idgraph database in directory DIR (created if missing;\n"
+    "an existing one must be empty).\n"
     "On an existing database it changes the settings given and keeps the\n"
     "others; the mode cannot change once the database holds a record.\n"
     "\n"
@@ -88,7 +89,8 @@ const struct cmd_help help_ingest = {
     "                   exists), ready to fix and ingest again: a JSON\n"
     "                   record's bytes and a newline; a MessagePack record's\n"
     "                   raw bytes as they are, back to back (a MessagePack\n"
-    "                   stream). The inputs must then share one format\n"
+    "                   stream). The inputs must then share one format,\n"
+    "                   and FILE must be none of them\n"
     "  --clock C        event (default): stamp records with their own time;\n"
     "                   wall: with the wall clock\n"
     "  --format F       auto (default): MessagePack when an input's first\n"

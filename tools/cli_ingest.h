@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* One input of an ingest: a named file, or "-" for stdin. */
@@ -24,6 +25,9 @@ struct input {
 	int format;	  /* IDG_FORMAT_JSONL or IDG_FORMAT_MSGPACK */
 	int regular;	  /* a regular file: remembered by its content */
 	FILE *fp;	  /* kept open from the check: stdin, pipes */
+	dev_t dev;	  /* the file it reads (identified: 1) */
+	ino_t ino;
+	int identified;
 	struct idg_ingest_stats stats;
 };
 

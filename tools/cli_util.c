@@ -123,6 +123,17 @@ report_open_error(const char *dir, int rc)
 	}
 }
 
+int
+is_database(const char *path)
+{
+	char mdb[4096];
+	struct stat st;
+
+	return (size_t)snprintf(mdb, sizeof mdb, "%s/data.mdb", path) <
+		   sizeof mdb &&
+	       stat(mdb, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Opens dir with opts (NULL for defaults) and flags; reports failures. */
 int
 open_db(idg_db **db, const char *dir, const struct idg_options *opts,

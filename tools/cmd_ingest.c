@@ -87,9 +87,17 @@ probe_input(struct input *in, int format)
 			    strerror(errno));
 	known = fstat(fileno(fp), &st) == 0;
 	in->regular = fp != stdin && known && S_ISREG(st.st_mode);
+	in->identified = known;
+	in->dev = known ? st.st_dev : 0;
+	in->ino = known ? st.st_ino : 0;
 	if (known && S_ISDIR(st.st_mode)) {
 		if (fp != stdin)
 			fclose(fp);
+		if (is_database(in->arg))
+			return fail("%s is a database, not an input: the "
+				    "database comes first (idgraph ingest "
+				    "DIR FILE...); nothing was ingested",
+				    in->name);
 		return fail("%s is a directory; give the files in it; nothing "
 			    "was ingested",
 			    in->name);
@@ -110,9 +118,29 @@ probe_input(struct input *in, int format)
 	return 0;
 }
 
+/* The --rejects file is created empty before any input is read: it must
+ * not be one of them. */
+static int
+check_rejects(const char *path, const struct input *inputs, int n)
+{
+	struct stat st;
+
+	if (!path || stat(path, &st) != 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (inputs[i].identified && inputs[i].dev == st.st_dev &&
+		    inputs[i].ino == st.st_ino)
+			return usage_error("--rejects %s is an input (%s): it "
+					   "would be emptied before it is "
+					   "read; write the rejects to another "
+					   "file",
+					   path, inputs[i].name);
+	return 0;
+}
+
 /*
  * Checks that every input can be read before ingesting any, and that a
- * --rejects file would hold a single format.
+ * --rejects file would hold a single format and is none of them.
  */
 static int
 check_inputs(const struct args *a, struct input *inputs, int n, int format)
@@ -133,7 +161,7 @@ check_inputs(const struct args *a, struct input *inputs, int n, int format)
 				   "and MessagePack (%s); ingest them in "
 				   "separate runs",
 				   json, msgpack);
-	return 0;
+	return check_rejects(a->val[OPT_REJECTS], inputs, n);
 }
 
 /* The notes on stderr about a file the database remembered. */

@@ -121,6 +121,11 @@ open_or_create(idg_db **db, const char *dir, int *created, enum undo *undo)
 		else if (errno != EEXIST)
 			return fail("cannot create directory %s: %s", dir,
 				    strerror(errno));
+		else
+			return fail("%s holds other files and no database; "
+				    "give idgraph init a new or empty "
+				    "directory",
+				    dir);
 		o.flags = IDG_OPEN_CREATE;
 		rc = idg_open(db, dir, &o);
 		*created = 1;
