@@ -121,22 +121,43 @@ hash_failed(struct ingest *in, int err)
 			    strerror(err));
 }
 
-/* Notes in the batch how far into its file the ingest has come. */
+/*
+ * Notes in the batch how far into its file the ingest has come, unless
+ * another ingest of the same content committed since this one last looked:
+ * both would apply the same records. The batch then rolls back.
+ */
 static int
 note_file(struct ingest *in, const struct idg__upos *pos, int done)
 {
-	struct idg__file f = *in->file;
-	int err = hash_join(in);
+	struct idg__file f = *in->file, cur;
+	int rc, err = hash_join(in);
 
 	if (err)
 		return hash_failed(in, err);
-
+	rc = idg__files_get(in->b.txn, in->file_key, &cur, in->b.err);
+	if (rc && rc != IDG_ENOTFOUND)
+		return rc;
+	if ((rc == IDG_OK) != in->seen.present ||
+	    (rc == IDG_OK && (cur.offset != in->seen.offset ||
+			      cur.done != in->seen.done)))
+		return idg__err_set(
+		    in->b.err, IDG_EBUSY,
+		    "another ingest of %.*s (the same content) committed %s "
+		    "(%llu lines) since this one began: this one stopped, so "
+		    "that no record is applied twice",
+		    (int)f.name_len, f.name,
+		    rc == IDG_OK && cur.done ? "all of it" : "part of it",
+		    rc == IDG_OK ? (unsigned long long)cur.line : 0ULL);
 	f.offset = pos->consumed;
 	f.line = pos->rd_line;
 	f.done = done;
 	f.format = in->format;
-	return idg__files_put(in->b.txn, in->file_key, &f, in->b.db->mpw,
-			      in->b.err);
+	rc = idg__files_put(in->b.txn, in->file_key, &f, in->b.db->mpw,
+			    in->b.err);
+	in->seen.present = 1;
+	in->seen.offset = f.offset;
+	in->seen.done = done;
+	return rc;
 }
 
 static int
@@ -499,6 +520,11 @@ file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
 	if (rc == IDG_OK)
 		rc = idg__files_get(t, in->file_key, &old, in->b.err);
 	idg__store_abort(t);
+	if (rc == IDG_OK) {
+		in->seen.present = 1;
+		in->seen.offset = old.offset;
+		in->seen.done = old.done;
+	}
 	if (rc == IDG_ENOTFOUND || (rc == IDG_OK && in->opts->force))
 		return IDG_OK;
 	if (rc)
@@ -510,8 +536,10 @@ file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
 	if (!in->opts->resume)
 		return idg__err_set(in->b.err, IDG_EPARTIAL,
 				    "%s was partly ingested before (%llu "
-				    "lines committed); continue it with "
-				    "--resume (as if never stopped), or ingest "
+				    "lines committed), or another ingest of it "
+				    "is running now; if none is, continue it "
+				    "with --resume (as if never stopped), or "
+				    "ingest "
 				    "it again from its start with --force (its "
 				    "committed records are then applied twice: "
 				    "events without $insert_id stored twice)",

@@ -22,6 +22,12 @@ struct ingest {
 	const struct idg__file *file; /* idg_ingest_file(): what it is */
 	const unsigned char *file_key;
 	struct hasher *hash; /* making file_key beside the ingest, or NULL */
+	/* The file's entry as this ingest last saw or wrote it: another
+	 * ingest of the same content changed it if it differs at a commit. */
+	struct {
+		int present, done;
+		uint64_t offset;
+	} seen;
 };
 
 /*

@@ -399,6 +399,9 @@ int idg_ingest_stream(idg_db *db, FILE *fp, const struct idg_ingest_opts *opts,
  * return 0) unless opts->force. A file an earlier ingest did not finish
  * (a crash, kill -9) gives IDG_EPARTIAL unless opts->resume, which goes on
  * at its first uncommitted record, or opts->force, which starts over.
+ * If another ingest of the same content (another process) commits while
+ * this one runs, this one stops at its next commit with IDG_EBUSY, that
+ * batch rolled back: no record is applied by both.
  * The hash is made first only when a file of the same size is remembered,
  * else beside the ingest, on a thread of its own.
  */

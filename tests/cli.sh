@@ -1251,7 +1251,7 @@ resume_test() {
   run ingest "$db" "$big"
   expect_rc "after kill -9: ingest without --resume" 1
   expect_err_one "after kill -9: ingest without --resume" \
-    "idgraph: $big was partly ingested before ($n lines committed); continue it with --resume (as if never stopped), or ingest it again from its start with --force (its committed records are then applied twice: events without \$insert_id stored twice)"
+    "idgraph: $big was partly ingested before ($n lines committed), or another ingest of it is running now; if none is, continue it with --resume (as if never stopped), or ingest it again from its start with --force (its committed records are then applied twice: events without \$insert_id stored twice)"
   run ingest "$db" "$big" --resume --json --quiet
   expect_rc "ingest --resume" 0
   expect_json_has "ingest --resume: the rest of the file" \

@@ -718,6 +718,98 @@ Test(events, resume_after_kill_equals_one_clean_ingest)
 	free(path);
 }
 
+/*
+ * After the first batch of an ingest, another process ingests the same
+ * file: with --resume (what the message of a partly ingested file
+ * advises), or from its start, as a second run begun at the same time
+ * would. Either way the first ingest must stop at its next commit, and
+ * the database must hold each record once.
+ */
+struct rival {
+	const char *dir, *path;
+	int resume, batches, status;
+};
+
+static int
+rival_after_first(void *user, const struct idg_progress *p)
+{
+	struct rival *r = user;
+	pid_t pid;
+
+	(void)p;
+	if (++r->batches != 1)
+		return 0;
+	pid = fork();
+	if (pid == 0) {
+		struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+		idg_db *h = NULL;
+		int rc;
+
+		io.threads = 1;
+		io.resume = r->resume;
+		io.force = !r->resume;
+		rc = idg_open(&h, r->dir, NULL);
+		if (rc == 0)
+			rc = idg_ingest_file(h, r->path, &io, NULL);
+		idg_close(h);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &r->status, 0) != pid)
+		r->status = -1;
+	return 0;
+}
+
+static void
+rival_ingest(int resume)
+{
+	char *text = generated(2000), *path = write_file("rival.jsonl", text);
+	char *clean_dir = tu_tmpdir(), *a, *b;
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct rival r = {dir, path, resume, 0, -1};
+	idg_db *clean;
+
+	idg_close(db);
+	db = open_at(dir, 300);
+	io.threads = 1; /* fork() from a process of one thread */
+	io.on_progress = rival_after_first;
+	io.user = &r;
+	cr_assert_eq(idg_ingest_file(db, path, &io, NULL), IDG_EBUSY, "%s",
+		     idg_errmsg(db));
+	cr_assert(strstr(idg_errmsg(db), "another ingest of") != NULL, "%s",
+		  idg_errmsg(db));
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		  "the other ingest ran: %d", r.status);
+	cr_assert_eq(r.batches, 1, "no commit after the other's");
+	clean = open_at(clean_dir, 0);
+	io.on_progress = NULL;
+	cr_assert_eq(idg_ingest_file(clean, path, &io, NULL), 0);
+	a = dump(db);
+	b = dump(clean);
+	if (resume) /* the two together made one whole ingest */
+		cr_assert_str_eq(a, b);
+	else /* the other's started over: the first batch's events without
+	      * $insert_id twice, the rest once */
+		cr_assert_gt(strlen(a), strlen(b));
+	/* The file is done: one more ingest is skipped. */
+	cr_assert_eq(idg_ingest_file(db, path, &io, NULL), 0);
+	idg_close(clean);
+	tu_rmdir(clean_dir);
+	free(a);
+	free(b);
+	free(text);
+	free(path);
+}
+
+Test(events, ingest_stops_when_another_resumes_the_same_file)
+{
+	rival_ingest(1);
+}
+
+Test(events, ingest_stops_when_another_ingests_the_same_file)
+{
+	rival_ingest(0);
+}
+
 /* ---- MessagePack input ------------------------------------------- */
 
 static void
