@@ -733,11 +733,41 @@ expect_eq "rejects file is the input: input kept" \
 # More than 20 rejects: 20 lines, then one "... N more" line; all counted.
 for i in $(seq 1 25); do printf 'bad %d\n' "$i"; done >"$T/many.jsonl"
 run ingest "$T/dbrej" "$T/many.jsonl" --json
-expect_rc "many rejects" 0
+expect_rc "many rejects, none valid" 1
 expect_json_has "many rejects all counted" '{"records":25,"rejected":25}'
-expect_eq "many rejects: 21 stderr lines" "$(wc -l <"$T/err")" 21
-expect_eq "many rejects: last line" "$(tail -n 1 "$T/err")" \
+expect_eq "many rejects: 23 stderr lines" "$(wc -l <"$T/err")" 23
+expect_eq "many rejects: the count of the rest" "$(sed -n 21p "$T/err")" \
   "idgraph: $T/many.jsonl: ... 5 more rejected"
+expect_eq "many rejects: what to do" "$(sed -n 22p "$T/err")" \
+  "idgraph: $T/many.jsonl: every record was rejected; idgraph reads JSON \
+lines, one record a line: a JSON array converts with jq -c '.[]', \
+pretty-printed objects with jq -c ., piped to: idgraph ingest DIR -"
+expect_eq "many rejects: nothing valid is a failure" "$(tail -n 1 "$T/err")" \
+  "idgraph: no record of the input was valid: nothing was ingested"
+# One valid record among them: exit 0, no advice.
+{ cat "$T/many.jsonl"; ev e OK1 $t0; } >"$T/many1.jsonl"
+run ingest "$T/dbrej" "$T/many1.jsonl" --json
+expect_rc "many rejects and one valid record" 0
+expect_eq "many rejects and one valid record: no advice" \
+  "$(grep -c 'every record' "$T/err")" 0
+
+# Compressed input: refused before anything is read, with the way to read it.
+gzip -c "$T/array.jsonl" >"$T/array.jsonl.gz"
+run ingest "$T/dbrej" "$T/array.jsonl.gz"
+expect_rc "gzip input" 1
+expect_err "gzip input" "idgraph: $T/array.jsonl.gz is gzip-compressed; \
+idgraph reads JSON lines or MessagePack: zcat $T/array.jsonl.gz | idgraph \
+ingest DIR -; nothing was ingested"
+run_in "$T/array.jsonl.gz" ingest "$T/dbrej" -
+expect_rc "gzip on stdin" 1
+expect_err_one "gzip on stdin" "idgraph: <stdin> is gzip-compressed"
+printf 'BZh9' >"$T/bz.jsonl"
+run ingest "$T/dbrej" "$T/bz.jsonl"
+expect_err_one "bzip2 input" "idgraph: $T/bz.jsonl is bzip2-compressed"
+printf 'Bad\n' >"$T/b.jsonl"
+run ingest "$T/dbrej" "$T/b.jsonl"
+expect_eq "a line that begins like bzip2's magic is a rejected record" \
+  "$(head -n 1 "$T/err")" "idgraph: $T/b.jsonl:1: malformed JSON"
 
 # Several files in order, and a missing file fails before ingesting any.
 ev e F1 $t0 >"$T/f1.jsonl"
@@ -919,7 +949,9 @@ printf '{"event":"e","properties":{"distinct_id":"iv","time":%s,"s":"a\377b"}}\n
   $t0 >"$T/iv.jsonl"
 run ingest "$T/dbev" "$T/iv.jsonl" --json
 expect_json_has "invalid UTF-8 rejected" '{"records":1,"rejected":1}'
-expect_err "invalid UTF-8 rejected" "idgraph: $T/iv.jsonl:1: invalid UTF-8"
+expect_rc "invalid UTF-8 rejected: nothing valid" 1
+expect_eq "invalid UTF-8 rejected: message" "$(head -n 1 "$T/err")" \
+  "idgraph: $T/iv.jsonl:1: invalid UTF-8"
 
 # Soft limits: counted as warnings, data kept whole.
 python3 -c '
@@ -983,7 +1015,7 @@ run_in "$T/ev.mp" ingest "$T/dbmp2" - --format msgpack --json
 expect_rc "ingest MessagePack from stdin, --format msgpack" 0
 expect_json_has "ingest MessagePack from stdin" '{"records":6,"rejected":0}'
 run_in "$T/ev.mp" ingest "$T/dbmp2" --format jsonl --json
-expect_rc "MessagePack read as --format jsonl" 0
+expect_rc "MessagePack read as --format jsonl: nothing valid" 1
 expect_eq "MessagePack read as --format jsonl: all rejected" \
   "$(jq_py 'd["records"] > 0 and d["rejected"] == d["records"] and d["events"] == 0')" True
 

@@ -313,12 +313,17 @@ print_summary(const struct args *a, const struct input *inputs, int n,
 		add_stats(&sum, &inputs[i].stats);
 	if (!a->val[OPT_JSON]) {
 		print_summary_people(&sum, inputs, n, secs);
-		return finish_stdout();
+	} else {
+		if ((w = open_writer()) == NULL)
+			return EXIT_FAILURE;
+		print_summary_json(w, &sum, inputs, n, secs);
+		if (close_writer(w) != 0)
+			return EXIT_FAILURE;
 	}
-	if ((w = open_writer()) == NULL)
+	if (finish_stdout() != 0)
 		return EXIT_FAILURE;
-	print_summary_json(w, &sum, inputs, n, secs);
-	if (close_writer(w) != 0)
-		return EXIT_FAILURE;
-	return finish_stdout();
+	if (sum.records && sum.rejected == sum.records)
+		return fail("no record of the input was valid: nothing was "
+			    "ingested");
+	return 0;
 }

@@ -70,6 +70,59 @@ on_reject(void *user, const struct idg_reject *r)
 }
 
 /*
+ * The compression whose magic number begins b[0..n) (n >= 1; a pipe gives
+ * its first byte only), and the tool that undoes it; NULL if none. No JSON
+ * line and no MessagePack record begins with one of these bytes.
+ */
+static const char *
+compressed(const unsigned char *b, size_t n, const char **cat)
+{
+	static const struct {
+		const char *name, *cat;
+		unsigned char magic[4];
+		size_t m;
+	} kinds[] = {
+	    {"gzip", "zcat", {0x1f, 0x8b}, 2},
+	    {"zstd", "zstdcat", {0x28, 0xb5, 0x2f, 0xfd}, 4},
+	    {"xz", "xzcat", {0xfd, '7', 'z', 'X'}, 4},
+	    {"bzip2", "bzcat", {'B', 'Z', 'h'}, 3},
+	};
+
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+		size_t m = kinds[k].m;
+
+		if (n < m && n > 1)
+			continue;
+		if (memcmp(b, kinds[k].magic, n < m ? n : m) == 0 &&
+		    (n >= m || b[0] != 'B')) {
+			*cat = kinds[k].cat;
+			return kinds[k].name;
+		}
+	}
+	return NULL;
+}
+
+/* A compressed input is refused before anything is ingested. */
+static int
+check_compressed(const struct input *in, FILE *fp, int first)
+{
+	unsigned char b[4] = {0};
+	ssize_t n = 0;
+	const char *kind, *cat;
+
+	if (in->regular)
+		n = pread(fileno(fp), b, sizeof b, 0);
+	else if (first != EOF)
+		b[n++] = (unsigned char)first;
+	if (n <= 0 || (kind = compressed(b, (size_t)n, &cat)) == NULL)
+		return 0;
+	return fail("%s is %s-compressed; idgraph reads JSON lines or "
+		    "MessagePack: %s %s | idgraph ingest DIR -; nothing was "
+		    "ingested",
+		    in->name, kind, cat, in->regular ? in->arg : "FILE");
+}
+
+/*
  * Opens an input to learn its kind and format (--format, else its first
  * byte). stdin and pipes stay open, with the byte pushed back, since they
  * cannot be opened again.
@@ -102,14 +155,18 @@ probe_input(struct input *in, int format)
 			    "was ingested",
 			    in->name);
 	}
+	c = getc(fp);
+	if (c != EOF)
+		ungetc(c, fp);
 	in->format = format;
-	if (format == IDG_FORMAT_AUTO) {
-		c = getc(fp);
+	if (format == IDG_FORMAT_AUTO)
 		in->format = c != EOF && msgpack_first_byte(c)
 				 ? IDG_FORMAT_MSGPACK
 				 : IDG_FORMAT_JSONL;
-		if (c != EOF)
-			ungetc(c, fp);
+	if (check_compressed(in, fp, c) != 0) {
+		if (fp != stdin)
+			fclose(fp);
+		return EXIT_FAILURE;
 	}
 	if (in->regular)
 		fclose(fp);
@@ -216,6 +273,14 @@ ingest_one(idg_db *db, struct input *in, struct ingest *g,
 			    "before it were kept",
 			    in->name, detail(db, rc));
 	print_file_notes(in);
+	if (in->stats.records && in->stats.rejected == in->stats.records &&
+	    in->format != IDG_FORMAT_MSGPACK)
+		fprintf(stderr,
+			"idgraph: %s: every record was rejected; idgraph reads "
+			"JSON lines, one record a line: a JSON array converts "
+			"with jq -c '.[]', pretty-printed objects with jq -c "
+			"., piped to: idgraph ingest DIR -\n",
+			in->name);
 	return 0;
 }
 
