@@ -472,7 +472,10 @@ idg__profile_validate(const struct idg__inrec *jr, int64_t now_ms,
 		return invalid(why, "",
 			       "a profile update needs an operator: $set, "
 			       "$set_once, $add, $append, $union, $remove, "
-			       "$unset or $delete");
+			       "$unset or $delete (a profiles export's "
+			       "$properties becomes one with: jq -c "
+			       "'{\"$distinct_id\", \"$set\": "
+			       ".\"$properties\"}')");
 	if (jr->ptime.type != IDG__F_MISSING) {
 		if (check_time(&jr->ptime, "$time", now_ms, &p.time_ms, why))
 			return -1;

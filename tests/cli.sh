@@ -1534,6 +1534,25 @@ expect_rc "export profiles" 0
 if cmp -s "$T/out" "$T/profiles.json"; then ok "export profiles = profiles --json"; else
   ko "export profiles != profiles --json" "$(diff "$T/out" "$T/profiles.json")"
 fi
+# A profiles export is not a profile update: rejected, with the jq command
+# that makes it one; that command's output restores the properties.
+run init "$T/dbprof2"
+run ingest "$T/dbprof2" "$T/profiles.json"
+expect_rc "ingest a profiles export: nothing valid" 1
+expect_eq "ingest a profiles export: the way to make it updates" \
+  "$(head -n 1 "$T/err")" "idgraph: $T/profiles.json:1: a profile update \
+needs an operator: \$set, \$set_once, \$add, \$append, \$union, \$remove, \
+\$unset or \$delete (a profiles export's \$properties becomes one with: \
+jq -c '{\"\$distinct_id\", \"\$set\": .\"\$properties\"}')"
+jq -c '{"$distinct_id", "$set": ."$properties"}' "$T/profiles.json" \
+  >"$T/profiles_set.jsonl"
+run ingest "$T/dbprof2" "$T/profiles_set.jsonl" --json
+expect_json_has "the advised jq command's output ingests" \
+  '{"records":3,"rejected":0,"profile_updates":3}'
+run profiles "$T/dbprof2" --json
+expect_eq "the advised jq command restores the properties" \
+  "$(jq_py '[(p["$distinct_id"], p["$properties"].get("plan")) for p in L]')" \
+  "[('U1', 'pro'), ('U2', 'free'), ('U3', 'pro')]"
 run profiles "$db" --hidden --json
 expect_eq "profiles --hidden: the anonymous id's profile lost the merge" \
   "$(jq_py '[(p["$distinct_id"], p["$properties"].get("src"), p.get("$hidden")) for p in L]')" \

@@ -4,7 +4,7 @@
 # called at all when everything is installed.
 set -eu
 pkgs="liblmdb-dev libxxhash-dev libmsgpack-dev libsimdjson-dev libcriterion-dev
-meson ninja-build pkg-config gcc g++ binutils python3"
+meson ninja-build pkg-config gcc g++ binutils python3 jq"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
