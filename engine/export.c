@@ -171,7 +171,7 @@ export_range(struct exporter *x)
 		rc = idg__evname_find(x->t, x->o->event, strlen(x->o->event),
 				      &name, &x->db->err);
 	if (rc == IDG_ENOTFOUND)
-		return IDG_OK; /* no such event: nothing to export */
+		return idg__evname_unknown(x->t, x->o->event, &x->db->err);
 	if (rc)
 		return rc;
 	return idg__events_scan(x->t, name, x->o->from_ms, x->o->to_ms,

@@ -292,3 +292,21 @@ idg__evname_name(struct idg__txn *t, uint32_t id, struct idg__val *out,
 {
 	return dict_name(&evnames, t, id, out, e);
 }
+
+int
+idg__evname_unknown(struct idg__txn *t, const char *name, struct idg__err *e)
+{
+	char known[256] = "";
+	struct idg__val v;
+	size_t len = 0;
+
+	for (uint32_t id = 1;
+	     len < 200 && idg__evname_name(t, id, &v, e) == IDG_OK; id++)
+		len += (size_t)snprintf(known + len, sizeof(known) - len,
+					"%s%.*s", id > 1 ? ", " : "",
+					(int)(v.n > 40 ? 40 : v.n),
+					(const char *)v.p);
+	return idg__err_set(e, IDG_ENOTFOUND, "no event named \"%s\"%s%s",
+			    name, len ? "; known events: " : " (no events yet)",
+			    known);
+}

@@ -36,6 +36,13 @@ int idg__evname_intern(struct idg__txn *t, const char *name, size_t len,
 		       struct idg__err *e);
 int idg__evname_name(struct idg__txn *t, uint32_t id, struct idg__val *out,
 		     struct idg__err *e);
+/*
+ * IDG_ENOTFOUND, saying "no event named "NAME"; known events: ..." (about
+ * 200 bytes of them, in the order first seen): the error about a name the
+ * database never saw.
+ */
+int idg__evname_unknown(struct idg__txn *t, const char *name,
+			struct idg__err *e);
 
 /* The build's id hash (XXH3-128 cut to hash_bits) of p[0..n). */
 #define IDG__HASH_BYTES 16

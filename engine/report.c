@@ -192,29 +192,6 @@ user_of(struct report *r, uint32_t node, uint32_t *root)
 	return IDG_OK;
 }
 
-/* Says which event names exist, for the error about one that does not. */
-static int
-unknown_event(struct report *r, const char *name)
-{
-	char known[256] = "";
-	struct idg__val v;
-	size_t len = 0;
-	uint32_t id;
-
-	for (id = 1; id < r->st.next_evname && len < 200; id++) {
-		if (idg__evname_name(r->t, id, &v, &r->db->err))
-			break;
-		len += (size_t)snprintf(known + len, sizeof(known) - len,
-					"%s%.*s", id > 1 ? ", " : "",
-					(int)(v.n > 40 ? 40 : v.n),
-					(const char *)v.p);
-	}
-	return idg__err_set(&r->db->err, IDG_ENOTFOUND,
-			    "no event named \"%s\"%s%s", name,
-			    len ? "; known events: " : " (no events yet)",
-			    known);
-}
-
 static int
 event_number(struct report *r, const char *name, uint32_t *out)
 {
@@ -224,7 +201,8 @@ event_number(struct report *r, const char *name, uint32_t *out)
 		return idg__err_set(&r->db->err, IDG_EINVAL,
 				    "an event name is empty");
 	rc = idg__evname_find(r->t, name, strlen(name), out, &r->db->err);
-	return rc == IDG_ENOTFOUND ? unknown_event(r, name) : rc;
+	return rc == IDG_ENOTFOUND ? idg__evname_unknown(r->t, name, &r->db->err)
+				   : rc;
 }
 
 /* The merges a report at T does not count yet: stamped in (T - delay,
@@ -411,7 +389,9 @@ collect_hit(void *ctx, int64_t time_ms, uint64_t seq,
 	size_t i;
 	int rc;
 
-	if (h->stamp > f->r.a.at || h->node == 0)
+	/* as in uniques: no identity event, and no empty id, is a user's */
+	if (h->stamp > f->r.a.at || h->node == 0 ||
+	    is_identity_event(&f->r, h->name))
 		return IDG_OK;
 	for (i = 0; i < f->o->nsteps && f->step[i] != h->name; i++)
 		;

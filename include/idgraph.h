@@ -675,7 +675,9 @@ struct idg_export_opts {
  * replaced by its canonical id in the view as of at, and the id as sent
  * kept as $distinct_id_before_identity when it differs. Every other
  * property is written back with its type and value exact. *count (may be
- * NULL) receives the number of events written.
+ * NULL) receives the number of events written. An opts->event the
+ * database never saw is IDG_ENOTFOUND, idg_errmsg() listing the known
+ * names (as the reports do); an empty time range is IDG_EINVAL.
  */
 int idg_export_events(idg_db *db, FILE *out, const struct idg_export_opts *opts,
 		      uint64_t *count);

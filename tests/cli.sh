@@ -1151,9 +1151,12 @@ run export events "$T/dbm" --event Buy
 expect_out "export events --event" "$BUY1
 $BUY2"
 run export events "$T/dbm" --event Nope
-expect_rc "export events --event with no match" 0
-[ ! -s "$T/out" ] && ok "export events --event with no match: no output" ||
-  ko "export events --event with no match: output" "$(cat "$T/out")"
+expect_rc "export events --event never seen" 2
+expect_err "export events --event never seen" "idgraph: --event: no event \
+named \"Nope\"; known events: Page View, \$identify, Buy; see: idgraph \
+export --help"
+[ ! -s "$T/out" ] && ok "export events --event never seen: no output" ||
+  ko "export events --event never seen: output" "$(cat "$T/out")"
 run export events "$T/dbm" --from $((t0 + 600)) --to $(((t0 + 800) * 1000))
 expect_out "export events --from/--to [from, to)" "$IDENT
 $BUY1"
@@ -1427,6 +1430,11 @@ view: live"
 run report funnel "$db" --steps signup,view,buy --at $((t0 + 3660)) --json
 expect_eq "funnel, reported view once the delay passed" \
   "$(jq_py '[s["users"] for s in d["steps"]]')" "[3, 2, 1]"
+# Identity events are no one's steps, as they are no users in uniques:
+# U1's $identify then view would be a conversion if they counted.
+run report funnel "$db" --steps '$identify,view' --view live --json
+expect_eq "funnel: identity events are no users" \
+  "$(jq_py '[s["users"] for s in d["steps"]]')" "[0, 0]"
 run report funnel "$db" --steps signup,view,buy --view live --window 100 --json
 expect_eq "funnel --window 100: U1's view is too late" \
   "$(jq_py '[s["users"] for s in d["steps"]]')" "[3, 1, 0]"

@@ -293,6 +293,31 @@ Test(report, funnel_order_matters)
 	cr_assert_float_eq(out[0].conversion, 1.0, 1e-12);
 }
 
+/* Identity events and events of an empty id are no user's steps, as
+ * they are no users in uniques (README, Reports). */
+Test(report, funnel_leaves_out_identity_events)
+{
+	const char *steps[] = {"$merge", "b"}, *steps2[] = {"a", "$merge"};
+	struct idg_funnel_step out[2];
+
+	add("{\"event\":\"$merge\",\"properties\":{\"$distinct_ids\":"
+	    "[\"u1\",\"u2\"],\"time\":%lld}}",
+	    (long long)T0);
+	event("a", "u1", T0 + 1);
+	event("b", "u1", T0 + 2);
+	event("a", "", T0 + 3);
+	event("b", "", T0 + 4);
+	flush();
+	funnel(db, steps, 2, IDG_DEFAULT_FUNNEL_WINDOW_MS, IDG_NOW,
+	       IDG_VIEW_LIVE, out);
+	cr_assert_eq(out[0].users, 0, "the $merge starts no one's funnel");
+	cr_assert_eq(out[1].users, 0);
+	funnel(db, steps2, 2, IDG_DEFAULT_FUNNEL_WINDOW_MS, IDG_NOW,
+	       IDG_VIEW_LIVE, out);
+	cr_assert_eq(out[0].users, 1, "u1 only: the empty id is no user");
+	cr_assert_eq(out[1].users, 0);
+}
+
 /* No event of the first step as of the time asked: no user at any step
  * (the empty list of hits once reached qsort as a null pointer, which
  * UBSan reports). */

@@ -193,9 +193,10 @@ void free_steps(struct steps *st);
 /* The --view of a report as *view: reported when absent. */
 int parse_report_view(const struct args *a, int *view);
 
-/* Exit status and message of a failed report: 2 for the library's
+/* Exit status and message of a failed report in command cmd (for the
+ * "see: idgraph cmd --help"): 2 for the library's
  * IDG_ENOTFOUND (unknown event) and IDG_EINVAL (bad range, steps). */
-int report_error(idg_db *db, const char *what, int rc);
+int report_error(idg_db *db, const char *cmd, const char *what, int rc);
 
 /* Writes a funnel's "steps" list: [{"event", "users", "conversion"}]. */
 void json_funnel_steps(idg_jw *w, const struct steps *st,

@@ -241,7 +241,7 @@ uniques(struct compare *c, idg_db *db, const char *event,
 		o.view = IDG_VIEW_REPORTED;
 		rc = idg_report_uniques(db, &o, reported, NULL, NULL);
 	}
-	return rc == 0 ? 0 : report_error(db, "uniques", rc);
+	return rc == 0 ? 0 : report_error(db, "compare", "uniques", rc);
 }
 
 static int
@@ -258,7 +258,7 @@ funnel(struct compare *c, idg_db *db, struct result *r)
 	o.nsteps = c->funnel.n;
 	o.at = c->at;
 	rc = idg_report_funnel(db, &o, r->funnel, NULL);
-	return rc == 0 ? 0 : report_error(db, "funnel", rc);
+	return rc == 0 ? 0 : report_error(db, "compare", "funnel", rc);
 }
 
 /* Ingests the files under r->mode and takes its numbers. */

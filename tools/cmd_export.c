@@ -166,6 +166,9 @@ cmd_export_events(struct args *a)
 	rc = idg_export_events(db, stdout, &eo, NULL);
 	if (rc == IDG_EIO)
 		rc = fail("cannot write the output: %s", strerror(errno));
+	else if (rc == IDG_ENOTFOUND)
+		rc = usage_error("--event: %s; see: idgraph export --help",
+				 detail(db, rc));
 	else if (rc != 0)
 		rc = fail("cannot export the events of %s: %s", a->pos[1],
 			  detail(db, rc));

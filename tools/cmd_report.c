@@ -73,11 +73,11 @@ free_steps(struct steps *st)
 
 /* The exit status and message of a failed report. */
 int
-report_error(idg_db *db, const char *what, int rc)
+report_error(idg_db *db, const char *cmd, const char *what, int rc)
 {
 	if (rc == IDG_ENOTFOUND || rc == IDG_EINVAL)
-		return usage_error("%s: %s; see: idgraph report --help", what,
-				   detail(db, rc));
+		return usage_error("%s: %s; see: idgraph %s --help", what,
+				   detail(db, rc), cmd);
 	return fail("cannot run the %s report: %s", what, detail(db, rc));
 }
 
@@ -255,7 +255,7 @@ report_uniques(struct args *a)
 	if (rc != 0 && s.oom)
 		rc = fail("out of memory");
 	else if (rc != 0)
-		rc = report_error(db, "uniques", rc);
+		rc = report_error(db, "report", "uniques", rc);
 	else if (a->val[OPT_JSON])
 		rc = uniques_json(&o, &u, &s);
 	else
@@ -398,7 +398,7 @@ report_funnel(struct args *a)
 		goto out;
 	rc = idg_report_funnel(db, &o, out, &pending);
 	if (rc != 0)
-		rc = report_error(db, "funnel", rc);
+		rc = report_error(db, "report", "funnel", rc);
 	else if (a->val[OPT_JSON])
 		rc = funnel_json(&o, &st, out, funnel_at(db, o.at), pending);
 	else
