@@ -799,3 +799,9 @@ idg__json_to_msgpack(struct idg__jparser *jp, const char *text, size_t len,
 		err = TRAILING_CONTENT;
 	return err ? describe(err) : NULL;
 }
+
+extern "C" int
+idg__utf8_valid(const char *p, size_t n)
+{
+	return simdjson::validate_utf8(p, n);
+}

@@ -49,6 +49,10 @@ const char *idg__json_to_msgpack(struct idg__jparser *jp, const char *text,
 				 size_t len, size_t capacity,
 				 struct idg__mpw *w);
 
+/* Whether p[0..n) is valid UTF-8 (simdjson's validator): for strings that
+ * arrive other than as JSON text, which simdjson checks as it parses. */
+int idg__utf8_valid(const char *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "codec_json_in.h"
 #include "idgraph.h"
 #include "ids.h"
 #include "keys.h"
@@ -1014,10 +1015,43 @@ is_bigint(const msgpack_object *o)
 }
 
 /*
+ * Whether a string is valid UTF-8, as JSON text must be: ASCII (most ids,
+ * names and values) is seen 8 bytes at a time, anything else goes to the
+ * validator. Inlined: it runs for every string of every record (3.8% of a
+ * MessagePack ingest's instructions with the call, 4.5% without).
+ */
+static inline __attribute__((always_inline)) int
+utf8_ok(const msgpack_object *o)
+{
+	const char *p = o->via.str.ptr;
+	uint32_t n = o->via.str.size, i, h4, t4;
+	uint64_t w, high = 0;
+
+	if (n >= 8) {
+		/* 8 bytes at a time, the last 8 overlapping the run before */
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, p + i, 8);
+			high |= w;
+		}
+		memcpy(&w, p + n - 8, 8);
+		high |= w;
+	} else if (n >= 4) {
+		memcpy(&h4, p, 4);
+		memcpy(&t4, p + n - 4, 4);
+		high = h4 | t4;
+	} else {
+		for (i = 0; i < n; i++)
+			high |= (unsigned char)p[i];
+	}
+	return !(high & 0x8080808080808080ULL) || idg__utf8_valid(p, n);
+}
+
+/*
  * What JSON could not carry, in a value of a record: a name that is not
- * a string, NaN or an infinity, an ext value other than a big integer,
- * lists and objects nested deeper than MP_MAX_DEPTH. Counts the strings
- * longer than Mixpanel's 255 bytes on the way. NULL when o is fine.
+ * a string, invalid UTF-8, NaN or an infinity, an ext value other than a
+ * big integer, lists and objects nested deeper than MP_MAX_DEPTH. Counts
+ * the strings longer than Mixpanel's 255 bytes on the way. NULL when o is
+ * fine.
  */
 static const char *
 mp_check(const msgpack_object *o, int depth, uint32_t *long_strs)
@@ -1028,7 +1062,7 @@ mp_check(const msgpack_object *o, int depth, uint32_t *long_strs)
 	switch (o->type) {
 	case MSGPACK_OBJECT_STR:
 		*long_strs += o->via.str.size > 255;
-		return NULL;
+		return utf8_ok(o) ? NULL : "invalid UTF-8";
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		return isfinite(o->via.f64) ? NULL
@@ -1051,6 +1085,8 @@ mp_check(const msgpack_object *o, int depth, uint32_t *long_strs)
 		for (i = 0; i < o->via.map.size && !err; i++) {
 			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
 				return "names in objects must be strings";
+			if (!utf8_ok(&o->via.map.ptr[i].key))
+				return "invalid UTF-8 in a name";
 			*long_strs += o->via.map.ptr[i].key.via.str.size > 255;
 			err = mp_check(&o->via.map.ptr[i].val, depth + 1,
 				       long_strs);
@@ -1194,9 +1230,10 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 	      const msgpack_object *o)
 {
 	const msgpack_object_map *m = &o->via.map;
+	const struct idg__pkey *pk;
 	const char *err;
 	size_t at;
-	uint32_t i;
+	uint32_t i, npk;
 
 	idg__mpw_reset(in->props);
 	at = idg__mpw_map_begin(in->props);
@@ -1206,6 +1243,12 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 
 		if (k->type != MSGPACK_OBJECT_STR)
 			return "property names must be strings";
+		idg__mpw_prop_key(in->props, at, k->via.str.ptr,
+				  k->via.str.size);
+		/* a name the dictionary numbered is one checked before */
+		pk = idg__mpw_pkeys(in->props, &npk);
+		if (!(npk && pk[npk - 1].num) && !utf8_ok(k))
+			return "invalid UTF-8 in a property name";
 		r->long_strings += k->via.str.size > 255;
 		if ((err = mp_check(v, 0, &r->long_strings)) != NULL)
 			return why(in, "properties.", k, err);
@@ -1213,8 +1256,6 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 			to_field(in, v, slot);
 		else if (key_is(k, "$distinct_ids"))
 			mp_merge_ids(in, r, v);
-		idg__mpw_prop_key(in->props, at, k->via.str.ptr,
-				  k->via.str.size);
 		ok(in->props, msgpack_pack_object(&in->props->pk, *v));
 	}
 	idg__mpw_map_end(in->props, at, m->size);
@@ -1291,7 +1332,10 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 	for (i = 0; i < m->size && !err; i++) {
 		const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
 
-		if (key_is(k, "event")) {
+		if (v->type == MSGPACK_OBJECT_STR && !utf8_ok(v) &&
+		    (key_is(k, "event") || key_is(k, "$distinct_id"))) {
+			err = why(in, "", k, "invalid UTF-8");
+		} else if (key_is(k, "event")) {
 			to_field(in, v, &r->event);
 		} else if (key_is(k, "$distinct_id")) {
 			to_field(in, v, &r->profile_id);

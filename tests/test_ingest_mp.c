@@ -406,6 +406,101 @@ Test(ingest_mp, nan_infinities_and_other_ext_values_are_refused)
 	reject_one(p_ext, "", "properties.x: a MessagePack ext value");
 }
 
+/* ---- invalid UTF-8: rejected, as in JSON, never altered ---- */
+
+/* "a\xffb", "\xe2\x82" (cut short), "\xc0\xaf" (overlong): not UTF-8. */
+static const char *bad_text = "a\xff" "b";
+
+static void bad_str(msgpack_packer *pk) { str(pk, bad_text); }
+
+static void
+bad_in_list(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 2);
+	str(pk, "ok");
+	str(pk, bad_text);
+}
+
+static void
+bad_name_map(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 1);
+	str(pk, bad_text);
+	msgpack_pack_int(pk, 1);
+}
+
+static void u_did(msgpack_packer *pk) { event_of(pk, bad_str); }
+static void u_value(msgpack_packer *pk) { event_with(pk, "x", bad_str); }
+static void u_nested(msgpack_packer *pk) { event_with(pk, "x", bad_in_list); }
+static void u_nested_name(msgpack_packer *pk) { event_with(pk, "x", bad_name_map); }
+static void u_name(msgpack_packer *pk) { event_with(pk, bad_text, bad_in_list); }
+static void u_set(msgpack_packer *pk) { update_with(pk, "$set", bad_name_map); }
+static void u_union(msgpack_packer *pk) { update_with(pk, "$union", bad_in_list); }
+
+static void
+u_event_name(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "event");
+	str(pk, bad_text);
+	str(pk, "properties");
+	msgpack_pack_map(pk, 2);
+	str(pk, "distinct_id");
+	str(pk, "bad");
+	time_at(pk, 1);
+}
+
+static void
+u_profile_id(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	str(pk, "$distinct_id");
+	str(pk, bad_text);
+	str(pk, "$set");
+	msgpack_pack_map(pk, 0);
+}
+
+/* JSON input with these bytes is rejected (simdjson validates it); the
+ * same in MessagePack was stored, then exported as U+FFFD. */
+Test(ingest_mp, invalid_utf8_is_refused_anywhere)
+{
+	static const char *const texts[] = {"a\xff" "b", "\xe2\x82",
+					    "\xc0\xaf", "ok \xed\xa0\x80"};
+
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		bad_text = texts[i];
+		reject_one(u_did, "", "properties.distinct_id: invalid UTF-8");
+		reject_one(u_value, "", "properties.x: invalid UTF-8");
+		reject_one(u_nested, "", "properties.x: invalid UTF-8");
+		reject_one(u_nested_name, "",
+			   "properties.x: invalid UTF-8 in a name");
+		reject_one(u_name, "", "invalid UTF-8 in a property name");
+		reject_one(u_event_name, "", "event: invalid UTF-8");
+		reject_one(u_profile_id, "", "$distinct_id: invalid UTF-8");
+		reject_one(u_set, "", "$set: invalid UTF-8 in a name");
+		reject_one(u_union, "", "$union: invalid UTF-8");
+	}
+	/* Valid UTF-8 beyond ASCII, of every length, is kept. */
+	bad_text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+	teardown();
+	setup();
+	{
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		struct rej rj = {0};
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		u_value(&pk);
+		u_nested_name(&pk);
+		event(&pk, bad_text, 3);
+		cr_assert_eq(ingest_packed(&sb, sb.size, &rj).rejected, 0,
+			     "%s", rj.message);
+		cr_assert(resolves(bad_text));
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+
 /* ---- nesting: the same limit as JSON's ---- */
 
 static int depth;
