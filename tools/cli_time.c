@@ -290,6 +290,10 @@ cli_seconds_parse(int64_t *out, const char *s, const char **why)
 		*why = "empty number";
 		return -1;
 	}
+	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9') {
+		*why = "a delay cannot be negative";
+		return -1;
+	}
 	if (parse_decimal(s, &v, &frac, &frac_len, why)) {
 		if (*why != why_range)
 			*why = "not a number of seconds";
