@@ -214,8 +214,11 @@ expect_usage "bad cluster cap" init "$T/dbx" --cluster-cap abc
 expect_usage "negative cluster cap" init "$T/dbx" --cluster-cap -1
 expect_usage "bad merge delay" init "$T/dbx" --merge-delay soon
 expect_usage "negative merge delay" init "$T/dbx" --merge-delay -1
-expect_err "negative merge delay" "idgraph: bad --merge-delay value '-1': a \
-delay cannot be negative; give seconds, e.g. 3600"
+expect_err "negative merge delay" "idgraph: bad --merge-delay value '-1': \
+negative; give seconds, e.g. 3600"
+run report funnel "$T/db1" --steps a,b --window -5
+expect_err "negative funnel window" "idgraph: bad --window value '-5': \
+negative; give seconds, e.g. 86400 for a day"
 [ ! -e "$T/dbx" ] && ok "usage error creates nothing" ||
   ko "usage error created $T/dbx"
 expect_usage "bad batch size" ingest "$T/db1" --batch-size 0

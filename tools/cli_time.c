@@ -291,7 +291,7 @@ cli_seconds_parse(int64_t *out, const char *s, const char **why)
 		return -1;
 	}
 	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9') {
-		*why = "a delay cannot be negative";
+		*why = "negative";
 		return -1;
 	}
 	if (parse_decimal(s, &v, &frac, &frac_len, why)) {
