@@ -731,6 +731,16 @@ an input ($T/self.jsonl): it would be emptied before it is read; write the \
 rejects to another file"
 expect_usage "rejects file is the input, by another path" \
   ingest "$T/dbrej" "$T/../$(basename "$T")/self.jsonl" --rejects "$T/self.jsonl"
+for f in data.mdb lock.mdb; do
+  cp "$T/dbrej/$f" "$T/$f.before"
+  expect_usage "rejects file is the database's $f" \
+    ingest "$T/dbrej" "$T/self.jsonl" --rejects "$T/dbrej/$f"
+  expect_err "rejects file is the database's $f" "idgraph: --rejects \
+$T/dbrej/$f is the database's own $f: writing to it would destroy the \
+database; write the rejects to another file"
+done
+expect_eq "rejects file is the database's: the database kept" \
+  "$(cmp "$T/data.mdb.before" "$T/dbrej/data.mdb" && echo same)" same
 run_in "$T/self.jsonl" ingest "$T/dbrej" - --rejects "$T/self.jsonl"
 expect_rc "rejects file is stdin" 2
 expect_eq "rejects file is the input: input kept" \

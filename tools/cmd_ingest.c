@@ -176,14 +176,27 @@ probe_input(struct input *in, int format)
 }
 
 /* The --rejects file is created empty before any input is read: it must
- * not be one of them. */
+ * be none of them, and none of the database's own files. */
 static int
-check_rejects(const char *path, const struct input *inputs, int n)
+check_rejects(const char *path, const char *dir, const struct input *inputs,
+	      int n)
 {
-	struct stat st;
+	static const char *const own[] = {"data.mdb", "lock.mdb"};
+	char file[4096];
+	struct stat st, db;
 
 	if (!path || stat(path, &st) != 0)
 		return 0;
+	for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
+		if ((size_t)snprintf(file, sizeof file, "%s/%s", dir,
+				     own[k]) < sizeof file &&
+		    stat(file, &db) == 0 && db.st_dev == st.st_dev &&
+		    db.st_ino == st.st_ino)
+			return usage_error("--rejects %s is the database's own "
+					   "%s: writing to it would destroy "
+					   "the database; write the rejects "
+					   "to another file",
+					   path, own[k]);
 	for (int i = 0; i < n; i++)
 		if (inputs[i].identified && inputs[i].dev == st.st_dev &&
 		    inputs[i].ino == st.st_ino)
@@ -218,7 +231,7 @@ check_inputs(const struct args *a, struct input *inputs, int n, int format)
 				   "and MessagePack (%s); ingest them in "
 				   "separate runs",
 				   json, msgpack);
-	return check_rejects(a->val[OPT_REJECTS], inputs, n);
+	return check_rejects(a->val[OPT_REJECTS], a->pos[0], inputs, n);
 }
 
 /* The notes on stderr about a file the database remembered. */
