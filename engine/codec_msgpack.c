@@ -1021,10 +1021,9 @@ is_bigint(const msgpack_object *o)
  * MessagePack ingest's instructions with the call, 4.5% without).
  */
 static inline __attribute__((always_inline)) int
-utf8_ok(const msgpack_object *o)
+utf8_ok(const char *p, uint32_t n)
 {
-	const char *p = o->via.str.ptr;
-	uint32_t n = o->via.str.size, i, h4, t4;
+	uint32_t i, h4, t4;
 	uint64_t w, high = 0;
 
 	if (n >= 8) {
@@ -1062,7 +1061,14 @@ mp_check(const msgpack_object *o, int depth, uint32_t *long_strs)
 	switch (o->type) {
 	case MSGPACK_OBJECT_STR:
 		*long_strs += o->via.str.size > 255;
-		return utf8_ok(o) ? NULL : "invalid UTF-8";
+		return utf8_ok(o->via.str.ptr, o->via.str.size) ? NULL
+							  : "invalid UTF-8";
+	case MSGPACK_OBJECT_BIN:
+		/* exported as a string: text, or it would be altered */
+		return utf8_ok(o->via.bin.ptr, o->via.bin.size)
+			   ? NULL
+			   : "bytes (bin) that are not UTF-8 text have no "
+			     "JSON form";
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		return isfinite(o->via.f64) ? NULL
@@ -1085,7 +1091,8 @@ mp_check(const msgpack_object *o, int depth, uint32_t *long_strs)
 		for (i = 0; i < o->via.map.size && !err; i++) {
 			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
 				return "names in objects must be strings";
-			if (!utf8_ok(&o->via.map.ptr[i].key))
+			if (!utf8_ok(o->via.map.ptr[i].key.via.str.ptr,
+				     o->via.map.ptr[i].key.via.str.size))
 				return "invalid UTF-8 in a name";
 			*long_strs += o->via.map.ptr[i].key.via.str.size > 255;
 			err = mp_check(&o->via.map.ptr[i].val, depth + 1,
@@ -1128,6 +1135,41 @@ int_text(struct idg__mpin *in, struct idg__field *f, int neg, uint64_t u,
 		snprintf(t, 24, "%llu", (unsigned long long)u);
 	f->s = t;
 	f->n = strlen(t);
+}
+
+/*
+ * A big integer's digits that fit 64 bits (what JSON would have given as
+ * an integer: "1704067200" as a time, "-0" as 0) read as that integer,
+ * with its decimal text. 0 when they do not fit.
+ */
+static int
+small_bigint(struct idg__mpin *in, const msgpack_object *o,
+	     struct idg__field *f)
+{
+	const char *p = o->via.ext.ptr;
+	uint32_t n = o->via.ext.size, i = p[0] == '-';
+	uint64_t u = 0;
+
+	for (; i < n; i++) {
+		if (u > (UINT64_MAX - 9) / 10)
+			return 0;
+		u = u * 10 + (uint64_t)(p[i] - '0');
+	}
+	if (p[0] != '-') {
+		f->type = u > INT64_MAX ? IDG__F_BIGINT : IDG__F_INT;
+		f->i = (int64_t)u;
+		int_text(in, f, 0, u, 0);
+		return 1;
+	}
+	if (u > (uint64_t)INT64_MAX + 1)
+		return 0;
+	f->type = IDG__F_INT;
+	f->i = u ? (int64_t)(0 - u) : 0;
+	if (f->i == 0)
+		int_text(in, f, 0, 0, 0);
+	else
+		int_text(in, f, 1, 0, f->i);
+	return 1;
 }
 
 /* The typed field the engine reads, from a decoded value. */
@@ -1177,6 +1219,8 @@ to_field(struct idg__mpin *in, const msgpack_object *o, struct idg__field *f)
 			f->type = IDG__F_OTHER;
 			break;
 		}
+		if (small_bigint(in, o, f))
+			break;
 		f->type = IDG__F_BIGINT;
 		f->s = o->via.ext.ptr;
 		f->n = o->via.ext.size;
@@ -1247,7 +1291,8 @@ mp_properties(struct idg__mpin *in, struct idg__inrec *r,
 				  k->via.str.size);
 		/* a name the dictionary numbered is one checked before */
 		pk = idg__mpw_pkeys(in->props, &npk);
-		if (!(npk && pk[npk - 1].num) && !utf8_ok(k))
+		if (!(npk && pk[npk - 1].num) &&
+		    !utf8_ok(k->via.str.ptr, k->via.str.size))
 			return "invalid UTF-8 in a property name";
 		r->long_strings += k->via.str.size > 255;
 		if ((err = mp_check(v, 0, &r->long_strings)) != NULL)
@@ -1332,7 +1377,8 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 	for (i = 0; i < m->size && !err; i++) {
 		const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
 
-		if (v->type == MSGPACK_OBJECT_STR && !utf8_ok(v) &&
+		if (v->type == MSGPACK_OBJECT_STR &&
+		    !utf8_ok(v->via.str.ptr, v->via.str.size) &&
 		    (key_is(k, "event") || key_is(k, "$distinct_id"))) {
 			err = why(in, "", k, "invalid UTF-8");
 		} else if (key_is(k, "event")) {

@@ -282,6 +282,56 @@ Test(ingest_mp, a_big_integer_id_is_its_digits)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* A big integer's digits that fit 64 bits are that integer, as JSON
+ * would have read them: "-0" is the forbidden id 0 (it was kept as "-0",
+ * which exported as JSON that no longer ingested), and a time is a time
+ * (it was "more than one hour after the wall clock"). */
+static void ext_minus_zero(msgpack_packer *pk) { ext_did(pk, 1, "-0"); }
+
+static void
+ext_time(msgpack_packer *pk)
+{
+	event_head(pk, 2);
+	str(pk, "u-time");
+	str(pk, "time");
+	msgpack_pack_ext_with_body(pk, "1704067200", 10, 1);
+}
+
+Test(ingest_mp, a_big_integer_that_fits_64_bits_is_that_integer)
+{
+	const char *ids[] = {"18446744073709551615", "-9223372036854775808",
+			     "9223372036854775807", "7"};
+	struct idg_ingest_stats st;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char *out = NULL;
+	size_t len = 0;
+	struct idg_export_opts eo = IDG_EXPORT_OPTS_INIT;
+	FILE *fp;
+
+	reject_one(ext_minus_zero, "properties.distinct_id",
+		   "forbidden value: \"0\"");
+	teardown();
+	setup();
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		ext_did(&pk, 1, ids[i]);
+	ext_time(&pk);
+	st = ingest_packed(&sb, sb.size, NULL);
+	cr_assert_eq(st.events, 5);
+	cr_assert_eq(st.rejected, 0);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		cr_assert(resolves(ids[i]), "%s", ids[i]);
+	fp = open_memstream(&out, &len);
+	eo.event = NULL;
+	cr_assert_eq(idg_export_events(db, fp, &eo, NULL), 0);
+	fclose(fp);
+	cr_assert(strstr(out, "\"time\":1704067200}"), "%s", out);
+	free(out);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* Integer ids read as their decimal text: once a ring of 12 texts, so
  * that the 13th integer of a record overwrote the first's. */
 Test(ingest_mp, every_integer_id_of_a_record_keeps_its_text)
@@ -429,6 +479,13 @@ bad_name_map(msgpack_packer *pk)
 	msgpack_pack_int(pk, 1);
 }
 
+static void
+bad_bin(msgpack_packer *pk)
+{
+	msgpack_pack_bin_with_body(pk, bad_text, strlen(bad_text));
+}
+
+static void u_bin(msgpack_packer *pk) { event_with(pk, "x", bad_bin); }
 static void u_did(msgpack_packer *pk) { event_of(pk, bad_str); }
 static void u_value(msgpack_packer *pk) { event_with(pk, "x", bad_str); }
 static void u_nested(msgpack_packer *pk) { event_with(pk, "x", bad_in_list); }
@@ -479,6 +536,8 @@ Test(ingest_mp, invalid_utf8_is_refused_anywhere)
 		reject_one(u_profile_id, "", "$distinct_id: invalid UTF-8");
 		reject_one(u_set, "", "$set: invalid UTF-8 in a name");
 		reject_one(u_union, "", "$union: invalid UTF-8");
+		reject_one(u_bin, "", "properties.x: bytes (bin) that are "
+				      "not UTF-8 text have no JSON form");
 	}
 	/* Valid UTF-8 beyond ASCII, of every length, is kept. */
 	bad_text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
@@ -493,6 +552,7 @@ Test(ingest_mp, invalid_utf8_is_refused_anywhere)
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 		u_value(&pk);
 		u_nested_name(&pk);
+		u_bin(&pk); /* bin of text: exported as that string */
 		event(&pk, bad_text, 3);
 		cr_assert_eq(ingest_packed(&sb, sb.size, &rj).rejected, 0,
 			     "%s", rj.message);
