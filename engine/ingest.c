@@ -143,11 +143,12 @@ note_file(struct ingest *in, const struct idg__upos *pos, int done)
 		return idg__err_set(
 		    in->b.err, IDG_EBUSY,
 		    "another ingest of %.*s (the same content) committed %s "
-		    "(%llu lines) since this one began: this one stopped, so "
+		    "(%llu %s) since this one began: this one stopped, so "
 		    "that no record is applied twice",
 		    (int)f.name_len, f.name,
 		    rc == IDG_OK && cur.done ? "all of it" : "part of it",
-		    rc == IDG_OK ? (unsigned long long)cur.line : 0ULL);
+		    rc == IDG_OK ? (unsigned long long)cur.line : 0ULL,
+		    in->format == IDG_FORMAT_MSGPACK ? "values" : "lines");
 	f.offset = pos->consumed;
 	f.line = pos->rd_line;
 	f.done = done;
@@ -536,14 +537,16 @@ file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
 	if (!in->opts->resume)
 		return idg__err_set(in->b.err, IDG_EPARTIAL,
 				    "%s was partly ingested before (%llu "
-				    "lines committed), or another ingest of it "
+				    "%s committed), or another ingest of it "
 				    "is running now; if none is, continue it "
 				    "with --resume (as if never stopped), or "
 				    "ingest "
 				    "it again from its start with --force (its "
 				    "committed records are then applied twice: "
 				    "events without $insert_id stored twice)",
-				    path, (unsigned long long)old.line);
+				    path, (unsigned long long)old.line,
+				    old.format == IDG_FORMAT_MSGPACK ? "values"
+								    : "lines");
 	in->format = old.format;
 	in->stats.resumed_at = old.line + 1;
 	return idg__reader_seek(rd, old.offset, old.line);

@@ -456,6 +456,47 @@ Test(ingest_mp, nan_infinities_and_other_ext_values_are_refused)
 	reject_one(p_ext, "", "properties.x: a MessagePack ext value");
 }
 
+/* ---- file memory ---- */
+
+static int
+stop_at_once(void *user, const struct idg_progress *p)
+{
+	(void)user;
+	(void)p;
+	return 1;
+}
+
+/* A MessagePack file's progress is counted in values, not lines. */
+Test(ingest_mp, a_partly_ingested_file_counts_values)
+{
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_options o = IDG_OPTIONS_INIT;
+	char path[4096];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	FILE *fp;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (int i = 0; i < 5; i++)
+		event(&pk, "u", i);
+	snprintf(path, sizeof path, "%s.mp", dir);
+	fp = fopen(path, "wb");
+	cr_assert_eq(fwrite(sb.data, 1, sb.size, fp), sb.size);
+	fclose(fp);
+	idg_close(db);
+	o.batch_size = 2;
+	cr_assert_eq(idg_open(&db, dir, &o), 0);
+	io.on_progress = stop_at_once;
+	cr_assert_eq(idg_ingest_file(db, path, &io, NULL), IDG_ESTOPPED);
+	io.on_progress = NULL;
+	cr_assert_eq(idg_ingest_file(db, path, &io, NULL), IDG_EPARTIAL);
+	cr_assert(strstr(idg_errmsg(db), "(2 values committed)"), "%s",
+		  idg_errmsg(db));
+	remove(path);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* ---- invalid UTF-8: rejected, as in JSON, never altered ---- */
 
 /* "a\xffb", "\xe2\x82" (cut short), "\xc0\xaf" (overlong): not UTF-8. */
