@@ -2041,13 +2041,23 @@ int_sum(const msgpack_object *a, const msgpack_object *b, msgpack_object *out)
 	return 0;
 }
 
-/* A missing property counts as 0; 0 + n is n (a bigint becomes float). */
-static void
+/*
+ * A missing property counts as 0; 0 + n is n (a bigint becomes float).
+ * -1, cur unchanged, when the sum is no finite double (beyond +-1.8e308,
+ * or inf - inf of two huge bigints): JSON has no form for it.
+ */
+static int
 add_to(msgpack_object *cur, const msgpack_object *n)
 {
+	double d;
+
 	if (is_int(cur) && is_int(n) && int_sum(cur, n, cur) == 0)
-		return;
-	set_double(cur, to_double(cur) + to_double(n));
+		return 0;
+	d = to_double(cur) + to_double(n);
+	if (!isfinite(d))
+		return -1;
+	set_double(cur, d);
+	return 0;
 }
 
 int
@@ -2066,18 +2076,24 @@ idg__props_add(struct idg__props *p, const void *map, size_t len,
 	zero.via.u64 = 0;
 	for (i = 0; rc == IDG_OK && i < m.via.map.size; i++) {
 		const msgpack_object_kv *kv = &m.via.map.ptr[i];
+		int fresh = 0;
 
 		at = find_key(p, &kv->key);
 		if (at == NOT_FOUND) {
 			rc = push(p, &kv->key, &zero);
 			at = p->n - 1;
+			fresh = 1;
 		} else if (!is_number(&p->v[at].val)) {
 			if (w)
 				w->clashes++;
 			continue;
 		}
-		if (rc == IDG_OK)
-			add_to(&p->v[at].val, &kv->val);
+		if (rc == IDG_OK && add_to(&p->v[at].val, &kv->val)) {
+			if (fresh)
+				p->n--; /* it stays missing */
+			if (w)
+				w->clashes++;
+		}
 	}
 	return rc;
 }

@@ -236,8 +236,9 @@ int idg__props_load(struct idg__props *p, const void *map, size_t len);
 
 /* What an operator could not do, counted as warnings. */
 struct idg__props_warn {
-	uint32_t clashes; /* $add on a non-number, $append/$union on a
-			     non-list: the property is left unchanged */
+	uint32_t clashes; /* $add on a non-number or to a sum beyond a
+			     double, $append/$union on a non-list: the
+			     property is left unchanged */
 };
 
 /* $set (once = 0) or $set_once (once = 1). */

@@ -153,6 +153,29 @@ Test(profiles, add_overflows_to_float)
 	assert_props("u3", "{\"n\":-9.223372036854776e+18}");
 }
 
+/* A sum no double holds (JSON has no form for infinities and NaN) leaves
+ * the property as it was, missing included, and counts as a clash: once
+ * stored as inf, exported as null in JSON and inf in MessagePack. */
+Test(profiles, add_beyond_a_double_leaves_the_property)
+{
+	char big[400];
+	struct idg_ingest_stats st;
+
+	memset(big, '9', 330);
+	big[330] = '\0';
+	st = ingest(UPD("u1", "\"$add\":{\"x\":1e308}")
+		    UPD("u1", "\"$add\":{\"x\":1e308}"));
+	cr_assert_eq(st.type_clashes, 1);
+	assert_props("u1", "{\"x\":1e+308}");
+	st = ingest("{\"$distinct_id\":\"u2\",\"$add\":{\"y\":%s}}\n"
+		    "{\"$distinct_id\":\"u2\",\"$set\":{\"z\":1}}\n"
+		    "{\"$distinct_id\":\"u2\",\"$add\":{\"z\":-%s,"
+		    "\"w\":2}}\n",
+		    big, big);
+	cr_assert_eq(st.type_clashes, 2, "y and z");
+	assert_props("u2", "{\"z\":1,\"w\":2}");
+}
+
 Test(profiles, operators_apply_in_spec_order)
 {
 	/* $unset comes after $set whatever their order in the object. */
