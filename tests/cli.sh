@@ -1992,9 +1992,33 @@ expect_eq "explain --json: a canonical id with a NUL whole" \
   "$(jq_py '(d["canonical"], d["cluster_size"], len(d["merges"]))')" \
   "('a\x00b', 2, 1)"
 run explain "$T/dbnulc" a
-expect_eq "explain: a canonical id with a NUL, bytes as they are" \
-  "$(head -n 1 "$T/out" | od -An -c | tr -s ' ' | head -n 2 | tr -d '\n')" \
-  "$(printf 'a is in the cluster of a\0b (2 ids), built by 1 merge:\n' | od -An -c | tr -s ' ' | head -n 2 | tr -d '\n')"
+expect_eq "explain: a canonical id with a NUL, shown as \\x00" \
+  "$(head -n 1 "$T/out")" 'a is in the cluster of a\x00b (2 ids), built by 1 merge:'
+
+# Control bytes in ids and in reject messages are shown as \xNN in text
+# for people: one value, one line; nothing for a terminal to run.
+{
+  printf '{"event":"$merge","properties":{"distinct_id":"c1","$distinct_ids":["c1","c\\n2\\u001b[31m"],"time":%s}}\n' $t0
+  printf '{"event":"e","properties":{"distinct_id":"c1","time":%s,"$user_id":"bad\\nid"}}\n' $t0
+  printf '{"$distinct_id":"undefined\\n","$set":{"a":1}}\n'
+} >"$T/ctl.jsonl"
+run init "$T/dbctl"
+run ingest "$T/dbctl" "$T/ctl.jsonl"
+expect_eq "control bytes: each reject on one line" "$(grep -c . "$T/err")" 1
+expect_eq "control bytes: the reject's value escaped" \
+  "$(cut -d: -f3- "$T/err" | grep -c 'x0a')" 1
+run resolve "$T/dbctl" c1
+expect_eq "resolve: control bytes of an id escaped" "$(cat "$T/out")" \
+"canonical: c1
+cluster size: 2
+members: c1, c\x0a2\x1b[31m"
+run log "$T/dbctl"
+expect_eq "log: one line per entry, control bytes escaped" \
+  "$(sed -n 2p "$T/out" | grep -c 'c1, c\\x0a2\\x1b\[31m')" 1
+expect_eq "log: no raw escape byte" "$(tr -cd '\033' <"$T/out" | wc -c)" 0
+run log "$T/dbctl" --json
+expect_eq "log --json: the id exact" "$(jq_py 'L[0]["ids"][1]')" \
+  "$(printf 'c\n2\033[31m')"
 
 ###########################################################################
 

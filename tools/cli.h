@@ -264,6 +264,16 @@ void jw_pair(idg_jw *w, const char *key, const char *a, const char *b);
  * [a, b], "insert_id" (null when there is none). */
 void jw_log_head(idg_jw *w, const struct idg_log_entry *e);
 
+/*
+ * Writes p[0..n) on fp for a person to read: control bytes (NUL, newline,
+ * escape, ...) as \xNN, so that a value stays on its line and a terminal
+ * runs none of them; every other byte as it is. Returns the columns
+ * written. --json outputs give such values exactly instead.
+ */
+size_t put_text(FILE *fp, const char *p, size_t n);
+/* The columns put_text takes for p[0..n). */
+size_t text_width(const char *p, size_t n);
+
 /* Tables for people (log, explain): columns as wide as their widest
  * value, up to TABLE_COL_MAX (wider values overflow their column). */
 #define TABLE_COL_MAX 48
@@ -274,8 +284,8 @@ int table_width(size_t n, int current);
 /* Prints s left-aligned in a column of width w, then two spaces. */
 void table_cell(const char *s, int w);
 
-/* The bytes of a log entry's "a, b" cell, and the cell printed as
- * table_cell does (its ids' bytes as they are). */
+/* The columns of a log entry's "a, b" cell, and the cell printed as
+ * table_cell does (its ids through put_text). */
 size_t table_ids_len(const struct idg_log_entry *e);
 void table_ids(const struct idg_log_entry *e, int w);
 

@@ -262,6 +262,39 @@ jw_log_head(idg_jw *w, const struct idg_log_entry *e)
 /* ------------------------------------------------------------------ */
 /* Tables                                                              */
 
+static int
+is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+size_t
+text_width(const char *p, size_t n)
+{
+	size_t w = n;
+
+	for (size_t i = 0; i < n; i++)
+		w += is_control((unsigned char)p[i]) ? 3 : 0;
+	return w;
+}
+
+size_t
+put_text(FILE *fp, const char *p, size_t n)
+{
+	size_t i = 0, run;
+
+	while (i < n) {
+		for (run = i; run < n && !is_control((unsigned char)p[run]);
+		     run++)
+			;
+		fwrite(p + i, 1, run - i, fp);
+		if (run < n)
+			fprintf(fp, "\\x%02x", (unsigned char)p[run++]);
+		i = run;
+	}
+	return text_width(p, n);
+}
+
 int
 table_width(size_t n, int current)
 {
@@ -273,25 +306,25 @@ table_width(size_t n, int current)
 void
 table_cell(const char *s, int w)
 {
-	int n = (int)strlen(s);
+	int n = (int)put_text(stdout, s, strlen(s));
 
-	printf("%s%*s  ", s, n < w ? w - n : 0, "");
+	printf("%*s  ", n < w ? w - n : 0, "");
 }
 
 size_t
 table_ids_len(const struct idg_log_entry *e)
 {
-	return e->ids_len[0] + 2 + e->ids_len[1];
+	return text_width(e->ids[0], e->ids_len[0]) + 2 +
+	       text_width(e->ids[1], e->ids_len[1]);
 }
 
 void
 table_ids(const struct idg_log_entry *e, int w)
 {
-	size_t n = table_ids_len(e);
+	size_t n = put_text(stdout, e->ids[0], e->ids_len[0]);
 
-	fwrite(e->ids[0], 1, e->ids_len[0], stdout);
 	fputs(", ", stdout);
-	fwrite(e->ids[1], 1, e->ids_len[1], stdout);
+	n += 2 + put_text(stdout, e->ids[1], e->ids_len[1]);
 	printf("%*s  ", n < (size_t)w ? w - (int)n : 0, "");
 }
 

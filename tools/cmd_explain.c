@@ -99,11 +99,11 @@ copy(const char *p, size_t n)
 	return c;
 }
 
-/* Writes n bytes at p on stdout, as they are (an id may hold a NUL). */
+/* Writes n bytes at p on stdout for a person (an id may hold a NUL). */
 static void
 put(const char *p, size_t n)
 {
-	fwrite(p, 1, n, stdout);
+	put_text(stdout, p, n);
 }
 
 /* idg_log_cb: keeps a merge applied by x->eff between two members. */
@@ -274,7 +274,7 @@ print_merges(const struct explain *x, const size_t *idx, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct idg_log_entry *e = &x->v[idx ? idx[i] : i].e;
 
-		ev = table_width(strlen(e->event), ev);
+		ev = table_width(text_width(e->event, strlen(e->event)), ev);
 		ids = table_width(table_ids_len(e), ids);
 	}
 	table_cell("stamp", 24);

@@ -54,9 +54,16 @@ on_reject(void *user, const struct idg_reject *r)
 	if (++g->file_rejected <= REJECTS_SHOWN) {
 		clear_progress(g);
 		print_where(g->in, r);
-		if (r->field && *r->field)
-			fprintf(stderr, ": %s", r->field);
-		fprintf(stderr, ": %s\n", r->message ? r->message : "");
+		/* a forbidden value quoted in the message may hold a
+		 * newline: one reject, one line */
+		if (r->field && *r->field) {
+			fputs(": ", stderr);
+			put_text(stderr, r->field, strlen(r->field));
+		}
+		fputs(": ", stderr);
+		if (r->message)
+			put_text(stderr, r->message, strlen(r->message));
+		fputc('\n', stderr);
 	}
 	if (g->rejects == NULL)
 		return 0;

@@ -30,7 +30,7 @@ measure_entry(void *user, const struct idg_log_entry *e)
 	struct log_table *t = user;
 	const char *reason = idg_reason_name(e->reason);
 
-	t->event = table_width(strlen(e->event), t->event);
+	t->event = table_width(text_width(e->event, strlen(e->event)), t->event);
 	t->ids = table_width(table_ids_len(e), t->ids);
 	t->outcome = table_width(strlen(outcome_name(e->outcome)), t->outcome);
 	t->reason = table_width(*reason ? strlen(reason) : 1, t->reason);
@@ -49,7 +49,7 @@ print_entry(void *user, const struct idg_log_entry *e)
 	table_ids(e, t->ids);
 	table_cell(outcome_name(e->outcome), t->outcome);
 	table_cell(*reason ? reason : "-", t->reason);
-	fwrite(e->canonical, 1, e->canonical_len, stdout);
+	put_text(stdout, e->canonical, e->canonical_len);
 	putchar('\n');
 	return 0;
 }

@@ -28,7 +28,7 @@ on_member(void *user, const char *member, size_t len)
 	} else {
 		if (m->sep && m->n > 0)
 			fputs(m->sep, stdout);
-		fwrite(member, 1, len, stdout);
+		put_text(stdout, member, len);
 		if (m->end)
 			fputs(m->end, stdout);
 	}
@@ -137,7 +137,7 @@ cmd_resolve(struct args *a)
 		rc = resolve_json(db, a, &r, at, at_given, view);
 	} else if (rc == 0) {
 		fputs("canonical: ", stdout);
-		fwrite(r.canonical, 1, r.canonical_len, stdout);
+		put_text(stdout, r.canonical, r.canonical_len);
 		printf("\ncluster size: %" PRIu64 "\nmembers: ",
 		       r.cluster_size);
 		rc = foreach_member(db, a, at, view, &m);
