@@ -276,7 +276,7 @@ size_t text_width(const char *p, size_t n);
 
 /* Tables for people (log, explain): columns as wide as their widest
  * value, up to TABLE_COL_MAX (wider values overflow their column). */
-#define TABLE_COL_MAX 48
+#define TABLE_COL_MAX 80
 
 /* The width of a column after a value of n bytes, current before. */
 int table_width(size_t n, int current);
