@@ -265,10 +265,11 @@ void jw_pair(idg_jw *w, const char *key, const char *a, const char *b);
 void jw_log_head(idg_jw *w, const struct idg_log_entry *e);
 
 /*
- * Writes p[0..n) on fp for a person to read: control bytes (NUL, newline,
- * escape, ...) as \xNN, so that a value stays on its line and a terminal
- * runs none of them; every other byte as it is. Returns the columns
- * written. --json outputs give such values exactly instead.
+ * Writes p[0..n) on fp for a person to read: control characters (NUL,
+ * newline, escape, ..., and U+0080 to U+009F) as \xNN per byte, so that a
+ * value stays on its line and a terminal runs none of them; every other
+ * byte as it is. Returns the columns written (a UTF-8 character counts
+ * one). --json outputs give such values exactly instead.
  */
 size_t put_text(FILE *fp, const char *p, size_t n);
 /* The columns put_text takes for p[0..n). */

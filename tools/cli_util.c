@@ -262,37 +262,62 @@ jw_log_head(idg_jw *w, const struct idg_log_entry *e)
 /* ------------------------------------------------------------------ */
 /* Tables                                                              */
 
+/*
+ * How put_text shows the bytes at p[i..n): *len of them (1 or 2) as *cols
+ * columns; escaped when they are a C0 control or DEL, or a C1 control
+ * (U+0080 to U+009F, which some terminals also act on).
+ */
 static int
-is_control(unsigned char c)
+text_unit(const unsigned char *p, size_t i, size_t n, size_t *len,
+	  size_t *cols)
 {
-	return c < 0x20 || c == 0x7f;
+	unsigned char c = p[i];
+
+	*len = 1;
+	if (c < 0x20 || c == 0x7f) {
+		*cols = 4;
+		return 1;
+	}
+	if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+		*len = 2;
+		*cols = 8;
+		return 1;
+	}
+	*cols = (c & 0xc0) != 0x80; /* a UTF-8 character's first byte */
+	return 0;
 }
 
 size_t
 text_width(const char *p, size_t n)
 {
-	size_t w = n;
+	size_t w = 0, len, cols;
 
-	for (size_t i = 0; i < n; i++)
-		w += is_control((unsigned char)p[i]) ? 3 : 0;
+	for (size_t i = 0; i < n; i += len) {
+		text_unit((const unsigned char *)p, i, n, &len, &cols);
+		w += cols;
+	}
 	return w;
 }
 
 size_t
 put_text(FILE *fp, const char *p, size_t n)
 {
-	size_t i = 0, run;
+	const unsigned char *u = (const unsigned char *)p;
+	size_t i = 0, run = 0, len, cols, w = 0;
 
-	while (i < n) {
-		for (run = i; run < n && !is_control((unsigned char)p[run]);
-		     run++)
-			;
-		fwrite(p + i, 1, run - i, fp);
-		if (run < n)
-			fprintf(fp, "\\x%02x", (unsigned char)p[run++]);
-		i = run;
+	for (; i < n; i += len) {
+		if (!text_unit(u, i, n, &len, &cols)) {
+			w += cols;
+			continue;
+		}
+		fwrite(p + run, 1, i - run, fp);
+		for (size_t k = 0; k < len; k++)
+			fprintf(fp, "\\x%02x", u[i + k]);
+		w += cols;
+		run = i + len;
 	}
-	return text_width(p, n);
+	fwrite(p + run, 1, n - run, fp);
+	return w;
 }
 
 int
