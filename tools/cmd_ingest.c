@@ -109,15 +109,16 @@ compressed(const unsigned char *b, size_t n, const char **cat)
 	return NULL;
 }
 
-/* A compressed input is refused before anything is ingested. */
+/* A compressed input is refused before anything is ingested: a file (stdin
+ * too, when it is one) by its magic number, a pipe by its first byte. */
 static int
-check_compressed(const struct input *in, FILE *fp, int first)
+check_compressed(const struct input *in, FILE *fp, int first, int seekable)
 {
 	unsigned char b[4] = {0};
 	ssize_t n = 0;
 	const char *kind, *cat;
 
-	if (in->regular)
+	if (seekable)
 		n = pread(fileno(fp), b, sizeof b, 0);
 	else if (first != EOF)
 		b[n++] = (unsigned char)first;
@@ -170,7 +171,9 @@ probe_input(struct input *in, int format)
 		in->format = c != EOF && msgpack_first_byte(c)
 				 ? IDG_FORMAT_MSGPACK
 				 : IDG_FORMAT_JSONL;
-	if (check_compressed(in, fp, c) != 0) {
+	if (check_compressed(in, fp, c,
+			     known && S_ISREG(st.st_mode) &&
+				 ftello(fp) == 0) != 0) {
 		if (fp != stdin)
 			fclose(fp);
 		return EXIT_FAILURE;
