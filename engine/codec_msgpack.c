@@ -1413,6 +1413,19 @@ mp_record(struct idg__mpin *in, struct idg__inrec *r, const msgpack_object *o)
 				err = mp_properties(in, r, v);
 			else
 				to_field(in, v, &r->properties);
+		} else if (k->type == MSGPACK_OBJECT_STR &&
+			   !utf8_ok(k->via.str.ptr, k->via.str.size)) {
+			err = "invalid UTF-8 in a name";
+		} else {
+			/* read by nothing, stored by nothing, but a JSON line
+			 * with invalid UTF-8 anywhere is rejected whole */
+			uint32_t ignored = 0;
+
+			if ((err = mp_check(v, 0, &ignored)) != NULL &&
+			    strncmp(err, "invalid UTF-8", 13) != 0)
+				err = NULL;
+			else if (err)
+				err = why(in, "", k, err);
 		}
 	}
 	base = idg__mpw_data(in->ops, &len);

@@ -548,6 +548,26 @@ u_event_name(msgpack_packer *pk)
 	time_at(pk, 1);
 }
 
+/* A top-level name or value nothing reads: a JSON line holding it is
+ * rejected whole, so is this. */
+static void
+u_top(msgpack_packer *pk, int in_key)
+{
+	msgpack_pack_map(pk, 3);
+	str(pk, "event");
+	str(pk, "e");
+	str(pk, "properties");
+	msgpack_pack_map(pk, 2);
+	str(pk, "distinct_id");
+	str(pk, "bad");
+	time_at(pk, 1);
+	str(pk, in_key ? bad_text : "junk");
+	bad_in_list(pk);
+}
+
+static void u_top_key(msgpack_packer *pk) { u_top(pk, 1); }
+static void u_top_value(msgpack_packer *pk) { u_top(pk, 0); }
+
 static void
 u_profile_id(msgpack_packer *pk)
 {
@@ -579,6 +599,27 @@ Test(ingest_mp, invalid_utf8_is_refused_anywhere)
 		reject_one(u_union, "", "$union: invalid UTF-8");
 		reject_one(u_bin, "", "properties.x: bytes (bin) that are "
 				      "not UTF-8 text have no JSON form");
+		reject_one(u_top_key, "", "invalid UTF-8 in a name");
+		reject_one(u_top_value, "", "junk: invalid UTF-8");
+	}
+	/* Bad bytes first, in the middle and last of strings long enough
+	 * for the 8-byte words and the overlapping last word. */
+	{
+		static const size_t lens[] = {8, 9, 15, 16, 17, 24, 33};
+		char buf[40];
+
+		for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+			size_t n = lens[l], at[] = {0, n / 2, n - 1};
+
+			for (size_t k = 0; k < 3; k++) {
+				memset(buf, 'a', n);
+				buf[n] = '\0';
+				buf[at[k]] = (char)0xff;
+				bad_text = buf;
+				reject_one(u_value, "",
+					   "properties.x: invalid UTF-8");
+			}
+		}
 	}
 	/* Valid UTF-8 beyond ASCII, of every length, is kept. */
 	bad_text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
