@@ -166,7 +166,7 @@ cmd_export_events(struct args *a)
 	rc = idg_export_events(db, stdout, &eo, NULL);
 	if (rc == IDG_EIO)
 		rc = fail("cannot write the output: %s", strerror(errno));
-	else if (rc == IDG_ENOTFOUND)
+	else if (rc == IDG_ENOTFOUND && eo.event)
 		rc = usage_error("--event: %s; see: idgraph export --help",
 				 detail(db, rc));
 	else if (rc != 0)
