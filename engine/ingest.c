@@ -121,6 +121,16 @@ hash_failed(struct ingest *in, int err)
 			    strerror(err));
 }
 
+/* What a unit of input is called in messages: a line of JSON, or a
+ * MessagePack value; plural with many. */
+static const char *
+unit_name(int format, int many)
+{
+	if (format == IDG_FORMAT_MSGPACK)
+		return many ? "values" : "value";
+	return many ? "lines" : "line";
+}
+
 /*
  * Notes in the batch how far into its file the ingest has come, unless
  * another ingest of the same content committed since this one last looked:
@@ -148,7 +158,7 @@ note_file(struct ingest *in, const struct idg__upos *pos, int done)
 		    (int)f.name_len, f.name,
 		    rc == IDG_OK && cur.done ? "all of it" : "part of it",
 		    rc == IDG_OK ? (unsigned long long)cur.line : 0ULL,
-		    in->format == IDG_FORMAT_MSGPACK ? "values" : "lines");
+		    unit_name(in->format, 1));
 	f.offset = pos->consumed;
 	f.line = pos->rd_line;
 	f.done = done;
@@ -231,7 +241,7 @@ static int
 read_error(struct ingest *in, uint64_t line)
 {
 	return idg__err_set(in->b.err, IDG_EIO, "read error after %s %llu",
-			    in->format == IDG_FORMAT_MSGPACK ? "value" : "line",
+			    unit_name(in->format, 0),
 			    (unsigned long long)line);
 }
 
@@ -405,8 +415,7 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 	} else if (in->stop) {
 		rc = idg__err_set(&db->err, IDG_ESTOPPED,
 				  "stopped by the callback after %s %llu",
-				  in->format == IDG_FORMAT_MSGPACK ? "value"
-								   : "line",
+				  unit_name(in->format, 0),
 				  (unsigned long long)f.pos.rd_line);
 	}
 	in->stats.parse_busy += times.parse_busy;
@@ -545,8 +554,7 @@ file_plan(struct ingest *in, const char *path, struct idg__reader *rd)
 				    "committed records are then applied twice: "
 				    "events without $insert_id stored twice)",
 				    path, (unsigned long long)old.line,
-				    old.format == IDG_FORMAT_MSGPACK ? "values"
-								    : "lines");
+				    unit_name(old.format, 1));
 	in->format = old.format;
 	in->stats.resumed_at = old.line + 1;
 	return idg__reader_seek(rd, old.offset, old.line);
