@@ -780,6 +780,9 @@ expect_err_one "gzip on stdin" "idgraph: <stdin> is gzip-compressed"
 printf 'BZh9' >"$T/bz.jsonl"
 run ingest "$T/dbrej" "$T/bz.jsonl"
 expect_err_one "bzip2 input" "idgraph: $T/bz.jsonl is bzip2-compressed"
+run_in "$T/bz.jsonl" ingest "$T/dbrej" -
+expect_err_one "bzip2 on stdin from a file (magic read in place)" \
+  "idgraph: <stdin> is bzip2-compressed"
 printf 'Bad\n' >"$T/b.jsonl"
 run ingest "$T/dbrej" "$T/b.jsonl"
 expect_eq "a line that begins like bzip2's magic is a rejected record" \
@@ -2019,6 +2022,23 @@ expect_eq "log: no raw escape byte" "$(tr -cd '\033' <"$T/out" | wc -c)" 0
 run log "$T/dbctl" --json
 expect_eq "log --json: the id exact" "$(jq_py 'L[0]["ids"][1]')" \
   "$(printf 'c\n2\033[31m')"
+# C1 controls (U+0080 to U+009F: U+009B is a terminal's CSI) too; and a
+# table's columns count characters, not bytes, so non-ASCII ids align.
+{
+  printf '{"event":"$merge","properties":{"distinct_id":"d1","$distinct_ids":["d1","d\\u009b31m"],"time":%s}}\n' $t0
+  printf '{"event":"$merge","properties":{"distinct_id":"\\u00e9\\u00e9\\u00e9","$distinct_ids":["\\u00e9\\u00e9\\u00e9","x"],"time":%s}}\n' $((t0 + 1))
+  printf '{"event":"$merge","properties":{"distinct_id":"abc","$distinct_ids":["abc","y"],"time":%s}}\n' $((t0 + 2))
+} >"$T/c1.jsonl"
+run init "$T/dbc1"
+run ingest "$T/dbc1" "$T/c1.jsonl"
+run resolve "$T/dbc1" d1
+expect_eq "resolve: a C1 control escaped" "$(sed -n 3p "$T/out")" \
+  'members: d1, d\xc2\x9b31m'
+run log "$T/dbc1"
+expect_eq "log: columns count characters" "$(python3 -c '
+import sys
+rows = open(sys.argv[1], encoding="utf-8").read().splitlines()[1:]
+print(sorted({r.index("merged") for r in rows}))' "$T/out")" "[52]"
 
 ###########################################################################
 
