@@ -27,7 +27,7 @@ reject(struct ingest *in, const struct idg__vrec *v, uint32_t index,
 	in->stats.rejected++;
 	if (in->opts->on_reject &&
 	    in->opts->on_reject(in->opts->user, &rej) != 0)
-		in->stop = 1;
+		in->stop = IDG__STOP_ROLLBACK;
 	return IDG_OK;
 }
 

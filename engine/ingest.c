@@ -205,7 +205,7 @@ batch_commit(struct ingest *in, const struct idg__upos *pos, int last)
 				     pos->consumed};
 	if (in->opts->on_progress &&
 	    in->opts->on_progress(in->opts->user, &prog) != 0)
-		in->stop = 1;
+		in->stop = IDG__STOP_AFTER_COMMIT;
 	return IDG_OK;
 }
 
@@ -381,7 +381,8 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 			idg__store_drop_pages(db->store);
 			since_drop = 0;
 		}
-		if (rc == IDG_OK && got > 0 && in_batch >= db->batch_size) {
+		if (rc == IDG_OK && got > 0 && !in->stop &&
+		    in_batch >= db->batch_size) {
 			rc = batch_commit(in, &f.pos, 0);
 			saved = in->stats;
 			in_batch = 0;
@@ -397,11 +398,12 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		idg__nodecache_clear(db->nodecache);
 		in->b.txn = NULL;
 		in->b.evc = in->b.bodyc = NULL;
-	} else if (rc == IDG_OK && in->b.txn) {
+	} else if (rc == IDG_OK && in->b.txn &&
+		   in->stop != IDG__STOP_ROLLBACK) {
 		rc = batch_commit(in, &f.pos, got == 0);
 		saved = in->stats;
 	}
-	if (rc) {
+	if (rc || in->stop == IDG__STOP_ROLLBACK) {
 		idg__store_abort(in->b.txn);
 		in->b.txn = NULL;
 		in->b.evc = in->b.bodyc = NULL;
@@ -412,12 +414,19 @@ ingest_all(struct ingest *in, struct idg__reader *rd)
 		idg__idcache_clear(db->namecache);
 		idg__nodecache_clear(db->nodecache); /* nor its node records */
 		idg__keys_clear(db->keys); /* nor its property names */
-	} else if (in->stop) {
+	}
+	if (rc == IDG_OK && in->stop == IDG__STOP_ROLLBACK)
+		rc = idg__err_set(&db->err, IDG_ESTOPPED,
+				  "stopped by the reject callback at %s %llu; "
+				  "the batch it was in was rolled back, so a "
+				  "resume reads it again",
+				  unit_name(in->format, 0),
+				  (unsigned long long)f.pos.rd_line);
+	else if (rc == IDG_OK && in->stop)
 		rc = idg__err_set(&db->err, IDG_ESTOPPED,
 				  "stopped by the callback after %s %llu",
 				  unit_name(in->format, 0),
 				  (unsigned long long)f.pos.rd_line);
-	}
 	in->stats.parse_busy += times.parse_busy;
 	in->stats.parse_wait += times.parse_wait;
 	in->stats.apply_wait += times.apply_wait;

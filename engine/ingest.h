@@ -8,6 +8,11 @@
 #include "record.h"
 
 /* Everything one ingest call carries from record to record. */
+/* Why an ingest stops early: on_progress, after its batch committed; or
+ * on_reject, with the batch in progress rolled back, so that the record
+ * it stopped at (and the rest of its batch) is read again on resume. */
+enum { IDG__STOP_NO, IDG__STOP_AFTER_COMMIT, IDG__STOP_ROLLBACK };
+
 struct ingest {
 	struct idg__batch b;
 	const struct idg_ingest_opts *opts;
@@ -16,7 +21,7 @@ struct ingest {
 	int64_t check_ms; /* at the ingest's start: the "after the wall
 			     clock" check of every record (record.h) */
 	uint64_t line;
-	int stop;   /* a callback asked to stop */
+	int stop;   /* a callback asked to stop: IDG__STOP_* */
 	int format; /* enum idg_format, once known */
 	struct idg__scratch scratch;  /* record validation's room */
 	const struct idg__file *file; /* idg_ingest_file(): what it is */

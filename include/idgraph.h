@@ -309,8 +309,12 @@ enum idg_format {
 /*
  * Per-call ingest options; zero-initialize (or use IDG_INGEST_OPTS_INIT).
  * Callbacks are optional; on_progress is called after each committed batch.
- * A callback returning non-zero stops the ingest: what was read before is
- * committed, and the call returns IDG_ESTOPPED.
+ * A callback returning non-zero stops the ingest, and the call returns
+ * IDG_ESTOPPED: on_progress after its batch committed; on_reject with the
+ * batch in progress rolled back (the batches before stay committed), so
+ * that nothing after the last commit is kept and a resume of the file
+ * reads the rejected record again (a rejects file that cannot be written
+ * loses no reject).
  *
  * For MessagePack input, idg_reject.line is the 1-based number of the
  * top-level value in the stream (a record, or an array of records).

@@ -721,6 +721,26 @@ expect_eq "array reject names line and index" "$(cut -d: -f1-4 "$T/err")" \
   "idgraph: $T/array.jsonl:1:1"
 expect_eq "array reject raw bytes" "$(cat "$T/rej2.out")" 5
 
+# A rejects file that cannot be written stops the ingest with the batch in
+# progress rolled back; --resume with another file then gets every reject
+# (those of committed batches were written before their commit).
+if [ -w /dev/full ]; then
+  { echo bad1; ev e RF1 $t0; echo bad3; ev e RF2 $t0; } >"$T/rf.jsonl"
+  run init "$T/dbrf"
+  run ingest "$T/dbrf" "$T/rf.jsonl" --rejects /dev/full --batch-size 1
+  expect_rc "rejects file full" 1
+  expect_eq "rejects file full: what to do" "$(tail -n 1 "$T/err")" \
+    "idgraph: cannot write the rejects file /dev/full: No space left on \
+device; the batches committed before were kept, with their rejects in it, \
+and the batch in progress was rolled back: go on with --resume and \
+another --rejects file"
+  run ingest "$T/dbrf" "$T/rf.jsonl" --resume --rejects "$T/rf.rej"
+  expect_rc "rejects file full, then --resume" 0
+  expect_eq "rejects file full, then --resume: no reject lost" \
+    "$(cat "$T/rf.rej")" "bad1
+bad3"
+fi
+
 # --rejects naming an input would empty it before it is read: refused,
 # the input untouched, by any path to it and through stdin.
 cp "$T/array.jsonl" "$T/self.jsonl"

@@ -35,6 +35,7 @@ struct input {
 struct ingest {
 	struct input *in;  /* the input being ingested */
 	FILE *rejects;	   /* --rejects file, or NULL */
+	const char *rejects_path;
 	int rejects_errno; /* set when writing it failed */
 	uint64_t file_rejected;
 	int progress;	   /* show progress on stderr */

@@ -67,9 +67,13 @@ on_reject(void *user, const struct idg_reject *r)
 	}
 	if (g->rejects == NULL)
 		return 0;
+	/* Written through before the batch commits: a reject of a committed
+	 * batch is on disk, and one that cannot be written stops the ingest
+	 * with its batch rolled back, so that a resume reads it again. */
 	errno = 0;
 	if (fwrite(r->raw, 1, r->raw_len, g->rejects) != r->raw_len ||
-	    (json && putc('\n', g->rejects) == EOF)) {
+	    (json && putc('\n', g->rejects) == EOF) ||
+	    fflush(g->rejects) != 0) {
 		g->rejects_errno = errno ? errno : EIO;
 		return 1; /* stop: a reject must never be lost silently */
 	}
@@ -286,9 +290,12 @@ ingest_one(idg_db *db, struct input *in, struct ingest *g,
 		fprintf(stderr, "idgraph: %s: ... %" PRIu64 " more rejected\n",
 			in->name, g->file_rejected - REJECTS_SHOWN);
 	if (rc == IDG_ESTOPPED && g->rejects_errno)
-		return fail("cannot write the rejects file: %s; the batches "
-			    "committed before were kept",
-			    strerror(g->rejects_errno));
+		return fail("cannot write the rejects file %s: %s; the "
+			    "batches committed before were kept, with their "
+			    "rejects in it, and the batch in progress was "
+			    "rolled back: go on with --resume and another "
+			    "--rejects file",
+			    g->rejects_path, strerror(g->rejects_errno));
 	if (rc == IDG_EPARTIAL)
 		return fail("%s", detail(db, rc));
 	if (rc != 0)
@@ -369,10 +376,10 @@ ingest_all(const struct args *a, idg_db *db, struct input *inputs, int n,
 	int rc = 0;
 
 	memset(&g, 0, sizeof g);
-	if (a->val[OPT_REJECTS] &&
-	    (g.rejects = fopen(a->val[OPT_REJECTS], "wb")) == NULL)
+	g.rejects_path = a->val[OPT_REJECTS];
+	if (g.rejects_path && (g.rejects = fopen(g.rejects_path, "wb")) == NULL)
 		return fail("cannot create the rejects file %s: %s",
-			    a->val[OPT_REJECTS], strerror(errno));
+			    g.rejects_path, strerror(errno));
 	g.progress = !a->val[OPT_QUIET] && isatty(STDERR_FILENO);
 	io->on_reject = on_reject;
 	io->on_progress = on_progress;
