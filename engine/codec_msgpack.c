@@ -945,7 +945,6 @@ struct idg__mpin {
 	msgpack_zone *zone;
 	struct idg__mpw *props; /* the record's properties, re-encoded */
 	struct idg__mpw *ops;   /* a profile update's operator values */
-	struct idg__mpw *raw;   /* an array element's own bytes */
 	int nomem;              /* an integer's text found no room */
 	char why[160];          /* a rejected value's message */
 };
@@ -960,8 +959,7 @@ idg__mpin_new(void)
 	in->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
 	in->props = idg__mpw_new();
 	in->ops = idg__mpw_new();
-	in->raw = idg__mpw_new();
-	if (!in->zone || !in->props || !in->ops || !in->raw) {
+	if (!in->zone || !in->props || !in->ops) {
 		idg__mpin_free(in);
 		return NULL;
 	}
@@ -977,7 +975,6 @@ idg__mpin_free(struct idg__mpin *in)
 		msgpack_zone_free(in->zone);
 	idg__mpw_free(in->props);
 	idg__mpw_free(in->ops);
-	idg__mpw_free(in->raw);
 	free(in);
 }
 
@@ -1461,23 +1458,27 @@ mp_emit(struct idg__mpin *in, const msgpack_object *o, const char *raw,
 	return cb(ctx, &r, index, in_array, NULL);
 }
 
-static int
-mp_array(struct idg__mpin *in, const msgpack_object *o, idg__inrec_fn cb,
-	 void *ctx)
-{
-	const char *raw;
-	size_t raw_len;
-	uint32_t i;
-	int rc;
+static long long value_end(const unsigned char *p, size_t n, int *too_deep);
 
-	for (i = 0; i < o->via.array.size; i++) {
-		/* An element's own bytes, for a rejects file. */
-		idg__mpw_reset(in->raw);
-		ok(in->raw, msgpack_pack_object(&in->raw->pk,
-						o->via.array.ptr[i]));
-		raw = idg__mpw_data(in->raw, &raw_len);
-		rc = mp_emit(in, &o->via.array.ptr[i], raw, raw_len, i, 1, cb,
-			     ctx);
+/* The records of a list p[0..n) that msgpack-c read whole as o, each with
+ * its own bytes as they are in the input (for a rejects file, and the
+ * size limit), found by its headers. */
+static int
+mp_array(struct idg__mpin *in, const msgpack_object *o, const char *p,
+	 size_t n, idg__inrec_fn cb, void *ctx)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t at = (u[0] & 0xf0) == 0x90 ? 1 : u[0] == 0xdc ? 3 : 5;
+	long long end;
+	uint32_t i;
+	int rc, deep;
+
+	for (i = 0; i < o->via.array.size; i++, at += (size_t)end) {
+		end = value_end(u + at, n - at, &deep);
+		if (end <= 0) /* not for a list read whole; never whole */
+			end = (long long)(n - at);
+		rc = mp_emit(in, &o->via.array.ptr[i], p + at, (size_t)end, i,
+			     1, cb, ctx);
 		if (rc)
 			return rc;
 	}
@@ -1646,7 +1647,8 @@ idg__mpin_next(struct idg__mpin *in, const char *data, size_t len,
 	case MSGPACK_UNPACK_SUCCESS:
 	case MSGPACK_UNPACK_EXTRA_BYTES: /* the values after it */
 		if (o.type == MSGPACK_OBJECT_ARRAY)
-			rc = mp_array(in, &o, cb, ctx);
+			rc = mp_array(in, &o, data + start, *off - start, cb,
+				      ctx);
 		else
 			rc = mp_emit(in, &o, data + start, *off - start, 0, 0,
 				     cb, ctx);

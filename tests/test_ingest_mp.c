@@ -456,6 +456,62 @@ Test(ingest_mp, nan_infinities_and_other_ext_values_are_refused)
 	reject_one(p_ext, "", "properties.x: a MessagePack ext value");
 }
 
+/* ---- the bytes of a rejected element of a list ---- */
+
+struct raw_rej {
+	char raw[256];
+	size_t len;
+	uint32_t index;
+};
+
+static int
+keep_raw(void *user, const struct idg_reject *r)
+{
+	struct raw_rej *k = user;
+
+	cr_assert_lt(r->raw_len, sizeof k->raw);
+	memcpy(k->raw, r->raw, r->raw_len);
+	k->len = r->raw_len;
+	k->index = r->index;
+	return 0;
+}
+
+/* A rejected element of a list is handed over as its own bytes, as sent:
+ * they were msgpack-c's re-encoding (a uint8 5 came back as a fixint, a
+ * str16 as a fixstr), which the rejects file then held. */
+Test(ingest_mp, a_rejected_element_keeps_its_bytes)
+{
+	/* [{"event":"e","properties":{"distinct_id":"ok","time":T}},
+	 *  {"event":"e","properties":{"distinct_id": str16 "anon",
+	 *   "n": uint8 5, "time":T}}] */
+	static const unsigned char bad[] = {
+	    0x82, 0xa5, 'e', 'v', 'e', 'n', 't', 0xa1, 'e', 0xaa, 'p', 'r',
+	    'o', 'p', 'e', 'r', 't', 'i', 'e', 's', 0x83, 0xab, 'd', 'i', 's',
+	    't', 'i', 'n', 'c', 't', '_', 'i', 'd', 0xda, 0x00, 0x04, 'a',
+	    'n', 'o', 'n', 0xa1, 'n', 0xcc, 0x05, 0xa4, 't', 'i', 'm', 'e',
+	    0xce, 0x65, 0x53, 0xf1, 0x00};
+	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
+	struct idg_ingest_stats st;
+	struct raw_rej k = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	event(&pk, "ok", 0);
+	msgpack_sbuffer_write(&sb, (const char *)bad, sizeof bad);
+	io.format = IDG_FORMAT_MSGPACK;
+	io.on_reject = keep_raw;
+	io.user = &k;
+	cr_assert_eq(idg_ingest_buffer(db, sb.data, sb.size, &io, &st), 0);
+	cr_assert_eq(st.rejected, 1, "\"anon\" is forbidden");
+	cr_assert_eq(k.index, 1);
+	cr_assert_eq(k.len, sizeof bad);
+	cr_assert(memcmp(k.raw, bad, sizeof bad) == 0, "not the sent bytes");
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* ---- file memory ---- */
 
 static int
