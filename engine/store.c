@@ -712,6 +712,10 @@ idg__store_copy(struct idg__store *src, struct idg__store *dst,
 			if ((rc = copy_begin(dst, i, &wt, &out)) != 0 ||
 			    (rc = mdb_cursor_put(out, &k, &v, f)) != 0)
 				break;
+			/* what was read stays in the page cache, not in this
+			 * process's resident memory (as an ingest does) */
+			if (n % 8192 == 0)
+				idg__store_drop_pages(src);
 			if (++n % per == 0) {
 				/* out is the transaction's: it closes too */
 				rc = mdb_txn_commit(wt);
