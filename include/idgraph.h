@@ -89,11 +89,11 @@ extern "C" {
  * built for.
  */
 #define IDG_VERSION_MAJOR 0
-#define IDG_VERSION_MINOR 5
-#define IDG_VERSION_PATCH 1
+#define IDG_VERSION_MINOR 6
+#define IDG_VERSION_PATCH 0
 #define IDG_VERSION_NUMBER                                                     \
 	(IDG_VERSION_MAJOR * 10000 + IDG_VERSION_MINOR * 100 + IDG_VERSION_PATCH)
-#define IDG_VERSION_STRING "0.5.1"
+#define IDG_VERSION_STRING "0.6.0"
 
 /* Returns IDG_VERSION_NUMBER of the library actually linked. */
 int idg_version(void);

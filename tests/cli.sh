@@ -178,7 +178,7 @@ grep -q 'live (default' "$T/out" && ok "resolve help gives default view" ||
 
 run version
 expect_rc "version" 0
-expect_out "version" "idgraph 0.5.1"
+expect_out "version" "idgraph 0.6.0"
 
 expect_usage "no command"
 expect_usage "unknown command" frobnicate
