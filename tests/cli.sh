@@ -333,7 +333,8 @@ expect_rc "resolve U1 --json" 0
 expect_json "resolve U1 --json"
 expect_json_has "resolve U1 --json" \
   "{\"distinct_id\":\"U1\",\"canonical\":\"U1\",\"cluster_size\":3,
-    \"members\":[\"$D1\",\"U1\",\"$D2\"],\"at\":null,\"view\":\"live\"}"
+    \"members\":[\"$D1\",\"U1\",\"$D2\"],\"at\":null,\"at_ms\":null,
+    \"view\":\"live\"}"
 run --json resolve "$T/db1" U1
 expect_rc "options go after the command" 2
 run resolve --json "$T/db1" U1
@@ -349,6 +350,10 @@ run cluster "$T/db1" "$D2" --json
 expect_json "cluster --json"
 expect_json_has "cluster --json" \
   "{\"canonical\":\"U1\",\"members\":[\"$D1\",\"U1\",\"$D2\"]}"
+cp "$T/out" "$T/cluster.json"
+run resolve "$T/db1" "$D2" --json
+expect_eq "cluster --json = resolve --json" "$(cat "$T/out")" \
+  "$(cat "$T/cluster.json")"
 
 run resolve "$T/db1" nobody
 expect_rc "resolve unknown id" 1
@@ -399,7 +404,8 @@ cluster size: 1
 members: $D1"
 run resolve "$T/db1" "$D1" --at $((t0 + 650)) --json
 expect_json_has "resolve --at --json" \
-  "{\"canonical\":\"U1\",\"cluster_size\":2,\"at\":$(((t0 + 650) * 1000)),\"view\":\"live\"}"
+  "{\"canonical\":\"U1\",\"cluster_size\":2,\"at\":\"2024-05-01T12:10:50.000Z\",
+    \"at_ms\":$(((t0 + 650) * 1000)),\"view\":\"live\"}"
 run resolve "$T/db1" "$D2" --at $((t0 + 650))
 expect_rc "resolve id not yet seen at T" 1
 expect_err "resolve id not yet seen at T" \
@@ -477,14 +483,14 @@ expect_eq "explain two ids --json" \
   "$(jq_py 'json.dumps(d, sort_keys=True)')" \
   "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]), sort_keys=True))' \
     "{\"distinct_ids\":[\"U1\",\"$D2\"],\"connected\":true,
-      \"canonicals\":[\"U1\",\"U1\"],\"path\":[\"U1\",\"$D2\"],\"at\":null,
+      \"canonicals\":[\"U1\",\"U1\"],\"path\":[\"U1\",\"$D2\"],\"at\":null,\"at_ms\":null,
       \"view\":\"live\",\"merges\":[{\"seq\":2,\"stamp\":$(((t0 + 800) * 1000)),
       \"time\":\"2024-05-01T12:13:20.000Z\",\"event\":\"\$identify\",
       \"ids\":[\"U1\",\"$D2\"],\"insert_id\":null,\"canonical\":\"U1\"}]}")"
 run explain "$T/db1" "$D2" U1 --at $((t0 + 700)) --json
 expect_eq "explain --json: not connected" \
-  "$(jq_py '(d["connected"], d["canonicals"], d["path"], d["merges"], d["at"])')" \
-  "(False, ['$D2', 'U1'], None, [], $(((t0 + 700) * 1000)))"
+  "$(jq_py '(d["connected"], d["canonicals"], d["path"], d["merges"], d["at"], d["at_ms"])')" \
+  "(False, ['$D2', 'U1'], None, [], '2024-05-01T12:11:40.000Z', $(((t0 + 700) * 1000)))"
 run explain "$T/db1" nobody
 expect_rc "explain an unknown id" 1
 expect_err "explain an unknown id" "idgraph: distinct_id \"nobody\" not found in $T/db1"

@@ -255,6 +255,9 @@ void jw_str_or_null(idg_jw *w, const char *s);
 
 /* Writes a time as its ISO 8601 text, or null before any record. */
 void jw_time(idg_jw *w, int64_t ms);
+/* "at" (ISO 8601) and "at_ms" of a query's --at, as the reports write
+ * them; both null without --at (now). */
+void jw_at(idg_jw *w, int given, int64_t at);
 
 /* Writes "key": [a, b]. */
 void jw_pair(idg_jw *w, const char *key, const char *a, const char *b);

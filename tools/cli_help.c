@@ -158,7 +158,8 @@ const struct cmd_help help_resolve = {
     "prints: \"canonical: X\", \"cluster size: N\" and \"members: a, b, c\"\n"
     "(in the order the database first saw them). With --json:\n"
     "{\"distinct_id\", \"canonical\", \"cluster_size\", \"members\": [...],\n"
-    "\"at\": T in milliseconds or null, \"view\"}. An id the database had\n"
+    "\"at\": T in ISO 8601, \"at_ms\": T in milliseconds (both null\n"
+    "without --at), \"view\"}. An id the database had\n"
     "not seen (by T) is an error (exit status 1).\n" DASH_HELP, NULL};
 
 const struct cmd_help help_cluster = {
@@ -169,8 +170,8 @@ const struct cmd_help help_cluster = {
     "\n"
     "options:\n" TIME_HELP VIEW_HELP "  --json          print one JSON object\n"
     "\n"
-    "prints: one member per line. With --json: {\"canonical\",\n"
-    "\"members\": [...]}.\n" DASH_HELP, NULL};
+    "prints: one member per line. With --json: the object `idgraph\n"
+    "resolve --json` prints.\n" DASH_HELP, NULL};
 
 const struct cmd_help help_log = {
     "log DIR [--json]\n\n",
@@ -212,9 +213,10 @@ const struct cmd_help help_explain = {
     "B\" and the table of the chain's merges in path order; or \"A and B\n"
     "are not connected: A is in the cluster of C1, B in the cluster of C2\"\n"
     "(exit status 0). With --json, one id: {\"distinct_id\", \"canonical\",\n"
-    "\"cluster_size\", \"at\", \"view\", \"merges\": [...]}; two ids:\n"
+    "\"cluster_size\", \"at\", \"at_ms\", \"view\", \"merges\": [...]}; two ids:\n"
     "{\"distinct_ids\": [A, B], \"connected\", \"canonicals\": [C1, C2],\n"
-    "\"path\": [A, ..., B] or null, \"at\", \"view\", \"merges\": [...]}; each\n"
+    "\"path\": [A, ..., B] or null, \"at\", \"at_ms\", \"view\", \"merges\":\n"
+    "[...]} (\"at\" and \"at_ms\" as in resolve); each\n"
     "merge is {\"seq\", \"stamp\", \"time\", \"event\", \"ids\": [a, b],\n"
     "\"insert_id\", \"canonical\"} as in `idgraph log --json`. An id the\n"
     "database had not seen (by T) is an error (exit status 1).\n" DASH_HELP,

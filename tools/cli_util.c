@@ -224,6 +224,18 @@ jw_time(idg_jw *w, int64_t ms)
 		jw_str(w, cli_time_format(buf, ms));
 }
 
+void
+jw_at(idg_jw *w, int given, int64_t at)
+{
+	jw_key(w, "at");
+	jw_time(w, given ? at : INT64_MIN);
+	jw_key(w, "at_ms");
+	if (given)
+		idg_jw_int(w, at);
+	else
+		idg_jw_null(w);
+}
+
 /* Writes "key": [a, b]. */
 void
 jw_pair(idg_jw *w, const char *key, const char *a, const char *b)

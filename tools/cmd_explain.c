@@ -316,11 +316,7 @@ json_merges(idg_jw *w, const struct explain *x, const size_t *idx, size_t n)
 static void
 json_when(const struct query *q)
 {
-	jw_key(q->w, "at");
-	if (q->at_given)
-		idg_jw_int(q->w, q->at);
-	else
-		idg_jw_null(q->w);
+	jw_at(q->w, q->at_given, q->at);
 	jw_key(q->w, "view");
 	jw_str(q->w, view_name(q->view));
 }

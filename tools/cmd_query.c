@@ -107,11 +107,7 @@ resolve_json(idg_db *db, const struct args *a, const struct idg_resolution *r,
 	idg_jw_array_begin(m.w);
 	rc = foreach_member(db, a, at, view, &m);
 	idg_jw_array_end(m.w);
-	jw_key(m.w, "at");
-	if (at_given)
-		idg_jw_int(m.w, at);
-	else
-		idg_jw_null(m.w);
+	jw_at(m.w, at_given, at);
 	jw_key(m.w, "view");
 	jw_str(m.w, view_name(view));
 	idg_jw_object_end(m.w);
@@ -159,28 +155,12 @@ cmd_cluster(struct args *a)
 	idg_db *db;
 
 	rc = start_query(a, &db, &at, &at_given, &view, &r);
-	if (rc == 0 && a->val[OPT_JSON]) {
-		if ((m.w = open_writer()) == NULL) {
-			rc = EXIT_FAILURE;
-			goto out;
-		}
-		idg_jw_object_begin(m.w);
-		jw_key(m.w, "canonical");
-		idg_jw_string(m.w, r.canonical, r.canonical_len);
-		jw_key(m.w, "members");
-		idg_jw_array_begin(m.w);
+	if (rc == 0 && a->val[OPT_JSON]) /* the same object as resolve's */
+		rc = resolve_json(db, a, &r, at, at_given, view);
+	else if (rc == 0)
 		rc = foreach_member(db, a, at, view, &m);
-		idg_jw_array_end(m.w);
-		idg_jw_object_end(m.w);
-		idg_jw_newline(m.w);
-		if (close_writer(m.w) != 0 && rc == 0)
-			rc = EXIT_FAILURE;
-	} else if (rc == 0) {
-		rc = foreach_member(db, a, at, view, &m);
-	}
 	if (rc == 0)
 		rc = finish_stdout();
-out:
 	idg_close(db);
 	return rc;
 }
