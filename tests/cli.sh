@@ -1540,7 +1540,7 @@ properties:
 run profile "$db" U1 --json
 expect_json "profile --json"
 expect_json_has "profile --json" \
-  "{\"distinct_id\":\"U1\",\"distinct_ids\":[\"U1\",\"$D1\"],\"properties\":{\"name\":\"Ann\",\"plan\":\"pro\",\"visits\":5,\"tags\":[\"a\",\"b\",\"c\"],\"\$last_seen\":\"2024-05-01T12:00:04\"}}"
+  "{\"\$distinct_id\":\"U1\",\"\$distinct_ids\":[\"U1\",\"$D1\"],\"\$properties\":{\"name\":\"Ann\",\"plan\":\"pro\",\"visits\":5,\"tags\":[\"a\",\"b\",\"c\"],\"\$last_seen\":\"2024-05-01T12:00:04\"}}"
 ev view U9 $t0 >"$T/u9.jsonl"
 run ingest "$db" "$T/u9.jsonl"
 run profile "$db" U9
@@ -1548,7 +1548,7 @@ expect_out "profile: an id with no profile" "distinct_id: U9
 distinct_ids: U9
 properties: no profile"
 run profile "$db" U9 --json
-expect_json_has "profile --json: no profile" '{"distinct_id":"U9","distinct_ids":["U9"],"properties":null}'
+expect_json_has "profile --json: no profile" '{"$distinct_id":"U9","$distinct_ids":["U9"],"$properties":null}'
 run profile "$db" nobody
 expect_rc "profile of an unknown id" 1
 expect_err "profile of an unknown id" "idgraph: distinct_id \"nobody\" not found in $db"

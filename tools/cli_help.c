@@ -350,10 +350,10 @@ const struct cmd_help help_profile = {
     "\n"
     "prints: \"distinct_id: CANONICAL\", \"distinct_ids: a, b, c\", then\n"
     "\"properties:\" and one \"  NAME: VALUE\" line per property (VALUE as\n"
-    "JSON, types exact), or \"properties: no profile\". With --json:\n"
-    "{\"distinct_id\": canonical, \"distinct_ids\": [...], \"properties\":\n"
-    "{...} or null}. An id the database never saw is an error (exit\n"
-    "status 1).\n" DASH_HELP, NULL};
+    "JSON, types exact), or \"properties: no profile\". With --json: the\n"
+    "profiles export's shape, {\"$distinct_id\": canonical, \"$properties\":\n"
+    "{...} or null, \"$distinct_ids\": [...]}. An id the database never\n"
+    "saw is an error (exit status 1).\n" DASH_HELP, NULL};
 
 const struct cmd_help help_profiles = {
     "profiles DIR [--where PROP=VALUE] [--limit N] [--hidden]\n"

@@ -163,27 +163,33 @@ print_members(idg_jw *w, const struct idg_profile *pr, const char *sep)
 	}
 }
 
-/* ------------------------------------------------------------------ */
-/* profile DIR DISTINCT_ID                                             */
-
+/* One profile in the export shape (idg_export_profiles() writes it too);
+ * "$properties" null for a cluster with no profile (`profile --json`). */
 static void
-profile_json(idg_jw *w, const struct idg_profile *pr)
+profile_export_json(idg_jw *w, const struct idg_profile *pr)
 {
 	idg_jw_object_begin(w);
-	jw_key(w, "distinct_id");
+	jw_key(w, "$distinct_id");
 	idg_jw_string(w, pr->distinct_id, pr->distinct_id_len);
-	jw_key(w, "distinct_ids");
-	idg_jw_array_begin(w);
-	print_members(w, pr, NULL);
-	idg_jw_array_end(w);
-	jw_key(w, "properties");
+	jw_key(w, "$properties");
 	if (pr->properties)
 		idg_jw_msgpack(w, pr->properties, pr->properties_len);
 	else
 		idg_jw_null(w);
+	jw_key(w, "$distinct_ids");
+	idg_jw_array_begin(w);
+	print_members(w, pr, NULL);
+	idg_jw_array_end(w);
+	if (pr->hidden) {
+		jw_key(w, "$hidden");
+		idg_jw_bool(w, 1);
+	}
 	idg_jw_object_end(w);
 	idg_jw_newline(w);
 }
+
+/* ------------------------------------------------------------------ */
+/* profile DIR DISTINCT_ID                                             */
 
 static void
 profile_text(idg_jw *w, const struct idg_profile *pr)
@@ -221,7 +227,7 @@ cmd_profile(struct args *a)
 		rc = EXIT_FAILURE;
 	else {
 		if (a->val[OPT_JSON])
-			profile_json(w, &pr);
+			profile_export_json(w, &pr);
 		else
 			profile_text(w, &pr);
 		rc = close_writer(w);
@@ -239,27 +245,6 @@ struct listing {
 	int json;
 	uint64_t n;
 };
-
-/* One profile in the export shape (idg_export_profiles() writes it too). */
-static void
-profile_export_json(idg_jw *w, const struct idg_profile *pr)
-{
-	idg_jw_object_begin(w);
-	jw_key(w, "$distinct_id");
-	idg_jw_string(w, pr->distinct_id, pr->distinct_id_len);
-	jw_key(w, "$properties");
-	idg_jw_msgpack(w, pr->properties, pr->properties_len);
-	jw_key(w, "$distinct_ids");
-	idg_jw_array_begin(w);
-	print_members(w, pr, NULL);
-	idg_jw_array_end(w);
-	if (pr->hidden) {
-		jw_key(w, "$hidden");
-		idg_jw_bool(w, 1);
-	}
-	idg_jw_object_end(w);
-	idg_jw_newline(w);
-}
 
 static int
 on_profile(void *user, const struct idg_profile *pr)
