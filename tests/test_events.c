@@ -770,6 +770,7 @@ rival_ingest(int resume)
 	char *clean_dir = tu_tmpdir(), *a, *b;
 	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct rival r = {dir, path, resume, 0, -1};
+	struct idg_ingest_stats st;
 	idg_db *clean;
 
 	idg_close(db);
@@ -802,7 +803,8 @@ rival_ingest(int resume)
 	b = dump(clean);
 	cr_assert_str_eq(a, b);
 	/* The file is done: one more ingest is skipped. */
-	cr_assert_eq(idg_ingest_file(db, path, &io, NULL), 0);
+	cr_assert_eq(idg_ingest_file(db, path, &io, &st), 0);
+	cr_assert_eq(st.skipped, 1);
 	idg_close(clean);
 	tu_rmdir(clean_dir);
 	free(a);
