@@ -7,12 +7,12 @@
 #include "db.h"
 #include "record.h"
 
-/* Everything one ingest call carries from record to record. */
 /* Why an ingest stops early: on_progress, after its batch committed; or
  * on_reject, with the batch in progress rolled back, so that the record
  * it stopped at (and the rest of its batch) is read again on resume. */
 enum { IDG__STOP_NO, IDG__STOP_AFTER_COMMIT, IDG__STOP_ROLLBACK };
 
+/* Everything one ingest call carries from record to record. */
 struct ingest {
 	struct idg__batch b;
 	const struct idg_ingest_opts *opts;
