@@ -1821,12 +1821,18 @@ merges: errAnonDistinctIdAssignedAlready 0 1 0
 largest cluster 2 2 2
 profiles active 2 2 3
 profiles hidden 1 1 0"
+TMPDIR=$T/ctmp run compare "$T/cmp.jsonl" --modes legacy,original --steps view,buy
+cp "$T/out" "$T/cmp_steps.out"
 TMPDIR=$T/ctmp run compare "$T/cmp.jsonl" --modes legacy,original --funnel view,buy
+expect_eq "compare --funnel = compare --steps" "$(cat "$T/out")" \
+  "$(cat "$T/cmp_steps.out")"
 expect_eq "compare --modes: columns in order" "$(head -n 1 "$T/out" | tr -s ' ')" " legacy original"
 expect_eq "compare --funnel rows" "$(grep '^funnel' "$T/out" | sed 's/  */ /g')" "funnel 1. view 4 (100.0%) 3 (100.0%)
 funnel 2. buy 0 (0.0%) 0 (0.0%)"
 expect_eq "compare: no errAnonDistinctIdAssignedAlready row without simplified" \
   "$(grep -c errAnon "$T/out")" 0
+expect_usage "compare --steps and --funnel" compare "$T/cmp.jsonl" \
+  --steps view,buy --funnel view,buy
 TMPDIR=$T/ctmp run compare "$T/cmp.jsonl" --event nope
 expect_rc "compare unknown --event" 2
 expect_err_one "compare unknown --event" 'idgraph: uniques: no event named "nope"'

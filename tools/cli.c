@@ -46,7 +46,7 @@ static const struct command commands[] = {
      &help_profiles},
     {"compare", cmd_compare,
      O(OPT_MODES) | O(OPT_CLUSTER_CAP) | O(OPT_MERGE_DELAY) | O(OPT_EVENT) |
-	 O(OPT_FUNNEL) | O(OPT_AT) | O(OPT_KEEP) | O(OPT_JSON),
+	 O(OPT_FUNNEL) | O(OPT_STEPS) | O(OPT_AT) | O(OPT_KEEP) | O(OPT_JSON),
      1, -1, "FILE ...", &help_compare},
     {"gen", cmd_gen, O(OPT_EVENTS) | O(OPT_SEED) | O(OPT_NOISE) | O(OPT_FORMAT),
      0, 0, "", &help_gen},

@@ -101,6 +101,7 @@ static int
 compare_options(struct compare *c)
 {
 	const struct args *a = c->a;
+	const char *opt, *steps;
 	int at_given, rc;
 	FILE *fp;
 
@@ -113,15 +114,18 @@ compare_options(struct compare *c)
 	if ((rc = parse_at(a, &c->at, &at_given)) != 0)
 		return rc;
 	c->event = a->val[OPT_EVENT];
-	if (a->val[OPT_FUNNEL] &&
-	    (rc = split_steps(a->val[OPT_FUNNEL], "funnel", &c->funnel)) != 0)
+	if (a->val[OPT_FUNNEL] && a->val[OPT_STEPS])
+		return usage_error("--steps and --funnel are the same option: "
+				   "give one of them");
+	/* --steps, as report funnel names it; --funnel, as it was first */
+	opt = a->val[OPT_STEPS] ? "steps" : "funnel";
+	steps = a->val[OPT_STEPS] ? a->val[OPT_STEPS] : a->val[OPT_FUNNEL];
+	if (steps && (rc = split_steps(steps, opt, &c->funnel)) != 0)
 		return rc;
-	if (a->val[OPT_FUNNEL] && c->funnel.n < 2)
-		return usage_error(
-		    "bad --funnel value '%s': a funnel needs two "
-		    "or more steps, e.g. --funnel "
-		    "signup,purchase",
-		    a->val[OPT_FUNNEL]);
+	if (steps && c->funnel.n < 2)
+		return usage_error("bad --%s value '%s': a funnel needs two "
+				   "or more steps, e.g. --%s signup,purchase",
+				   opt, steps, opt);
 	for (int i = 0; i < a->npos; i++) {
 		if (strcmp(a->pos[i], "-") == 0)
 			return usage_error("compare reads each FILE once per "
