@@ -1262,6 +1262,10 @@ Test(api, reject_callback_arguments)
 	tu_rmdir(dir);
 }
 
+/* Records, rejects at lines 2 and 4, records: for stops by on_reject. */
+static const char stop_input[] = EV("e", "a", 1700000001) "nonsense\n" EV(
+    "e", "b", 1700000003) "more nonsense\n" EV("e", "c", 1700000005);
+
 Test(api, reject_callback_stops)
 {
 	char *dir = tu_tmpdir();
@@ -1269,14 +1273,13 @@ Test(api, reject_callback_stops)
 	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct reject_log rl = {0};
 	struct idg_ingest_stats st;
-	const char in[] = EV("e", "a", 1700000001) "nonsense\n" EV(
-	    "e", "b", 1700000003) "more nonsense\n" EV("e", "c", 1700000005);
 	struct idg_info inf;
 
 	rl.stop_at = 1;
 	io.on_reject = reject_cb;
 	io.user = &rl;
-	cr_assert_eq(idg_ingest_buffer(db, in, sizeof(in) - 1, &io, &st),
+	cr_assert_eq(idg_ingest_buffer(db, stop_input, sizeof(stop_input) - 1,
+				       &io, &st),
 		     IDG_ESTOPPED);
 	cr_assert_eq(rl.calls, 1);
 	cr_assert_eq(rl.line[0], 2);
@@ -1302,19 +1305,14 @@ Test(api, reject_callback_stops)
  */
 Test(api, reject_stop_rolls_its_batch_back_for_resume)
 {
-	char *dir = tu_tmpdir(), path[4096];
+	char *dir = tu_tmpdir(), *path;
 	idg_db *db = open_db(dir, 1);
 	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct reject_log rl = {0};
 	struct idg_ingest_stats st;
-	const char in[] = EV("e", "a", 1700000001) "nonsense\n" EV(
-	    "e", "b", 1700000003) "more nonsense\n" EV("e", "c", 1700000005);
-	FILE *fp;
 
-	snprintf(path, sizeof path, "%s.jsonl", dir);
-	fp = fopen(path, "wb");
-	cr_assert_eq(fwrite(in, 1, sizeof(in) - 1, fp), sizeof(in) - 1);
-	fclose(fp);
+	path = tu_write_file(dir, "in.jsonl", stop_input,
+			     sizeof(stop_input) - 1);
 	rl.stop_at = 1;
 	io.on_reject = reject_cb;
 	io.user = &rl;
@@ -1332,7 +1330,7 @@ Test(api, reject_stop_rolls_its_batch_back_for_resume)
 	cr_assert_eq(rl.line[1], 2);
 	cr_assert_eq(rl.line[2], 4);
 	cr_assert_eq(info(db).records, 3, "a, b and c, once each");
-	remove(path);
+	free(path);
 	idg_close(db);
 	tu_rmdir(dir);
 }

@@ -526,15 +526,7 @@ Test(events, soft_limits_are_warnings_not_truncation)
 static char *
 write_file(const char *name, const char *text)
 {
-	char *path = malloc(4200);
-	FILE *fp;
-
-	snprintf(path, 4200, "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	cr_assert_not_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	return path;
+	return tu_write_file(dir, name, text, strlen(text));
 }
 
 Test(events, same_file_twice_is_skipped)

@@ -527,19 +527,15 @@ Test(ingest_mp, a_partly_ingested_file_counts_values)
 {
 	struct idg_ingest_opts io = IDG_INGEST_OPTS_INIT;
 	struct idg_options o = IDG_OPTIONS_INIT;
-	char path[4096];
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	FILE *fp;
+	char *path;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	for (int i = 0; i < 5; i++)
 		event(&pk, "u", i);
-	snprintf(path, sizeof path, "%s.mp", dir);
-	fp = fopen(path, "wb");
-	cr_assert_eq(fwrite(sb.data, 1, sb.size, fp), sb.size);
-	fclose(fp);
+	path = tu_write_file(dir, "in.mp", sb.data, sb.size);
 	idg_close(db);
 	o.batch_size = 2;
 	cr_assert_eq(idg_open(&db, dir, &o), 0);
@@ -549,7 +545,7 @@ Test(ingest_mp, a_partly_ingested_file_counts_values)
 	cr_assert_eq(idg_ingest_file(db, path, &io, NULL), IDG_EPARTIAL);
 	cr_assert(strstr(idg_errmsg(db), "(2 values committed)"), "%s",
 		  idg_errmsg(db));
-	remove(path);
+	free(path);
 	msgpack_sbuffer_destroy(&sb);
 }
 

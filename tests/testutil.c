@@ -24,6 +24,22 @@ tu_tmpdir(void)
 	return path;
 }
 
+char *
+tu_write_file(const char *dir, const char *name, const void *data,
+	      size_t len)
+{
+	char *path = malloc(4200);
+	FILE *fp;
+
+	cr_assert_not_null(path);
+	snprintf(path, 4200, "%s/%s", dir, name);
+	fp = fopen(path, "wb");
+	cr_assert_not_null(fp, "%s", path);
+	cr_assert_eq(fwrite(data, 1, len, fp), len);
+	cr_assert_eq(fclose(fp), 0);
+	return path;
+}
+
 static int
 rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {

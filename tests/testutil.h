@@ -12,6 +12,10 @@ char *tu_tmpdir(void);
 /* Removes the directory tree at path and frees path. NULL is a no-op. */
 void tu_rmdir(char *path);
 
+/* Writes data[0..len) to the file dir/name; returns its path (malloc'd). */
+char *tu_write_file(const char *dir, const char *name, const void *data,
+		    size_t len);
+
 /*
  * Ingests the records printf-formatted from fmt into db, asserting that
  * the ingest succeeds and rejects none; returns its counts.
