@@ -92,20 +92,18 @@ compressed(const unsigned char *b, size_t n, const char **cat)
 		const char *name, *cat;
 		unsigned char magic[4];
 		size_t m;
+		int by_first; /* its first byte alone tells it (on a pipe) */
 	} kinds[] = {
-	    {"gzip", "zcat", {0x1f, 0x8b}, 2},
-	    {"zstd", "zstdcat", {0x28, 0xb5, 0x2f, 0xfd}, 4},
-	    {"xz", "xzcat", {0xfd, '7', 'z', 'X'}, 4},
-	    {"bzip2", "bzcat", {'B', 'Z', 'h'}, 3},
+	    {"gzip", "zcat", {0x1f, 0x8b}, 2, 1},
+	    {"zstd", "zstdcat", {0x28, 0xb5, 0x2f, 0xfd}, 4, 1},
+	    {"xz", "xzcat", {0xfd, '7', 'z', 'X'}, 4, 1},
+	    {"bzip2", "bzcat", {'B', 'Z', 'h'}, 3, 0}, /* 'B' could be text */
 	};
 
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-		size_t m = kinds[k].m;
+		size_t m = n == 1 && kinds[k].by_first ? 1 : kinds[k].m;
 
-		if (n < m && n > 1)
-			continue;
-		if (memcmp(b, kinds[k].magic, n < m ? n : m) == 0 &&
-		    (n >= m || b[0] != 'B')) {
+		if (n >= m && memcmp(b, kinds[k].magic, m) == 0) {
 			*cat = kinds[k].cat;
 			return kinds[k].name;
 		}
